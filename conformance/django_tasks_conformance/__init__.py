@@ -1,0 +1,1 @@
+"""The conformance suite for task backends (to come)."""

@@ -1,0 +1,1 @@
+"""Task backends, addressed by dotted path in the TASKS setting."""

@@ -1,0 +1,161 @@
+"""BaseTaskBackend: the policy every backend shares.
+
+A backend declares what it supports with the ``supports_*`` flags, and implements one hook,
+``_enqueue(result)``, which hands a new result over to wherever the backend keeps or runs it.
+Validation, argument normalisation and waiting for the transaction to commit happen here, once.
+"""
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
+from typing import Any, ClassVar, TypeVar
+
+from asgiref.sync import sync_to_async
+from django.core import checks
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from pydantic import BaseModel
+
+from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError
+from django_tasks.serialization import normalize_arguments
+from django_tasks.task import DEFAULT_PRIORITY, ResultStatus, Task, TaskResult
+from django_tasks.utils import get_random_id
+from django_tasks_spec.settings import NoOptions, validate_backend_config, validate_options
+
+T = TypeVar("T")
+
+
+class BaseTaskBackend(ABC):
+    """The base class of task backends."""
+
+    # Can tasks be enqueued with run_after?
+    supports_defer: ClassVar[bool] = False
+
+    # Can coroutine functions be enqueued?
+    supports_async_task: ClassVar[bool] = False
+
+    # Can a result be retrieved by id, from any thread or process?
+    supports_get_result: ClassVar[bool] = False
+
+    # Is a task with a higher priority started before one with a lower priority?
+    supports_priority: ClassVar[bool] = False
+
+    options_schema: ClassVar[type[BaseModel]] = NoOptions
+    """The pydantic model that validates this backend's OPTIONS."""
+
+    alias: str
+    queues: frozenset[str]
+    enqueue_on_commit: bool
+    options: BaseModel
+
+    def __init__(self, alias: str, params: Mapping[str, Any]) -> None:
+        own_path = f"{type(self).__module__}.{type(self).__qualname__}"
+        config = validate_backend_config(alias, {"BACKEND": own_path, **params})
+        if isinstance(config, list):
+            raise InvalidTaskBackendError(" ".join(map(str, config)))
+        options = validate_options(alias, self.options_schema, config.OPTIONS)
+        if isinstance(options, list):
+            raise InvalidTaskBackendError(" ".join(map(str, options)))
+        self.alias = alias
+        self.queues = frozenset(config.QUEUES)
+        self.enqueue_on_commit = config.ENQUEUE_ON_COMMIT
+        self.options = options
+
+    def validate_task(self, task: Task[Any, Any]) -> None:
+        """Raise InvalidTaskError if this backend cannot run the task as declared."""
+        if task.is_async and not self.supports_async_task:
+            raise InvalidTaskError(
+                f"Task {task.module_path} is a coroutine function, which backend "
+                f"{self.alias!r} cannot run (supports_async_task is False)."
+            )
+        if task.run_after is not None and not self.supports_defer:
+            raise InvalidTaskError(
+                f"Task {task.module_path} has run_after {task.run_after.isoformat()}, but "
+                f"backend {self.alias!r} cannot defer tasks (supports_defer is False)."
+            )
+        if task.priority != DEFAULT_PRIORITY and not self.supports_priority:
+            raise InvalidTaskError(
+                f"Task {task.module_path} has priority {task.priority}, but backend "
+                f"{self.alias!r} ignores priority (supports_priority is False); leave it at "
+                f"{DEFAULT_PRIORITY}."
+            )
+        if self.queues and task.queue_name not in self.queues:
+            raise InvalidTaskError(
+                f"Queue {task.queue_name!r} is not valid for backend {self.alias!r}; "
+                f"allowed: {sorted(self.queues)}."
+            )
+
+    def enqueue(
+        self, task: Task[Any, T], args: Sequence[Any], kwargs: Mapping[str, Any]
+    ) -> TaskResult[T]:
+        """Queue up the task to run with these arguments, now or once the transaction commits.
+
+        Nothing is stored, sent or scheduled if the task or an argument is invalid.
+        """
+        self.validate_task(task)
+        result = self._new_result(task, args, kwargs)
+        if self.waits_for_commit(task):
+            transaction.on_commit(partial(self._enqueue, result), using=DEFAULT_DB_ALIAS)
+        else:
+            self._enqueue(result)
+        return result
+
+    async def aenqueue(
+        self, task: Task[Any, T], args: Sequence[Any], kwargs: Mapping[str, Any]
+    ) -> TaskResult[T]:
+        """See enqueue()."""
+        return await sync_to_async(self.enqueue, thread_sensitive=True)(task, args, kwargs)
+
+    @abstractmethod
+    def _enqueue(self, result: TaskResult[Any]) -> None:
+        """Hand a new, validated result over to the backend's store or runner.
+
+        Set ``enqueued_at`` and send ``task_enqueued`` once the task is really enqueued.
+        """
+
+    def get_result(self, result_id: str) -> TaskResult[Any]:
+        """Return the result with this id, or raise ResultDoesNotExist."""
+        raise NotImplementedError(
+            f"Backend {self.alias!r} ({type(self).__qualname__}) does not support retrieving "
+            f"results."
+        )
+
+    async def aget_result(self, result_id: str) -> TaskResult[Any]:
+        """See get_result()."""
+        return await sync_to_async(self.get_result, thread_sensitive=True)(result_id)
+
+    def waits_for_commit(self, task: Task[Any, Any]) -> bool:
+        """Whether enqueueing the task waits for the default database's transaction to commit.
+
+        The task's own enqueue_on_commit wins over the backend's ENQUEUE_ON_COMMIT; a project
+        with no database never waits.
+        """
+        wanted = (
+            self.enqueue_on_commit if task.enqueue_on_commit is None else task.enqueue_on_commit
+        )
+        return wanted and database_configured(DEFAULT_DB_ALIAS)
+
+    def check(self, **kwargs: Any) -> Iterable[checks.CheckMessage]:
+        """Report problems with the backend's configuration. Every message has an id."""
+        return []
+
+    def _new_result(
+        self, task: Task[Any, T], args: Sequence[Any], kwargs: Mapping[str, Any]
+    ) -> TaskResult[T]:
+        normal_args, normal_kwargs = normalize_arguments(args, kwargs)
+        return TaskResult(
+            task=task,
+            id=get_random_id(),
+            status=ResultStatus.NEW,
+            enqueued_at=None,
+            started_at=None,
+            finished_at=None,
+            args=normal_args,
+            kwargs=normal_kwargs,
+            backend=self.alias,
+        )
+
+
+def database_configured(alias: str) -> bool:
+    """Whether DATABASES defines ``alias`` with a real engine."""
+    engine: str = connections.settings.get(alias, {}).get("ENGINE", "django.db.backends.dummy")
+    return engine != "django.db.backends.dummy"

@@ -1,0 +1,39 @@
+"""The exceptions raised by django_tasks.
+
+TaskException
+ ├── InvalidTaskError             a task (or a call to it) breaks the contract
+ │    └── InvalidTaskArgumentsError   an argument is not JSON-safe
+ ├── InvalidTaskBackendError      the TASKS setting is wrong (also ImproperlyConfigured)
+ └── ResultDoesNotExist           no result with that id (also ObjectDoesNotExist)
+"""
+
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
+
+
+class TaskException(Exception):  # noqa: N818  # Django 6 names the root exception so.
+    """Base class for task-related exceptions. Do not raise directly."""
+
+    def __init__(self, message: str | None = None, *args: Any) -> None:
+        super().__init__(message or self.__doc__, *args)
+
+
+class InvalidTaskError(TaskException):
+    """The task is invalid for its backend."""
+
+
+class InvalidTaskArgumentsError(InvalidTaskError, ValueError):
+    """The task's arguments cannot be stored as JSON."""
+
+
+class InvalidTaskBackendError(TaskException, ImproperlyConfigured):
+    """The TASKS setting is invalid."""
+
+
+class ResultDoesNotExist(TaskException, ObjectDoesNotExist):
+    """The task result does not exist."""
+
+
+class InvalidReturnValueError(TaskException, TypeError):
+    """The task returned a value that cannot be stored as JSON."""

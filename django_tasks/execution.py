@@ -1,0 +1,100 @@
+"""Running a task function and recording how it ended, shared by every backend that executes.
+
+``run_task`` calls the function (awaiting a coroutine function), turns the return value into
+JSON data, asks the backend to record the outcome, updates the result and sends
+``task_finished``. Any exception but KeyboardInterrupt is captured as a FAILED outcome, so a
+task's failure never escapes into the caller or the worker loop.
+"""
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.utils import timezone
+
+from django_tasks.exceptions import InvalidReturnValueError
+from django_tasks.serialization import JSONValue, NotJSONSafeError, normalize_json
+from django_tasks.signals import task_finished
+from django_tasks.task import ResultStatus, Task, TaskResult
+from django_tasks.utils import format_exception
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """How one run of a task ended."""
+
+    status: ResultStatus
+    """SUCCEEDED or FAILED."""
+
+    return_value: JSONValue = None
+    """What the function returned, as JSON data (None when it failed)."""
+
+    exception: BaseException | None = None
+    """What the function raised."""
+
+    traceback: str | None = None
+    """The formatted traceback of ``exception``."""
+
+    finished_at: datetime = field(default_factory=timezone.now)
+    """When the run ended."""
+
+    @classmethod
+    def failed(cls, exception: BaseException) -> "Outcome":
+        return cls(
+            status=ResultStatus.FAILED,
+            exception=exception,
+            traceback=format_exception(exception),
+        )
+
+
+Recorder = Callable[[TaskResult[Any], Outcome], bool]
+"""Stores an outcome; returns False when the result is no longer this runner's to finish."""
+
+
+def run_task(result: TaskResult[Any], sender: type, record: Recorder) -> Outcome:
+    """Run a RUNNING result's task, record the outcome and send task_finished.
+
+    ``record`` persists the outcome. If it returns False (another worker has taken the task
+    over), the result is left as it is and no signal is sent.
+    """
+    try:
+        return_value = normalize_json(
+            _call(result.task, result.args, result.kwargs), "return value"
+        )
+    except KeyboardInterrupt:
+        raise
+    except NotJSONSafeError as e:
+        error = InvalidReturnValueError(
+            f"Task {result.task.module_path} returned a value that cannot be stored: {e}"
+        )
+        try:
+            raise error from None  # Give it a traceback that shows where it was refused.
+        except InvalidReturnValueError:
+            return _finish(result, sender, record, Outcome.failed(error))
+    except BaseException as e:  # A task's failure is data, not a crash.
+        return _finish(result, sender, record, Outcome.failed(e))
+    outcome = Outcome(status=ResultStatus.SUCCEEDED, return_value=return_value)
+    return _finish(result, sender, record, outcome)
+
+
+def _call(task: Task[Any, Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
+    if inspect.iscoroutinefunction(task.func):
+        return async_to_sync(task.func)(*args, **kwargs)
+    return task.func(*args, **kwargs)
+
+
+def _finish(result: TaskResult[Any], sender: type, record: Recorder, outcome: Outcome) -> Outcome:
+    # Called inside the except block for failures, so receivers (the logger) see exc_info.
+    if record(result, outcome):
+        result._update(
+            status=outcome.status,
+            finished_at=outcome.finished_at,
+            _return_value=outcome.return_value,
+            _exception_class=type(outcome.exception) if outcome.exception else None,
+            _traceback=outcome.traceback,
+        )
+        task_finished.send(sender, task_result=result)
+    return outcome

@@ -1,0 +1,66 @@
+"""The task signals, and the receivers that reset backends and log task events.
+
+Every signal is sent with the backend class as sender and the ``task_result`` keyword.
+
+- ``task_enqueued``: the task is enqueued (after the transaction commits, when it waits for one).
+- ``task_started``: a worker has started the task; the result is RUNNING.
+- ``task_finished``: the task has FAILED or SUCCEEDED and the result says so. For a failure it is
+  sent while the exception is being handled, so receivers can read ``sys.exc_info()``.
+"""
+
+import logging
+import sys
+from typing import Any
+
+from django.core.signals import setting_changed
+from django.dispatch import Signal, receiver
+
+logger = logging.getLogger("django_tasks")
+
+task_enqueued = Signal()
+task_started = Signal()
+task_finished = Signal()
+
+
+@receiver(setting_changed)
+def reset_task_backends(*, setting: str, **kwargs: Any) -> None:
+    """Make a changed TASKS setting (override_settings) take effect at once."""
+    if setting == "TASKS":
+        from django_tasks import tasks
+
+        tasks.reset()
+
+
+@receiver(task_enqueued)
+def log_task_enqueued(sender: type, *, task_result: Any, **kwargs: Any) -> None:
+    logger.debug(
+        "Task enqueued id=%s path=%s queue=%s backend=%s",
+        task_result.id,
+        task_result.task.module_path,
+        task_result.task.queue_name,
+        task_result.backend,
+    )
+
+
+@receiver(task_started)
+def log_task_started(sender: type, *, task_result: Any, **kwargs: Any) -> None:
+    logger.debug(
+        "Task started id=%s path=%s attempt=%s",
+        task_result.id,
+        task_result.task.module_path,
+        task_result.attempts,
+    )
+
+
+@receiver(task_finished)
+def log_task_finished(sender: type, *, task_result: Any, **kwargs: Any) -> None:
+    failed = task_result.status == "FAILED"
+    logger.log(
+        logging.ERROR if failed else logging.INFO,
+        "Task finished id=%s path=%s state=%s",
+        task_result.id,
+        task_result.task.module_path,
+        task_result.status,
+        # Sent inside the exception handler for failures, so the exception is at hand.
+        exc_info=sys.exc_info() if failed else None,
+    )

@@ -1,0 +1,383 @@
+"""The value model: Task, TaskResult, ResultStatus and the @task decorator."""
+
+import inspect
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, Self, TypeVar, cast, overload
+
+from asgiref.sync import async_to_sync, sync_to_async
+from django.db.models import TextChoices
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError, ResultDoesNotExist
+
+if TYPE_CHECKING:
+    from django_tasks.backends.base import BaseTaskBackend
+
+DEFAULT_TASK_BACKEND_ALIAS = "default"
+DEFAULT_QUEUE_NAME = "default"
+MIN_PRIORITY = -100
+MAX_PRIORITY = 100
+DEFAULT_PRIORITY = 0
+MAX_RESULT_ID_LENGTH = 64
+"""A result id is an opaque string of at most this many characters."""
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class ResultStatus(TextChoices):
+    NEW = "NEW", _("New")
+    """Enqueued (or waiting for the transaction to commit); not started yet."""
+    RUNNING = "RUNNING", _("Running")
+    """Claimed by a worker and running."""
+    FAILED = "FAILED", _("Failed")
+    """Finished by raising an exception."""
+    SUCCEEDED = "SUCCEEDED", _("Succeeded")
+    """Finished by returning a value."""
+
+
+FINISHED_STATUSES = frozenset({ResultStatus.FAILED, ResultStatus.SUCCEEDED})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Task(Generic[P, T]):
+    """A function declared with @task, with the options it is enqueued with."""
+
+    func: Callable[P, T] | Callable[P, Coroutine[Any, Any, T]]
+    """The module-level function (or coroutine function) that the task runs."""
+
+    priority: int = DEFAULT_PRIORITY
+    """Higher runs first, between MIN_PRIORITY and MAX_PRIORITY."""
+
+    backend: str = DEFAULT_TASK_BACKEND_ALIAS
+    """The alias in TASKS of the backend that runs the task."""
+
+    queue_name: str = DEFAULT_QUEUE_NAME
+    """The queue the task is enqueued on."""
+
+    run_after: datetime | None = None
+    """The earliest time the task may start (an aware datetime), or None for as soon as possible."""
+
+    enqueue_on_commit: bool | None = None
+    """Whether enqueueing waits for the current transaction to commit; None lets the backend's
+    ENQUEUE_ON_COMMIT decide."""
+
+    def __post_init__(self) -> None:
+        _validate_function(self.func)
+        _validate_priority(self.priority)
+        _validate_name("Queue name", self.queue_name)
+        _validate_name("Backend alias", self.backend)
+        if self.run_after is not None:
+            _validate_run_after(self.run_after)
+        if self.enqueue_on_commit not in (None, True, False):
+            raise InvalidTaskError(
+                f"enqueue_on_commit {self.enqueue_on_commit!r} is invalid; it must be True, "
+                f"False or None."
+            )
+
+    @property
+    def name(self) -> str:
+        """The function's name."""
+        return self.func.__name__
+
+    @property
+    def module_path(self) -> str:
+        """The dotted path a worker imports the task by."""
+        return f"{self.func.__module__}.{self.func.__qualname__}"
+
+    @property
+    def is_async(self) -> bool:
+        """Whether the function is a coroutine function."""
+        return inspect.iscoroutinefunction(self.func)
+
+    def using(
+        self,
+        *,
+        priority: int | None = None,
+        queue_name: str | None = None,
+        run_after: datetime | timedelta | None = None,
+        backend: str | None = None,
+    ) -> Self:
+        """Return a copy of the task with other options, validated against its backend.
+
+        A ``timedelta`` run_after means that long from now.
+        """
+        changes: dict[str, Any] = {}
+        if priority is not None:
+            changes["priority"] = priority
+        if queue_name is not None:
+            changes["queue_name"] = queue_name
+        if run_after is not None:
+            changes["run_after"] = (
+                timezone.now() + run_after if isinstance(run_after, timedelta) else run_after
+            )
+        if backend is not None:
+            changes["backend"] = backend
+        new_task = replace(self, **changes)
+        new_task.get_backend().validate_task(new_task)
+        return new_task
+
+    def enqueue(self, *args: P.args, **kwargs: P.kwargs) -> "TaskResult[T]":
+        """Queue up the task to run with these arguments."""
+        return self.get_backend().enqueue(self, args, kwargs)
+
+    async def aenqueue(self, *args: P.args, **kwargs: P.kwargs) -> "TaskResult[T]":
+        """See enqueue()."""
+        return await self.get_backend().aenqueue(self, args, kwargs)
+
+    def get_result(self, result_id: str) -> "TaskResult[T]":
+        """Return the result with this id, if it is a result of this task.
+
+        Raises ResultDoesNotExist for an unknown id and for another task's result.
+        """
+        return self._own_result(self.get_backend().get_result(result_id))
+
+    async def aget_result(self, result_id: str) -> "TaskResult[T]":
+        """See get_result()."""
+        return self._own_result(await self.get_backend().aget_result(result_id))
+
+    def call(self, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run the function here and now, as the worker would (coroutines included)."""
+        if inspect.iscoroutinefunction(self.func):
+            return async_to_sync(self.func)(*args, **kwargs)  # type: ignore[no-any-return]  # a coroutine function awaits to T
+        return cast(Callable[P, T], self.func)(*args, **kwargs)
+
+    async def acall(self, *args: P.args, **kwargs: P.kwargs) -> T:
+        """See call()."""
+        if inspect.iscoroutinefunction(self.func):
+            return await cast(Callable[P, Awaitable[T]], self.func)(*args, **kwargs)
+        return await sync_to_async(cast(Callable[P, T], self.func))(*args, **kwargs)
+
+    def get_backend(self) -> "BaseTaskBackend":
+        """Return the backend instance the task is enqueued on."""
+        from django_tasks import tasks
+
+        return tasks[self.backend]
+
+    def _own_result(self, result: "TaskResult[Any]") -> "TaskResult[T]":
+        if result.task.module_path != self.module_path:
+            raise ResultDoesNotExist(
+                f"Result {result.id!r} belongs to task {result.task.module_path!r}, "
+                f"not to {self.module_path!r}."
+            )
+        return result
+
+
+class _TaskDecorator(Protocol):
+    @overload
+    def __call__(self, function: Callable[P, Coroutine[Any, Any, T]], /) -> Task[P, T]: ...
+    @overload
+    def __call__(self, function: Callable[P, T], /) -> Task[P, T]: ...
+
+
+@overload
+def task(function: Callable[P, Coroutine[Any, Any, T]], /) -> Task[P, T]: ...
+@overload
+def task(function: Callable[P, T], /) -> Task[P, T]: ...
+@overload
+def task(
+    *,
+    priority: int = DEFAULT_PRIORITY,
+    queue_name: str = DEFAULT_QUEUE_NAME,
+    backend: str = DEFAULT_TASK_BACKEND_ALIAS,
+    enqueue_on_commit: bool | None = None,
+) -> _TaskDecorator: ...
+def task(
+    function: Callable[..., Any] | None = None,
+    /,
+    *,
+    priority: int = DEFAULT_PRIORITY,
+    queue_name: str = DEFAULT_QUEUE_NAME,
+    backend: str = DEFAULT_TASK_BACKEND_ALIAS,
+    enqueue_on_commit: bool | None = None,
+) -> Task[Any, Any] | _TaskDecorator:
+    """Declare a module-level function (or coroutine function) as a task.
+
+    Use it bare (``@task``) or with options (``@task(priority=10, queue_name="emails")``).
+    The task is validated against its backend here, so a queue the backend does not allow
+    raises InvalidTaskError at import time. A backend that cannot be loaded is reported by
+    ``manage.py check`` instead, and raised when the task is used.
+    """
+
+    def decorate(func: Callable[..., Any]) -> Task[Any, Any]:
+        new_task: Task[Any, Any] = Task(
+            func=func,
+            priority=priority,
+            queue_name=queue_name,
+            backend=backend,
+            enqueue_on_commit=enqueue_on_commit,
+        )
+        from django_tasks import tasks
+        from django_tasks.registry import task_registry
+
+        try:
+            task_backend = tasks[backend]
+        except InvalidTaskBackendError:
+            pass  # Reported by the system checks; enqueueing raises it.
+        else:
+            task_backend.validate_task(new_task)
+        task_registry.register(new_task)
+        return new_task
+
+    if function is not None:
+        return decorate(function)
+    return cast(_TaskDecorator, decorate)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskResult(Generic[T]):
+    """The state of one enqueued run of a task. Read-only: backends update it, users read it."""
+
+    task: Task[Any, T]
+    """The task this is a result of."""
+
+    id: str
+    """An opaque, unique identifier of at most MAX_RESULT_ID_LENGTH characters."""
+
+    status: ResultStatus
+    """Where the run is: NEW, RUNNING, FAILED or SUCCEEDED."""
+
+    enqueued_at: datetime | None
+    """When the task was enqueued (None while waiting for a transaction to commit)."""
+
+    started_at: datetime | None
+    """When the current (or last) attempt started."""
+
+    finished_at: datetime | None
+    """When the task finished."""
+
+    args: list[Any]
+    """The positional arguments, as JSON data."""
+
+    kwargs: dict[str, Any]
+    """The keyword arguments, as JSON data."""
+
+    backend: str
+    """The alias of the backend that holds the result."""
+
+    attempts: int = 0
+    """How many times a worker has started the task."""
+
+    worker_ids: list[str] = field(default_factory=list)
+    """The workers that started the task, in order."""
+
+    _return_value: Any = field(default=None, init=False, repr=False)
+    _exception_class: type[BaseException] | None = field(default=None, init=False, repr=False)
+    _traceback: str | None = field(default=None, init=False, repr=False)
+
+    @property
+    def is_finished(self) -> bool:
+        """Whether the task has FAILED or SUCCEEDED."""
+        return self.status in FINISHED_STATUSES
+
+    @property
+    def return_value(self) -> T:
+        """What the function returned, as JSON data. Raises ValueError unless it SUCCEEDED."""
+        if self.status != ResultStatus.SUCCEEDED:
+            raise ValueError(
+                f"Task result {self.id!r} has status {self.status.value}; a return value exists "
+                f"only once it has SUCCEEDED."
+            )
+        return cast(T, self._return_value)
+
+    @property
+    def exception_class(self) -> type[BaseException] | None:
+        """The class of the exception the task raised, or None if it succeeded."""
+        self._require_finished("exception_class")
+        return self._exception_class
+
+    @property
+    def traceback(self) -> str | None:
+        """The formatted traceback of the exception the task raised, or None if it succeeded."""
+        self._require_finished("traceback")
+        return self._traceback
+
+    def refresh(self) -> None:
+        """Reload the result from its backend."""
+        self._refresh_from(self.task.get_backend().get_result(self.id))
+
+    async def arefresh(self) -> None:
+        """See refresh()."""
+        self._refresh_from(await self.task.get_backend().aget_result(self.id))
+
+    def _require_finished(self, attribute: str) -> None:
+        if not self.is_finished:
+            raise ValueError(
+                f"Task result {self.id!r} has status {self.status.value}; {attribute} is known "
+                f"only once it has finished."
+            )
+
+    def _refresh_from(self, other: "TaskResult[Any]") -> None:
+        self._update(**{name: getattr(other, name) for name in _MUTABLE_FIELDS})
+
+    def _update(self, **changes: Any) -> None:
+        """Change the result's state. Backends call this; nothing else mutates a result."""
+        unknown = changes.keys() - _MUTABLE_FIELDS
+        if unknown:
+            raise TypeError(f"TaskResult fields {sorted(unknown)} cannot be updated.")
+        for name, value in changes.items():
+            object.__setattr__(self, name, value)
+
+
+_MUTABLE_FIELDS = frozenset(
+    {
+        "status",
+        "enqueued_at",
+        "started_at",
+        "finished_at",
+        "attempts",
+        "worker_ids",
+        "_return_value",
+        "_exception_class",
+        "_traceback",
+    }
+)
+
+
+def _validate_function(func: Any) -> None:
+    if not inspect.isfunction(func):
+        raise InvalidTaskError(
+            f"{func!r} is not a Python function; a task must be a module-level function "
+            f"defined with def or async def."
+        )
+    where = func.__qualname__
+    if func.__name__ == "<lambda>":
+        problem = "is a lambda"
+    elif "<locals>" in where:
+        problem = "is defined inside another function"
+    elif where != func.__name__:
+        problem = "is defined inside a class"
+    else:
+        return
+    raise InvalidTaskError(
+        f"Task function {func.__module__}.{where} {problem}; define it at module level "
+        f"so that a worker can import it."
+    )
+
+
+def _validate_name(what: str, name: object) -> None:
+    if not isinstance(name, str) or not name:
+        raise InvalidTaskError(f"{what} {name!r} is invalid; it must be a non-empty string.")
+
+
+def _validate_priority(priority: Any) -> None:
+    if type(priority) is not int or not MIN_PRIORITY <= priority <= MAX_PRIORITY:
+        raise InvalidTaskError(
+            f"Priority {priority!r} is invalid; it must be a whole number between "
+            f"{MIN_PRIORITY} and {MAX_PRIORITY}."
+        )
+
+
+def _validate_run_after(run_after: Any) -> None:
+    if not isinstance(run_after, datetime):
+        raise InvalidTaskError(
+            f"run_after {run_after!r} is invalid; pass an aware datetime or a timedelta."
+        )
+    if timezone.is_naive(run_after):
+        raise InvalidTaskError(
+            f"run_after {run_after!r} is a naive datetime; pass an aware one "
+            f"(for example django.utils.timezone.now() + timedelta(minutes=5))."
+        )
