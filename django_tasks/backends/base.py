@@ -93,7 +93,7 @@ class BaseTaskBackend(ABC):
         """
         self.validate_task(task)
         result = self._new_result(task, args, kwargs)
-        if self.waits_for_commit(task):
+        if self.waits_for_commit(task) and in_transaction(DEFAULT_DB_ALIAS):
             transaction.on_commit(partial(self._enqueue, result), using=DEFAULT_DB_ALIAS)
         else:
             self._enqueue(result)
@@ -153,6 +153,11 @@ class BaseTaskBackend(ABC):
             kwargs=normal_kwargs,
             backend=self.alias,
         )
+
+
+def in_transaction(alias: str) -> bool:
+    """Whether this thread's connection to ``alias`` is inside atomic(). Opens no connection."""
+    return connections[alias].in_atomic_block
 
 
 def database_configured(alias: str) -> bool:
