@@ -1,0 +1,220 @@
+"""Enqueueing and reading results: TaskResult, get_result, refresh, call."""
+
+import re
+from dataclasses import FrozenInstanceError
+from datetime import timedelta
+
+import pytest
+from pytest_django import Settings as SettingsWrapper
+
+from django_tasks import ResultStatus, default_task_backend
+from django_tasks.backends.dummy import DummyBackend
+from django_tasks.exceptions import ResultDoesNotExist
+from django_tasks.task import MAX_RESULT_ID_LENGTH
+from tests import tasks as test_tasks
+
+
+class TestEnqueue:
+    def test_returns_a_new_result(self, dummy: DummyBackend) -> None:
+        result = test_tasks.add.enqueue(1, b=2)
+        assert result.task is test_tasks.add
+        assert result.status == ResultStatus.NEW
+        assert result.args == [1]
+        assert result.kwargs == {"b": 2}
+        assert result.backend == "default"
+        assert result.enqueued_at is not None
+        assert result.started_at is None
+        assert result.finished_at is None
+        assert result.attempts == 0
+        assert result.worker_ids == []
+        assert not result.is_finished
+
+    def test_ids_are_unique_opaque_strings(self, dummy: DummyBackend) -> None:
+        ids = {test_tasks.noop.enqueue().id for _ in range(100)}
+        assert len(ids) == 100
+        assert all(0 < len(i) <= MAX_RESULT_ID_LENGTH for i in ids)
+
+    def test_arguments_are_normalised_as_json(self, dummy: DummyBackend) -> None:
+        result = test_tasks.echo.enqueue((1, 2), {"a": (3,)}, key=ResultStatus.NEW)
+        assert result.args == [[1, 2], {"a": [3]}]
+        assert result.kwargs == {"key": "NEW"}
+        assert type(result.kwargs["key"]) is str
+
+    async def test_aenqueue(self, dummy: DummyBackend) -> None:
+        result = await test_tasks.add.aenqueue(1, 2)
+        assert result.status == ResultStatus.NEW
+        assert result.args == [1, 2]
+        assert dummy.results == [result]
+
+    def test_using_options_reach_the_result(self, dummy: DummyBackend) -> None:
+        deferred = test_tasks.add.using(priority=3, run_after=timedelta(hours=1))
+        result = deferred.enqueue(1, 2)
+        assert result.task.priority == 3
+        assert result.task.run_after == deferred.run_after
+
+
+class TestResultFields:
+    def test_is_read_only(self, dummy: DummyBackend) -> None:
+        result = test_tasks.noop.enqueue()
+        with pytest.raises(FrozenInstanceError):
+            result.status = ResultStatus.SUCCEEDED  # type: ignore[misc]  # Proving it is refused.
+
+    def test_return_value_only_once_succeeded(self, dummy: DummyBackend) -> None:
+        result = test_tasks.add.enqueue(1, 2)
+        message = (
+            f"Task result {result.id!r} has status NEW; a return value exists only once it has "
+            f"SUCCEEDED."
+        )
+        with pytest.raises(ValueError, match=re.escape(message)):
+            result.return_value  # noqa: B018  # The property access is what is tested.
+
+    def test_return_value_of_a_failed_task(self) -> None:
+        result = test_tasks.fail.enqueue()
+        assert result.status == ResultStatus.FAILED
+        with pytest.raises(ValueError, match="has status FAILED; a return value exists only"):
+            result.return_value  # noqa: B018  # The property access is what is tested.
+
+    @pytest.mark.parametrize("attribute", ["exception_class", "traceback"])
+    def test_error_fields_only_once_finished(self, dummy: DummyBackend, attribute: str) -> None:
+        result = test_tasks.noop.enqueue()
+        message = (
+            f"Task result {result.id!r} has status NEW; {attribute} is known only once it has "
+            f"finished."
+        )
+        with pytest.raises(ValueError, match=re.escape(message)):
+            getattr(result, attribute)
+
+    def test_succeeded_result(self) -> None:
+        result = test_tasks.add.enqueue(2, 3)
+        assert result.status == ResultStatus.SUCCEEDED
+        assert result.is_finished
+        assert result.return_value == 5
+        assert result.exception_class is None
+        assert result.traceback is None
+
+    def test_failed_result(self) -> None:
+        result = test_tasks.fail.enqueue("Boom.")
+        assert result.is_finished
+        assert result.exception_class is ValueError
+        assert result.traceback is not None
+        assert result.traceback.startswith("Traceback (most recent call last):")
+        assert result.traceback.endswith("ValueError: Boom.\n")
+
+    def test_return_value_is_json_data(self) -> None:
+        result = test_tasks.echo.enqueue(1, (2, 3), k="v")
+        assert result.return_value == {"args": [1, [2, 3]], "kwargs": {"k": "v"}}
+
+
+class TestGetResult:
+    def test_task_get_result(self, dummy: DummyBackend) -> None:
+        result = test_tasks.add.enqueue(1, 2)
+        assert test_tasks.add.get_result(result.id) is result
+
+    async def test_task_aget_result(self, dummy: DummyBackend) -> None:
+        result = test_tasks.add.enqueue(1, 2)
+        assert await test_tasks.add.aget_result(result.id) is result
+
+    def test_another_tasks_id(self, dummy: DummyBackend) -> None:
+        result = test_tasks.noop.enqueue()
+        message = (
+            f"Result {result.id!r} belongs to task 'tests.tasks.noop', not to 'tests.tasks.add'."
+        )
+        with pytest.raises(ResultDoesNotExist, match=re.escape(message)):
+            test_tasks.add.get_result(result.id)
+
+    def test_using_copy_finds_results_of_the_same_task(self, dummy: DummyBackend) -> None:
+        result = test_tasks.add.using(priority=5).enqueue(1, 2)
+        assert test_tasks.add.get_result(result.id) is result
+
+    def test_unknown_id(self, dummy: DummyBackend) -> None:
+        message = "No task result with id 'nope' in backend 'default'."
+        with pytest.raises(ResultDoesNotExist, match=re.escape(message)):
+            test_tasks.add.get_result("nope")
+        with pytest.raises(ResultDoesNotExist, match=re.escape(message)):
+            default_task_backend.get_result("nope")
+
+    def test_backend_get_result_returns_any_task(self, dummy: DummyBackend) -> None:
+        first = test_tasks.noop.enqueue()
+        second = test_tasks.add.enqueue(1, 2)
+        assert default_task_backend.get_result(first.id) is first
+        assert default_task_backend.get_result(second.id) is second
+
+    def test_backend_without_get_result(self) -> None:
+        message = "Backend 'default' (ImmediateBackend) does not support retrieving results."
+        with pytest.raises(NotImplementedError, match=re.escape(message)):
+            default_task_backend.get_result("any")
+
+
+class TestRefresh:
+    def test_refresh_reloads_from_the_backend(self, dummy: DummyBackend) -> None:
+        result = test_tasks.add.enqueue(1, 2)
+        stored = dummy.get_result(result.id)
+        copy = type(result)(
+            task=result.task,
+            id=result.id,
+            status=result.status,
+            enqueued_at=None,
+            started_at=None,
+            finished_at=None,
+            args=result.args,
+            kwargs=result.kwargs,
+            backend=result.backend,
+        )
+        stored._update(status=ResultStatus.SUCCEEDED, _return_value=3)
+        copy.refresh()
+        assert copy.status == ResultStatus.SUCCEEDED
+        assert copy.return_value == 3
+        assert copy.enqueued_at == stored.enqueued_at
+
+    async def test_arefresh(self, dummy: DummyBackend) -> None:
+        result = test_tasks.add.enqueue(1, 2)
+        result._update(status=ResultStatus.RUNNING)
+        await result.arefresh()
+        assert result.status == ResultStatus.RUNNING
+
+    def test_update_refuses_unknown_fields(self, dummy: DummyBackend) -> None:
+        result = test_tasks.noop.enqueue()
+        with pytest.raises(
+            TypeError, match=re.escape("TaskResult fields ['args'] cannot be updated.")
+        ):
+            result._update(args=[1])
+
+
+class TestCall:
+    def test_call_sync(self) -> None:
+        assert test_tasks.add.call(1, 2) == 3
+
+    def test_call_async_function_from_sync_code(self) -> None:
+        assert test_tasks.add_async.call(1, 2) == 3
+
+    async def test_acall_async(self) -> None:
+        assert await test_tasks.add_async.acall(2, 2) == 4
+
+    async def test_acall_sync_function(self) -> None:
+        assert await test_tasks.add.acall(2, 3) == 5
+
+    def test_call_raises_like_the_function(self) -> None:
+        with pytest.raises(ValueError, match=r"^Direct\.$"):
+            test_tasks.fail.call("Direct.")
+
+
+def test_backend_flags(settings: SettingsWrapper) -> None:
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"},
+        "dummy": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"},
+    }
+    from django_tasks import tasks
+
+    immediate, dummy = tasks["default"], tasks["dummy"]
+    assert (
+        immediate.supports_defer,
+        immediate.supports_async_task,
+        immediate.supports_get_result,
+        immediate.supports_priority,
+    ) == (False, True, False, True)
+    assert (
+        dummy.supports_defer,
+        dummy.supports_async_task,
+        dummy.supports_get_result,
+        dummy.supports_priority,
+    ) == (True, True, False, True)

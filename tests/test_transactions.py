@@ -1,0 +1,144 @@
+"""Enqueueing on commit: ENQUEUE_ON_COMMIT and a task's enqueue_on_commit."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import transaction
+from pytest_django import DjangoCaptureOnCommitCallbacks
+from pytest_django import Settings as SettingsWrapper
+
+from django_tasks import ResultStatus
+from django_tasks.backends.dummy import DummyBackend
+from django_tasks.signals import task_enqueued
+from tests import tasks as test_tasks
+from tests.helpers import captured
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_waits_for_the_commit_by_default(dummy: DummyBackend) -> None:
+    with transaction.atomic():
+        result = test_tasks.noop.enqueue()
+        assert dummy.results == []
+        assert result.enqueued_at is None
+    assert dummy.results == [result]
+    assert result.enqueued_at is not None
+
+
+def test_rolled_back_transaction_enqueues_nothing(dummy: DummyBackend) -> None:
+    with captured(task_enqueued) as sent:
+        try:
+            with transaction.atomic():
+                test_tasks.noop.enqueue()
+                raise RuntimeError("Roll back.")
+        except RuntimeError:
+            pass
+    assert dummy.results == []
+    assert sent == []
+
+
+def test_immediate_backend_runs_after_the_commit() -> None:
+    with transaction.atomic():
+        result = test_tasks.add.enqueue(1, 2)
+        statuses = [result.status]
+    statuses.append(result.status)
+    assert statuses == [ResultStatus.NEW, ResultStatus.SUCCEEDED]
+    assert result.return_value == 3
+
+
+def test_nested_atomic_waits_for_the_outermost_commit(dummy: DummyBackend) -> None:
+    with transaction.atomic():
+        with transaction.atomic():
+            test_tasks.noop.enqueue()
+        assert dummy.results == []
+    assert len(dummy.results) == 1
+
+
+def test_rolled_back_savepoint_drops_its_tasks(dummy: DummyBackend) -> None:
+    with transaction.atomic():
+        kept = test_tasks.noop.enqueue()
+        try:
+            with transaction.atomic():
+                test_tasks.noop.enqueue()
+                raise RuntimeError("Roll back the savepoint.")
+        except RuntimeError:
+            pass
+    assert dummy.results == [kept]
+
+
+def test_backend_setting_false_enqueues_at_once(settings: SettingsWrapper) -> None:
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks.backends.dummy.DummyBackend",
+            "ENQUEUE_ON_COMMIT": False,
+        }
+    }
+    from django_tasks import default_task_backend
+
+    with transaction.atomic():
+        test_tasks.noop.enqueue()
+        assert len(default_task_backend.results) == 1  # type: ignore[attr-defined]  # Dummy's store.
+
+
+def test_task_false_wins_over_backend_true(dummy: DummyBackend) -> None:
+    with transaction.atomic():
+        test_tasks.never_waits.enqueue()
+        assert len(dummy.results) == 1
+
+
+def test_task_true_wins_over_backend_false(settings: SettingsWrapper) -> None:
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks.backends.dummy.DummyBackend",
+            "ENQUEUE_ON_COMMIT": False,
+        }
+    }
+    from django_tasks import default_task_backend
+
+    with transaction.atomic():
+        test_tasks.always_waits.enqueue()
+        assert default_task_backend.results == []  # type: ignore[attr-defined]  # Dummy's store.
+    assert len(default_task_backend.results) == 1  # type: ignore[attr-defined]  # Dummy's store.
+
+
+def test_outside_a_transaction_enqueues_at_once(dummy: DummyBackend) -> None:
+    test_tasks.always_waits.enqueue()
+    assert len(dummy.results) == 1
+
+
+def test_no_database_configured_never_defers() -> None:
+    # A project without DATABASES: run in a process of its own, configured from scratch.
+    script = """
+import django
+from django.conf import settings
+
+settings.configure(
+    INSTALLED_APPS=["django_tasks"],
+    TASKS={"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}},
+)
+django.setup()
+from django_tasks import default_task_backend
+from tests import tasks
+
+assert not default_task_backend.waits_for_commit(tasks.always_waits)
+tasks.always_waits.enqueue()
+print(len(default_task_backend.results))
+"""
+    output = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert output.stdout == "1\n"
+
+
+@pytest.mark.django_db(transaction=False)
+def test_captured_on_commit_callbacks(
+    dummy: DummyBackend, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        test_tasks.noop.enqueue()
+        assert dummy.results == []
+    assert len(callbacks) == 1
+    assert len(dummy.results) == 1
