@@ -4,7 +4,8 @@ TaskException
  ├── InvalidTaskError             a task (or a call to it) breaks the contract
  │    └── InvalidTaskArgumentsError   an argument is not JSON-safe
  ├── InvalidTaskBackendError      the TASKS setting is wrong (also ImproperlyConfigured)
- └── ResultDoesNotExist           no result with that id (also ObjectDoesNotExist)
+ ├── ResultDoesNotExist           no result with that id (also ObjectDoesNotExist)
+ └── InvalidReturnValueError      a task returned what JSON cannot hold (recorded, not raised)
 """
 
 from typing import Any
