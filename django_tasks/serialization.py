@@ -146,7 +146,7 @@ class _Normalizer:
         if isinstance(value, float):
             return self.number(float(value), path)
         raise NotJSONSafeError(
-            f"{self.where(path)} is {short_repr(value)} (type {kind.__qualname__}), which is "
+            f"{self.where(path)} is {short_repr(value)} (type {kind.__name__}), which is "
             f"not JSON-serializable; use {json_form(kind).value}."
         )
 
@@ -160,7 +160,7 @@ class _Normalizer:
             )
         if id(value) in self.visiting:
             raise NotJSONSafeError(
-                f"{self.where(path)} is a {type(value).__qualname__} that contains itself, "
+                f"{self.where(path)} is a {type(value).__name__} that contains itself, "
                 f"which JSON cannot represent; break the cycle."
             )
         self.visiting.add(id(value))
@@ -178,7 +178,7 @@ class _Normalizer:
         if type(key) is not str:
             raise NotJSONSafeError(
                 f"{self.where(path)} has the key {short_repr(key)} (type "
-                f"{type(key).__qualname__}), but JSON object keys are strings; convert the "
+                f"{type(key).__name__}), but JSON object keys are strings; convert the "
                 f"keys with str()."
             )
         return self.text(key, path, is_key=True)
