@@ -80,9 +80,9 @@ class SignatureProblem:
         return f"{self.message}; {self.hint}."
 
     def as_check_message(self, obj: str) -> checks.CheckMessage:
-        level = checks.WARNING if self.check_id.startswith("django_tasks.W") else checks.ERROR
+        kind = checks.Warning if self.check_id.startswith("django_tasks.W") else checks.Error
         hint = f"{self.hint[:1].upper()}{self.hint[1:]}."
-        return checks.CheckMessage(level, f"{self.message}.", hint=hint, obj=obj, id=self.check_id)
+        return kind(f"{self.message}.", hint=hint, obj=obj, id=self.check_id)
 
 
 def validate_signature(task: "Task[Any, Any]") -> None:
