@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connections
 from django.db.models import IntegerChoices, TextChoices
 from django.utils.translation import gettext_lazy
 from pydantic import BaseModel
@@ -344,3 +345,41 @@ def test_the_refused_argument_is_a_value_error() -> None:
     """Code that catches ValueError (as for a bad argument anywhere) catches it too."""
     with pytest.raises(ValueError, match=re.escape("Argument args[0] is {1}")):
         normalize_arguments([{1}], {})
+
+
+# What every database does with the JSON normalize_arguments accepts, stored as a backend stores
+# it: one document with the arguments in a list and the keyword arguments in an object.
+READ_BACK_SQL = {
+    "sqlite": "SELECT json(%s)",
+    "postgresql": "SELECT (%s::jsonb)::text",
+    "mysql": "SELECT IF(JSON_VALID(%s), JSON_COMPACT(%s), NULL)",  # MariaDB: text, CHECKed
+}
+DATABASES = ["default", "postgres", "mysql"]
+
+
+def read_back(alias: str, document: str) -> Any:
+    connection = connections[alias]
+    sql = READ_BACK_SQL[connection.vendor]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [document] * sql.count("%s"))
+        (text,) = cursor.fetchone()
+    return None if text is None else json.loads(text)
+
+
+@pytest.mark.django_db(databases=DATABASES)
+@pytest.mark.parametrize("alias", DATABASES)
+def test_every_database_stores_what_is_accepted(alias: str) -> None:
+    args, kwargs = normalize_arguments(
+        [nested(MAX_DEPTH), 'emoji 🎉, CJK 漢字, \u2028 and a quote "', 2**70, 0.1, 1e-07, -1.5],
+        {"deep": {"a": nested(MAX_DEPTH - 1)}, "": None, "key with 🎉": True},
+    )
+    document = {"args": args, "kwargs": kwargs}
+    assert read_back(alias, json.dumps(document)) == document
+
+
+@pytest.mark.django_db(databases=["mysql"])
+def test_mariadb_refuses_json_nested_32_levels_deep() -> None:
+    """Why MAX_DEPTH is 25: with a backend's two wrapping levels there are 4 to spare."""
+    assert MAX_DEPTH + 2 < 32
+    assert read_back("mysql", json.dumps(nested(31))) == nested(31)
+    assert read_back("mysql", json.dumps(nested(32))) is None
