@@ -105,12 +105,11 @@ def normalize_arguments(
     args: Iterable[Any], kwargs: Mapping[str, Any]
 ) -> tuple[list[JSONValue], dict[str, JSONValue]]:
     """Normalize a task's arguments, or raise InvalidTaskArgumentsError naming the argument."""
+    keys = _Normalizer("Argument kwargs", "")
     try:
         normal_args = [normalize_json(arg, f"Argument args[{i}]") for i, arg in enumerate(args)]
         normal_kwargs = {
-            _Normalizer("Argument kwargs", "").key(key, ""): normalize_json(
-                arg, f"Argument kwargs[{key!r}]"
-            )
+            keys.key(key, ""): normalize_json(arg, f"Argument kwargs[{key!r}]")
             for key, arg in kwargs.items()
         }
     except NotJSONSafeError as e:

@@ -15,6 +15,12 @@ keys) of them. An annotation that promises anything else (a ``datetime``, a ``se
 
 Unannotated parameters, ``Any`` and ``object`` accept anything and pass; the values themselves
 are checked when the task is enqueued (see serialization.py).
+
+The walk uses typing's public introspection (get_type_hints, get_origin, get_args) rather than
+pydantic: a TypeAdapter builds schemas for datetime, set, tuple and dict[int, str] alike (it can
+serialize them, though they do not come back unchanged), wraps Sequence and Iterable in
+validator functions whose shape varies between versions, and refuses typing.TypedDict before
+Python 3.12.
 """
 
 import dataclasses
@@ -148,11 +154,10 @@ def _resolve(func: Callable[..., Any]) -> dict[str, object]:
         return typing.get_type_hints(func, include_extras=True)
     except Exception:
         pass  # Resolve them one by one to find the culprits.
-    module = sys.modules[func.__module__]
     resolved: dict[str, object] = {}
     for name, annotation in inspect.get_annotations(func).items():
         try:
-            resolved[name] = _resolve_in(annotation, module)
+            resolved[name] = _resolve_in(annotation, func.__globals__)
         except Exception as e:  # NameError, TypeError, SyntaxError...
             resolved[name] = _Unresolved(annotation, e)
     return resolved
@@ -235,7 +240,8 @@ def _expand(tp: Any, seen: set[int]) -> _Unsupported | None:
     seen.add(id(tp))
     try:
         if isinstance(tp, _ALIASES):
-            parts: Iterable[object] = [_resolve_in(tp.__value__, sys.modules[tp.__module__])]
+            module = sys.modules.get(tp.__module__)
+            parts: Iterable[object] = [_resolve_in(tp.__value__, vars(module) if module else {})]
         else:
             parts = typing.get_type_hints(tp, include_extras=True).values()
     except Exception as e:  # A forward reference in it cannot be resolved.
@@ -243,10 +249,11 @@ def _expand(tp: Any, seen: set[int]) -> _Unsupported | None:
     return _first_unsupported(parts, seen)
 
 
-def _resolve_in(annotation: object, module: types.ModuleType) -> object:
-    """Evaluate ``annotation`` (a string or an object holding forward references) in a module."""
+def _resolve_in(annotation: object, namespace: dict[str, Any]) -> object:
+    """Evaluate ``annotation`` (a string, or an object holding forward references) in a module's
+    namespace, as typing.get_type_hints does for a whole function."""
     holder = types.SimpleNamespace(__annotations__={"value": annotation})
-    return typing.get_type_hints(holder, globalns=vars(module), include_extras=True)["value"]
+    return typing.get_type_hints(holder, globalns=namespace, include_extras=True)["value"]
 
 
 def _unsupported_literal(values: tuple[object, ...]) -> _Unsupported | None:
