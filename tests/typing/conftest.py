@@ -18,8 +18,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def pytest_configure(config: pytest.Config) -> None:
     if not config.option.mypy_ini_file:
         config.option.mypy_ini_file = str(ROOT / "mypy.ini")
-    if config.cache is not None:  # Keep the mypy cache between runs; /tmp is shared.
-        config.option.mypy_testing_base = str(config.cache.mkdir("pytest-mypy-plugins"))
+    # Keep mypy's cache with this checkout: the default, /tmp, is shared by every checkout.
+    cache = getattr(config, "cache", None)  # None with -p no:cacheprovider
+    if cache is not None:
+        base = cache.mkdir("pytest-mypy-plugins")
+    else:
+        base = ROOT / "build" / "pytest-mypy-plugins"
+        base.mkdir(parents=True, exist_ok=True)
+    config.option.mypy_testing_base = str(base)
     # The plugin finds mypy on PATH; run the one installed next to this Python.
     bin_dir = str(Path(sys.executable).parent)
     if bin_dir not in os.environ["PATH"].split(os.pathsep):
