@@ -6,6 +6,8 @@ from typing import Any
 from django.apps import AppConfig
 from django.core import checks
 
+from django_tasks.signatures import check_task_signatures
+
 
 @checks.register("tasks")
 def check_tasks(
@@ -16,3 +18,8 @@ def check_tasks(
 
     for backend in tasks.all():
         yield from backend.check()
+
+
+# Task signature checks (django_tasks.E030-E039, W030-W039): the annotations of every registered
+# task, which @task could not all check at import time. The logic lives in signatures.py.
+checks.register(check_task_signatures, "tasks")

@@ -61,20 +61,19 @@ def run_task(result: TaskResult[Any], sender: type, record: Recorder) -> Outcome
     over), the result is left as it is and no signal is sent.
     """
     try:
-        return_value = normalize_json(
-            _call(result.task, result.args, result.kwargs), "return value"
-        )
+        value = _call(result.task, result.args, result.kwargs)
     except KeyboardInterrupt:
         raise
-    except NotJSONSafeError as e:
-        error = InvalidReturnValueError(
-            f"Task {result.task.module_path} returned a value that cannot be stored: {e}"
-        )
-        try:
-            raise error from None  # Give it a traceback that shows where it was refused.
-        except InvalidReturnValueError:
-            return _finish(result, sender, record, Outcome.failed(error))
     except BaseException as e:  # A task's failure is data, not a crash.
+        return _finish(result, sender, record, Outcome.failed(e))
+    try:
+        return_value = normalize_json(value, "Return value", of=f"task {result.task.module_path}")
+    except NotJSONSafeError as e:
+        try:
+            raise InvalidReturnValueError(str(e)) from None  # Traceback: where it was refused.
+        except InvalidReturnValueError as error:
+            return _finish(result, sender, record, Outcome.failed(error))
+    except Exception as e:  # The return value's own methods raised (a dict's items(), ...).
         return _finish(result, sender, record, Outcome.failed(e))
     outcome = Outcome(status=ResultStatus.SUCCEEDED, return_value=return_value)
     return _finish(result, sender, record, outcome)

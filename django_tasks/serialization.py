@@ -1,63 +1,115 @@
 """JSON-safety of the values that cross a task boundary: arguments and return values.
 
 A task's arguments are stored and sent as JSON, so a value is accepted only if it survives a
-JSON round trip with the same meaning. Tuples become lists and subclasses of ``str``, ``int``
-and ``float`` (such as ``TextChoices`` members) become the plain value; everything else that is
-not JSON (a ``datetime``, a ``set``, a non-string dict key, ``NaN``...) is refused with the path
-to the offending value, before anything is stored.
+JSON round trip with the same meaning, on every supported database. Tuples become lists and
+subclasses of ``str``, ``int`` and ``float`` (such as ``TextChoices`` members) become the plain
+value; everything else that is not JSON (a ``datetime``, a ``set``, a non-string dict key,
+``NaN``, a string PostgreSQL cannot store...) is refused with the path to the offending value,
+before anything is stored.
 """
 
+import dataclasses
 import datetime
 import decimal
 import enum
 import math
+import reprlib
 import uuid
 from collections.abc import Iterable, Mapping
+from pathlib import PurePath
 from typing import Any, TypeAlias
 
 from django.db.models import Model
 from django.utils.functional import Promise
+from pydantic import BaseModel
 
 from django_tasks.exceptions import InvalidTaskArgumentsError
 
 JSONValue: TypeAlias = dict[str, "JSONValue"] | list["JSONValue"] | str | int | float | bool | None
 
-MAX_DEPTH = 100
-"""How deeply lists and dicts may nest. Deeper values are refused rather than risking a
-RecursionError in a JSON decoder on the way back."""
+MAX_DEPTH = 25
+"""How deeply lists and dicts may nest inside one value. MariaDB's JSON_VALID (the check
+constraint of its JSON columns) refuses documents nested 32 levels or more; 25 leaves room for
+the object and list a backend wraps the arguments in."""
 
-_HINTS: tuple[tuple[type | tuple[type, ...], str], ...] = (
-    (datetime.datetime, "pass an ISO 8601 string (value.isoformat())"),
-    (datetime.date, "pass an ISO 8601 string (value.isoformat())"),
-    (datetime.time, "pass an ISO 8601 string (value.isoformat())"),
-    (datetime.timedelta, "pass a number of seconds (value.total_seconds())"),
-    (decimal.Decimal, "pass a string (str(value))"),
-    (uuid.UUID, "pass a string (str(value))"),
-    ((set, frozenset), "pass a list"),
-    ((bytes, bytearray, memoryview), "pass a str (decode text, base64-encode binary data)"),
-    (Model, "pass its primary key (value.pk) and fetch it in the task"),
-    (enum.Enum, "pass value.value"),
-    (Promise, "pass a plain str (str(value))"),
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class JSONForm:
+    """How to turn a value JSON cannot carry into one it can."""
+
+    annotation: str
+    """What to annotate instead, as a Python type: ``"str"``."""
+
+    value: str
+    """What to pass instead: ``"an ISO 8601 string (value.isoformat())"``."""
+
+
+_ISO_8601 = JSONForm("str", "an ISO 8601 string (value.isoformat())")
+_STRING = JSONForm("str", "a string (str(value))")
+_JSON_FORMS: tuple[tuple[type | tuple[type, ...], JSONForm], ...] = (
+    ((datetime.datetime, datetime.date, datetime.time), _ISO_8601),
+    (datetime.timedelta, JSONForm("float", "a number of seconds (value.total_seconds())")),
+    ((decimal.Decimal, uuid.UUID, PurePath), _STRING),
+    ((set, frozenset), JSONForm("list[...]", "a list (list(value))")),
+    (
+        (bytes, bytearray, memoryview),
+        JSONForm("str", "a str (decode text; base64-encode binary data)"),
+    ),
+    (Model, JSONForm("the primary key's type", "its primary key (value.pk)")),
+    (BaseModel, JSONForm("dict[str, Any] or a TypedDict", "value.model_dump(mode='json')")),
+    (enum.Enum, JSONForm("Literal[...] of its values", "its value (value.value)")),
+    (Promise, JSONForm("str", "a plain str (str(value))")),
 )
+_DATACLASS = JSONForm("dict[str, Any] or a TypedDict", "dataclasses.asdict(value)")
+_ANYTHING_ELSE = JSONForm(
+    "str, int, float, bool, None, or list, dict[str, ...] or a TypedDict of them",
+    "str, int, float, bool, None, or lists and dicts of them",
+)
+
+_short = reprlib.Repr()
+_short.maxstring = 60
+_short.maxother = 100
 
 
 class NotJSONSafeError(ValueError):
     """A value cannot be stored as JSON; the message names its path."""
 
 
-def normalize_json(value: Any, path: str) -> JSONValue:
-    """Return ``value`` as plain JSON data, or raise NotJSONSafeError naming ``path``."""
-    return _normalize(value, path, set(), 0)
+def json_form(cls: type) -> JSONForm:
+    """Say how to replace values of ``cls``, a type JSON cannot carry, by ones it can."""
+    for kinds, form in _JSON_FORMS:
+        if issubclass(cls, kinds):
+            return form
+    if dataclasses.is_dataclass(cls):
+        return _DATACLASS
+    return _ANYTHING_ELSE
+
+
+def short_repr(value: Any) -> str:
+    """``repr(value)``, shortened to fit in an error message (and safe if __repr__ raises)."""
+    return _short.repr(value)
+
+
+def normalize_json(value: Any, root: str, *, of: str = "") -> JSONValue:
+    """Return ``value`` as plain JSON data, or raise NotJSONSafeError.
+
+    The message names the value as ``root``, followed by the path inside it and `` of {of}``:
+    ``normalize_json(v, "Return value", of="task app.tasks.f")`` raises
+    "Return value['when'] of task app.tasks.f is datetime.datetime(...) (type datetime),
+    which is not JSON-serializable; use an ISO 8601 string (value.isoformat())."
+    """
+    return _Normalizer(root, f" of {of}" if of else "").normalize(value, "", 0)
 
 
 def normalize_arguments(
     args: Iterable[Any], kwargs: Mapping[str, Any]
 ) -> tuple[list[JSONValue], dict[str, JSONValue]]:
     """Normalize a task's arguments, or raise InvalidTaskArgumentsError naming the argument."""
+    keys = _Normalizer("Argument kwargs", "")
     try:
-        normal_args = [normalize_json(arg, f"args[{i}]") for i, arg in enumerate(args)]
+        normal_args = [normalize_json(arg, f"Argument args[{i}]") for i, arg in enumerate(args)]
         normal_kwargs = {
-            _key(key, "kwargs"): normalize_json(arg, f"kwargs[{key!r}]")
+            keys.key(key, ""): normalize_json(arg, f"Argument kwargs[{key!r}]")
             for key, arg in kwargs.items()
         }
     except NotJSONSafeError as e:
@@ -65,82 +117,95 @@ def normalize_arguments(
     return normal_args, normal_kwargs
 
 
-def _normalize(value: Any, path: str, seen: set[int], depth: int) -> JSONValue:
-    kind = type(value)
-    if kind is str:
-        return _check_text(value, path)
-    if kind is int or kind is bool or value is None:
-        return value  # type: ignore[no-any-return]  # narrowed by the type checks above
-    if kind is float:
-        return _check_float(value, path)
-    if isinstance(value, (dict, list, tuple)):
-        return _normalize_container(value, path, seen, depth)
-    if isinstance(value, str) and not isinstance(value, Promise):
-        return _check_text(str.__str__(value), path)  # str.__str__ drops the subclass
-    if isinstance(value, int) and not isinstance(value, bool):
-        return int(value)
-    if isinstance(value, float):
-        return _check_float(float(value), path)
-    raise NotJSONSafeError(f"{path}: {_describe(value)} is not JSON-serializable; {_hint(value)}.")
+class _Normalizer:
+    """One value's walk: its name for messages and the containers being visited."""
 
+    def __init__(self, root: str, suffix: str) -> None:
+        self.root = root
+        self.suffix = suffix
+        self.visiting: set[int] = set()
 
-def _normalize_container(
-    value: dict[Any, Any] | list[Any] | tuple[Any, ...], path: str, seen: set[int], depth: int
-) -> JSONValue:
-    if depth >= MAX_DEPTH:
-        raise NotJSONSafeError(f"{path}: nesting is deeper than {MAX_DEPTH} levels.")
-    if id(value) in seen:
-        raise NotJSONSafeError(f"{path}: the value contains itself, which JSON cannot represent.")
-    seen.add(id(value))
-    try:
-        if isinstance(value, dict):
-            return {
-                _key(key, path): _normalize(item, f"{path}[{key!r}]", seen, depth + 1)
-                for key, item in value.items()
-            }
-        return [_normalize(item, f"{path}[{i}]", seen, depth + 1) for i, item in enumerate(value)]
-    finally:
-        seen.discard(id(value))
+    def where(self, path: str) -> str:
+        return f"{self.root}{path}{self.suffix}"
 
-
-def _key(key: Any, path: str) -> str:
-    if type(key) is not str:
+    def normalize(self, value: Any, path: str, depth: int) -> JSONValue:
+        kind = type(value)
+        if kind is str:
+            return self.text(value, path)
+        if kind is int or kind is bool or value is None:
+            return value  # type: ignore[no-any-return]  # narrowed by the type checks above
+        if kind is float:
+            return self.number(value, path)
+        if isinstance(value, (dict, list, tuple)):
+            return self.container(value, path, depth)
+        if isinstance(value, str) and not isinstance(value, Promise):
+            return self.text(str.__str__(value), path)  # str.__str__ drops the subclass
+        if isinstance(value, int) and not isinstance(value, bool):
+            return int(value)
+        if isinstance(value, float):
+            return self.number(float(value), path)
         raise NotJSONSafeError(
-            f"{path}: dict key {key!r} is a {type(key).__name__}, but JSON object keys are "
-            f"strings; convert the keys with str()."
+            f"{self.where(path)} is {short_repr(value)} (type {kind.__name__}), which is "
+            f"not JSON-serializable; use {json_form(kind).value}."
         )
-    return _check_text(key, f"{path} key")
+
+    def container(
+        self, value: dict[Any, Any] | list[Any] | tuple[Any, ...], path: str, depth: int
+    ) -> JSONValue:
+        if depth >= MAX_DEPTH:
+            raise NotJSONSafeError(
+                f"{self.where('')} nests lists and dicts more than {MAX_DEPTH} levels deep, "
+                f"the most every supported database stores as JSON; flatten it."
+            )
+        if id(value) in self.visiting:
+            raise NotJSONSafeError(
+                f"{self.where(path)} is a {type(value).__name__} that contains itself, "
+                f"which JSON cannot represent; break the cycle."
+            )
+        self.visiting.add(id(value))
+        try:
+            if isinstance(value, dict):
+                return {
+                    self.key(key, path): self.normalize(item, f"{path}[{key!r}]", depth + 1)
+                    for key, item in value.items()
+                }
+            return [self.normalize(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
+        finally:
+            self.visiting.discard(id(value))
+
+    def key(self, key: Any, path: str) -> str:
+        if type(key) is not str:
+            raise NotJSONSafeError(
+                f"{self.where(path)} has the key {short_repr(key)} (type "
+                f"{type(key).__name__}), but JSON object keys are strings; convert the "
+                f"keys with str()."
+            )
+        return self.text(key, path, is_key=True)
+
+    def text(self, value: str, path: str, *, is_key: bool = False) -> str:
+        problem = _text_problem(value)
+        if problem is None:
+            return value
+        what = "has the key" if is_key else "is"
+        raise NotJSONSafeError(f"{self.where(path)} {what} {short_repr(value)}, {problem}.")
+
+    def number(self, value: float, path: str) -> float:
+        if not math.isfinite(value):
+            raise NotJSONSafeError(
+                f"{self.where(path)} is {value!r}, which is not a JSON number; use None or a "
+                f"string."
+            )
+        return value
 
 
-def _check_text(value: str, path: str) -> str:
+def _text_problem(value: str) -> str | None:
     if "\x00" in value:
-        raise NotJSONSafeError(
-            f"{path}: the string contains a NUL character (\\x00), which "
-            f"PostgreSQL cannot store; remove it."
-        )
+        return "which contains a NUL character (\\x00) that PostgreSQL cannot store; remove it"
     try:
         value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise NotJSONSafeError(
-            f"{path}: the string {value!r} contains a lone surrogate and is not valid Unicode."
-        ) from None
-    return value
-
-
-def _check_float(value: float, path: str) -> float:
-    if not math.isfinite(value):
-        raise NotJSONSafeError(
-            f"{path}: {value!r} is not a valid JSON number; pass None or a string."
+    except UnicodeEncodeError as e:
+        return (
+            f"which contains the lone surrogate {e.object[e.start : e.end]!r} and so is not "
+            f"valid Unicode; fix how the text was decoded"
         )
-    return value
-
-
-def _describe(value: Any) -> str:
-    return type(value).__name__
-
-
-def _hint(value: Any) -> str:
-    for kinds, hint in _HINTS:
-        if isinstance(value, kinds):
-            return hint
-    return "pass str, int, float, bool, None, or lists and dicts of them"
+    return None

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError, ResultDoesNotExist
+from django_tasks.signatures import validate_signature
 
 if TYPE_CHECKING:
     from django_tasks.backends.base import BaseTaskBackend
@@ -197,9 +198,10 @@ def task(
     """Declare a module-level function (or coroutine function) as a task.
 
     Use it bare (``@task``) or with options (``@task(priority=10, queue_name="emails")``).
-    The task is validated against its backend here, so a queue the backend does not allow
-    raises InvalidTaskError at import time. A backend that cannot be loaded is reported by
-    ``manage.py check`` instead, and raised when the task is used.
+    The task is validated here, so a queue the backend does not allow, or an annotation of a
+    type JSON cannot carry (see signatures.py), raises InvalidTaskError at import time. A
+    backend that cannot be loaded is reported by ``manage.py check`` instead, and raised when
+    the task is used.
     """
 
     def decorate(func: Callable[..., Any]) -> Task[Any, Any]:
@@ -210,6 +212,7 @@ def task(
             backend=backend,
             enqueue_on_commit=enqueue_on_commit,
         )
+        validate_signature(new_task)
         from django_tasks import tasks
         from django_tasks.registry import task_registry
 

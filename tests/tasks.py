@@ -1,6 +1,8 @@
 """Module-level tasks that the tests enqueue."""
 
 import asyncio
+import datetime
+from collections.abc import Callable
 from typing import Any
 
 from django_tasks import task
@@ -74,3 +76,37 @@ def never_waits() -> None:
 @task(enqueue_on_commit=True)
 def always_waits() -> None:
     """Enqueued when the transaction commits, whatever the backend says."""
+
+
+class _BrokenDict(dict[str, Any]):
+    def items(self) -> Any:
+        raise RuntimeError("This dict cannot be read.")
+
+
+def _cycle() -> list[Any]:
+    value: list[Any] = []
+    value.append(value)
+    return value
+
+
+_RETURN_VALUES: dict[str, Callable[[], Any]] = {
+    "date": lambda: {"when": datetime.date(2024, 5, 1)},
+    "set": lambda: [{"tags": {1}}],
+    "nan": lambda: float("nan"),
+    "cycle": _cycle,
+    "broken": lambda: _BrokenDict(a=1),
+    "tuple": lambda: (1, (2, "three")),
+}
+
+
+@task
+def give_back(kind: str) -> Any:
+    """Return the value named ``kind`` in _RETURN_VALUES (mostly ones JSON cannot carry)."""
+    return _RETURN_VALUES[kind]()
+
+
+@task
+async def give_back_async(kind: str) -> Any:
+    """See give_back()."""
+    await asyncio.sleep(0)
+    return _RETURN_VALUES[kind]()
