@@ -1,20 +1,19 @@
 """What a task backend, a task and a task result must provide, as typing Protocols.
 
-The implementation is typed against these (a backend receives a ``TaskProtocol``, a result
+The implementation is typed against them (a backend receives a ``TaskProtocol``; a result
 refers to its task as one), and a third-party backend author asks mypy whether a class keeps
-the contract by assigning it where the Protocol is expected::
+the contract with one line::
 
     from typing import TYPE_CHECKING
 
     from django_tasks_spec.protocols import TaskBackendProtocol
 
     if TYPE_CHECKING:
-        _: type[TaskBackendProtocol] = MyBackend
+        _: TaskBackendProtocol = MyBackend("default", {})
 
-mypy then reports every missing or incompatible member, and an abstract class (a subclass of
-``BaseTaskBackend`` that does not implement ``_enqueue``). The handler also constructs a backend
-as ``backend_class(alias, params)``, where ``params`` is the backend's entry of TASKS; mypy does
-not check constructors against a Protocol, so that part is a documented requirement.
+mypy then reports a constructor that does not take ``(alias, params)`` (how the TASKS handler
+creates backends), every missing or incompatible member, and, for a subclass of
+``BaseTaskBackend``, the abstract ``_enqueue`` hook left unimplemented.
 
 Read-only attributes are declared as properties, so frozen dataclasses and class variables
 satisfy them.
