@@ -797,3 +797,24 @@ def test_the_check_command_in_a_fresh_process(tmp_path: Path) -> None:
         "\tHINT: Write QUEUES = ['default', ...], or [] to allow any queue name.\n\n"
         "System check identified 2 issues (0 silenced).\n"
     )
+
+
+CHECK_ID = re.compile(r"django_tasks\.[EW]\d{3}")
+
+
+def check_ids_in(*paths: Path) -> set[str]:
+    return {found for path in paths for found in CHECK_ID.findall(path.read_text())}
+
+
+def test_every_check_id_is_documented_in_the_readme() -> None:
+    in_code = check_ids_in(*(ROOT / "django_tasks").rglob("*.py"))
+    in_readme = check_ids_in(ROOT / "README.md")
+    assert sorted(in_code - in_readme) == [], "Check IDs missing from README.md"
+    assert sorted(in_readme - in_code) == [], "README.md documents check IDs the code lacks"
+
+
+def test_every_check_id_of_this_module_has_a_test() -> None:
+    own_ids = check_ids_in(ROOT / "django_tasks" / "checks.py")
+    assert len(own_ids) == 22
+    tested = set(re.findall(r'id="(django_tasks\.[EW]\d{3})"', Path(__file__).read_text()))
+    assert sorted(own_ids - tested) == []
