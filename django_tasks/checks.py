@@ -7,10 +7,12 @@ cannot load a backend, or a backend class that raises, is a message like any oth
 """
 
 from collections.abc import Mapping, Sequence
+from enum import Enum
 from typing import Any
 
 from django.apps import AppConfig
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS
 
 from django_tasks.backends.base import (
@@ -23,7 +25,11 @@ from django_tasks.backends.base import (
 from django_tasks.backends.dummy import DummyBackend
 from django_tasks.backends.immediate import ImmediateBackend
 from django_tasks.configuration import backend_failed_message, resolve_backend, tasks_setting
-from django_tasks.exceptions import InvalidTaskError, InvalidTaskSettingError
+from django_tasks.exceptions import (
+    InvalidTaskBackendError,
+    InvalidTaskError,
+    InvalidTaskSettingError,
+)
 from django_tasks.registry import task_registry
 from django_tasks.task import Task
 from django_tasks.utils import class_path
@@ -92,7 +98,11 @@ def check_tasks(
     for alias, params in raw.items():
         if not isinstance(alias, str) or not valid_alias(alias):
             continue  # Reported by tasks_setting_problems().
-        resolved = resolve_backend(alias, params)
+        try:
+            resolved = resolve_backend(alias, params)
+        except Exception as e:  # A bug of the backend class (an options_schema that is no model).
+            messages.append(_backend_raised(alias, f"could not be checked: {_described(e)}", ""))
+            continue
         messages.extend(map(setting_error, resolved.problems))
         if resolved.config is not None:
             configs[alias] = resolved.config
@@ -101,9 +111,10 @@ def check_tasks(
             messages.extend(backend_messages)
             if backend is not None:
                 backends[alias] = backend
-    messages.extend(_on_commit_messages(configs))
+    commit = _commit_support()
+    messages.extend(_on_commit_messages(configs, commit))
     for task in task_registry:
-        messages.extend(_task_messages(task, list(raw), configs, backends))
+        messages.extend(_task_messages(task, list(raw), configs, backends, commit))
     return messages
 
 
@@ -117,7 +128,10 @@ def check_tasks_deploy(
         return []  # Reported by check_tasks().
     messages: list[checks.CheckMessage] = []
     for alias, params in raw.items():
-        backend_class = resolve_backend(alias, params).backend_class
+        try:
+            backend_class = resolve_backend(alias, params).backend_class
+        except Exception:  # Reported by check_tasks() as E019.
+            continue
         for base, check_id, behaviour in _DEVELOPMENT_BACKENDS:
             if backend_class is not None and issubclass(backend_class, base):
                 messages.append(
@@ -151,49 +165,75 @@ def _check_backend(
         backend = tasks[alias]
     except InvalidTaskSettingError as e:  # The backend class validates more than the schema.
         return None, [setting_error(problem) for problem in e.problems]
-    except Exception as e:  # Whatever the backend class raises, report it.
-        return None, [_backend_raised(alias, str(e), "creates")]
+    except InvalidTaskBackendError as e:  # The backend class raised: load_backend() says so.
+        return None, [_backend_raised(alias, str(e), "")]
+    except Exception as e:  # Not through load_backend(): say it all here.
+        return None, [_backend_raised(alias, f"could not be created: {_described(e)}", "")]
     try:
         return backend, list(backend.check(**kwargs))
     except Exception as e:
         message = backend_failed_message(alias, type(backend), "raised in check()", e)
-        return backend, [_backend_raised(alias, message, "checks")]
+        return backend, [_backend_raised(alias, message, ".check()")]
 
 
-def _backend_raised(alias: str, message: str, action: str) -> checks.CheckMessage:
-    reproduce = "" if action == "creates" else ".check()"
+def _backend_raised(
+    alias: str, message: str, call: str, obj: str | None = None
+) -> checks.CheckMessage:
+    """E019, for the exception a backend class raised; ``message`` may lack the subject."""
+    if not message.startswith("Backend "):
+        message = f"Backend {alias!r} {message}"
     return checks.Error(
         message,
-        hint=(
-            f"The backend class raised while Django {action} it; "
-            f"django_tasks.tasks[{alias!r}]{reproduce} raises it again with its traceback."
-        ),
-        obj=location([alias]),
+        hint=f"The backend class raised; django_tasks.tasks[{alias!r}]{call} raises it again, "
+        f"with its traceback.",
+        obj=obj or location([alias]),
         id=BACKEND_RAISED,
     )
 
 
-def _on_commit_messages(configs: Mapping[str, BackendConfig]) -> list[checks.CheckMessage]:
+def _described(error: Exception) -> str:
+    return f"{type(error).__name__}: {str(error).rstrip('.')}."
+
+
+class _Commit(Enum):
+    """Whether the default database can run on-commit hooks."""
+
+    SUPPORTED = "supported"
+    NO_DATABASE = "no database"
+    MANUAL = "manual"
+    UNKNOWN = "unknown"
+
+
+def _commit_support() -> _Commit:
+    try:
+        if not database_configured(DEFAULT_DB_ALIAS):
+            return _Commit.NO_DATABASE
+        return _Commit.SUPPORTED if autocommits(DEFAULT_DB_ALIAS) else _Commit.MANUAL
+    except ImproperlyConfigured:  # DATABASES itself is broken; Django reports that on use.
+        return _Commit.UNKNOWN
+
+
+def _on_commit_messages(
+    configs: Mapping[str, BackendConfig], commit: _Commit
+) -> list[checks.CheckMessage]:
     """ENQUEUE_ON_COMMIT asks for something the database configuration cannot give."""
     messages: list[checks.CheckMessage] = []
     for alias, config in configs.items():
-        if not config.ENQUEUE_ON_COMMIT:
-            continue
         where = location([alias, "ENQUEUE_ON_COMMIT"])
-        if not database_configured(DEFAULT_DB_ALIAS):
-            if "ENQUEUE_ON_COMMIT" in config.model_fields_set:  # The default is no mistake.
-                messages.append(
-                    checks.Warning(
-                        f"ENQUEUE_ON_COMMIT of backend {alias!r} is True, but DATABASES "
-                        f"defines no {DEFAULT_DB_ALIAS!r} database, so tasks are enqueued "
-                        f"at once.",
-                        hint="Remove ENQUEUE_ON_COMMIT: without a database, there is no "
-                        "transaction to wait for.",
-                        obj=where,
-                        id=ON_COMMIT_WITHOUT_DATABASE,
-                    )
+        # The default (True) is no mistake in a project without a database.
+        explicit = "ENQUEUE_ON_COMMIT" in config.model_fields_set
+        if config.ENQUEUE_ON_COMMIT and explicit and commit is _Commit.NO_DATABASE:
+            messages.append(
+                checks.Warning(
+                    f"ENQUEUE_ON_COMMIT of backend {alias!r} is True, but DATABASES defines "
+                    f"no {DEFAULT_DB_ALIAS!r} database, so tasks are enqueued at once.",
+                    hint="Remove ENQUEUE_ON_COMMIT: without a database, there is no "
+                    "transaction to wait for.",
+                    obj=where,
+                    id=ON_COMMIT_WITHOUT_DATABASE,
                 )
-        elif not autocommits(DEFAULT_DB_ALIAS):
+            )
+        elif config.ENQUEUE_ON_COMMIT and commit is _Commit.MANUAL:
             messages.append(
                 checks.Error(
                     manual_commit_message(alias),
@@ -210,6 +250,7 @@ def _task_messages(
     aliases: list[object],
     configs: Mapping[str, BackendConfig],
     backends: Mapping[str, BaseTaskBackend],
+    commit: _Commit,
 ) -> list[checks.CheckMessage]:
     """A declared task uses an undefined backend, or one that refuses it."""
     if task.backend not in aliases:
@@ -222,19 +263,24 @@ def _task_messages(
             )
         ]
     messages: list[checks.CheckMessage] = []
-    refused = _refusal(task, configs.get(task.backend), backends.get(task.backend))
-    if refused is not None:
-        messages.append(
-            checks.Error(
-                refused,
-                hint=f"Change the task's declaration, or {location([task.backend])}, so that "
-                f"they agree.",
-                obj=task.module_path,
-                id=TASK_REFUSED,
+    try:
+        refused = _refusal(task, configs.get(task.backend), backends.get(task.backend))
+    except Exception as e:  # A broken validate_task() is the backend's bug.
+        call = f".validate_task({task.module_path})"
+        message = f"raised in validate_task() for this task: {_described(e)}"
+        messages.append(_backend_raised(task.backend, message, call, obj=task.module_path))
+    else:
+        if refused is not None:
+            messages.append(
+                checks.Error(
+                    refused,
+                    hint=f"Change the task's declaration, or {location([task.backend])}, so "
+                    f"that they agree.",
+                    obj=task.module_path,
+                    id=TASK_REFUSED,
+                )
             )
-        )
-    manual_commit = database_configured(DEFAULT_DB_ALIAS) and not autocommits(DEFAULT_DB_ALIAS)
-    if task.enqueue_on_commit and manual_commit:
+    if task.enqueue_on_commit and commit is _Commit.MANUAL:
         messages.append(
             checks.Error(
                 manual_commit_message(task.backend, task),
@@ -256,8 +302,6 @@ def _refusal(
             backend.validate_task(task)
         except InvalidTaskError as e:
             return str(e)
-        except Exception as e:  # A broken validate_task() is the backend's bug, reported too.
-            return backend_failed_message(backend.alias, type(backend), "raised", e)
         return None
     if config is not None and config.QUEUES and task.queue_name not in config.QUEUES:
         return queue_not_allowed_message(task.queue_name, task.backend, config.QUEUES)

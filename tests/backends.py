@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from django_tasks.backends.base import BaseTaskBackend
 from django_tasks.backends.dummy import DummyBackend
 from django_tasks.task import TaskResult
+from django_tasks_spec.protocols import TaskProtocol
 
 
 class QueueOptions(BaseModel):
@@ -55,6 +56,20 @@ class BrokenCheckBackend(DummyBackend):
 
     def check(self, **kwargs: Any) -> Iterable[checks.CheckMessage]:
         raise KeyError("HOST")
+
+
+class BrokenValidateBackend(DummyBackend):
+    """Raises from validate_task(), reading an attribute tasks do not have."""
+
+    def validate_task(self, task: TaskProtocol[Any, Any]) -> None:
+        if getattr(task, "timeout") > 10:  # noqa: B009  # Raises AttributeError on purpose.
+            super().validate_task(task)
+
+
+class NoSchemaBackend(DummyBackend):
+    """Declares an options_schema that is no pydantic model."""
+
+    options_schema = dict  # type: ignore[assignment]  # The bug under test.
 
 
 class CheckingBackend(DummyBackend):

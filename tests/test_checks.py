@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.db import connections, transaction
@@ -20,9 +21,11 @@ from django.test import override_settings
 
 from django_tasks import tasks
 from django_tasks.backends.dummy import DummyBackend
+from django_tasks.checks import SETTING_PROBLEM_IDS
 from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError
 from django_tasks.registry import task_registry
 from django_tasks.task import Task, task
+from django_tasks_spec.settings import ProblemKind
 
 IMMEDIATE = "django_tasks.backends.immediate.ImmediateBackend"
 DUMMY = "django_tasks.backends.dummy.DummyBackend"
@@ -587,6 +590,23 @@ def test_enqueue_on_commit_without_a_database() -> None:
         ]
 
 
+def test_a_broken_databases_setting_does_not_break_the_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(handler: object) -> None:
+        raise ImproperlyConfigured("You must define a 'default' database.")
+
+    monkeypatch.setattr(type(connections), "settings", property(broken))
+    task_registry.register(Task(func=send_report, enqueue_on_commit=True))
+    with override_settings(TASKS={"default": {"BACKEND": DUMMY, "ENQUEUE_ON_COMMIT": True}}):
+        assert run_checks() == []  # DATABASES is Django's to report.
+
+
+def test_every_kind_of_setting_problem_has_its_own_id() -> None:
+    assert set(SETTING_PROBLEM_IDS) == set(ProblemKind)
+    assert len(set(SETTING_PROBLEM_IDS.values())) == len(ProblemKind)
+
+
 @override_settings(TASKS={"default": {"BACKEND": DUMMY, "QUEUES": ["emails"]}})
 def test_a_task_on_a_queue_its_backend_does_not_allow() -> None:
     on_default_queue = Task(func=send_report)
@@ -668,8 +688,8 @@ def test_a_backend_that_raises_when_created() -> None:
     assert run_checks() == [
         checks.Error(
             message,
-            hint="The backend class raised while Django creates it; "
-            "django_tasks.tasks['default'] raises it again with its traceback.",
+            hint="The backend class raised; django_tasks.tasks['default'] raises it again, "
+            "with its traceback.",
             obj="TASKS['default']",
             id="django_tasks.E019",
         )
@@ -685,8 +705,37 @@ def test_a_backend_whose_check_raises() -> None:
         checks.Error(
             "Backend 'default' (tests.backends.BrokenCheckBackend) raised in check(): "
             "KeyError: 'HOST'.",
-            hint="The backend class raised while Django checks it; "
-            "django_tasks.tasks['default'].check() raises it again with its traceback.",
+            hint="The backend class raised; django_tasks.tasks['default'].check() raises it "
+            "again, with its traceback.",
+            obj="TASKS['default']",
+            id="django_tasks.E019",
+        )
+    ]
+
+
+@override_settings(TASKS={"default": {"BACKEND": "tests.backends.BrokenValidateBackend"}})
+def test_a_backend_whose_validate_task_raises() -> None:
+    task_registry.register(Task(func=send_report))
+    assert run_checks() == [
+        checks.Error(
+            "Backend 'default' raised in validate_task() for this task: "
+            "AttributeError: 'Task' object has no attribute 'timeout'.",
+            hint="The backend class raised; django_tasks.tasks['default']"
+            ".validate_task(tests.test_checks.send_report) raises it again, with its traceback.",
+            obj="tests.test_checks.send_report",
+            id="django_tasks.E019",
+        )
+    ]
+
+
+@override_settings(TASKS={"default": {"BACKEND": "tests.backends.NoSchemaBackend"}})
+def test_a_backend_whose_options_schema_is_no_model() -> None:
+    assert run_checks(deploy=True) == [
+        checks.Error(
+            "Backend 'default' could not be checked: AttributeError: type object 'dict' has no "
+            "attribute 'model_validate'.",
+            hint="The backend class raised; django_tasks.tasks['default'] raises it again, "
+            "with its traceback.",
             obj="TASKS['default']",
             id="django_tasks.E019",
         )
@@ -743,7 +792,7 @@ def test_deploy_warns_about_development_backends() -> None:
 @override_settings(TASKS={"default": {"BACKEND": "myproject.Backend", "QUEUE": []}})
 def test_manage_py_check_reports_a_broken_setting_without_crashing() -> None:
     with pytest.raises(SystemCheckError) as raised:
-        call_command("check")
+        call_command("check", "--tag", "tasks")
     report = str(raised.value)
     assert "TASKS['default']['QUEUE']: (django_tasks.E005) Unknown key 'QUEUE'" in report
     assert "TASKS['default']['BACKEND']: (django_tasks.E008)" in report
