@@ -24,7 +24,12 @@ from django_tasks.backends.base import (
 )
 from django_tasks.backends.dummy import DummyBackend
 from django_tasks.backends.immediate import ImmediateBackend
-from django_tasks.configuration import backend_failed_message, resolve_backend, tasks_setting
+from django_tasks.configuration import (
+    backend_failed_message,
+    describe,
+    resolve_backend,
+    tasks_setting,
+)
 from django_tasks.exceptions import (
     InvalidTaskBackendError,
     InvalidTaskError,
@@ -101,7 +106,8 @@ def check_tasks(
         try:
             resolved = resolve_backend(alias, params)
         except Exception as e:  # A bug of the backend class (an options_schema that is no model).
-            messages.append(_backend_raised(alias, f"could not be checked: {_described(e)}", ""))
+            message = f"Backend {alias!r} could not be checked: {describe(e)}."
+            messages.append(_backend_raised(alias, message, ""))
             continue
         messages.extend(map(setting_error, resolved.problems))
         if resolved.config is not None:
@@ -165,10 +171,11 @@ def _check_backend(
         backend = tasks[alias]
     except InvalidTaskSettingError as e:  # The backend class validates more than the schema.
         return None, [setting_error(problem) for problem in e.problems]
-    except InvalidTaskBackendError as e:  # The backend class raised: load_backend() says so.
+    except InvalidTaskBackendError as e:  # The words the task API raises.
         return None, [_backend_raised(alias, str(e), "")]
-    except Exception as e:  # Not through load_backend(): say it all here.
-        return None, [_backend_raised(alias, f"could not be created: {_described(e)}", "")]
+    except Exception as e:  # load_backend() turns these into the above; a safety net.
+        message = f"Backend {alias!r} could not be created: {describe(e)}."
+        return None, [_backend_raised(alias, message, "")]
     try:
         return backend, list(backend.check(**kwargs))
     except Exception as e:
@@ -179,9 +186,7 @@ def _check_backend(
 def _backend_raised(
     alias: str, message: str, call: str, obj: str | None = None
 ) -> checks.CheckMessage:
-    """E019, for the exception a backend class raised; ``message`` may lack the subject."""
-    if not message.startswith("Backend "):
-        message = f"Backend {alias!r} {message}"
+    """E019: the backend class raised; ``call`` reproduces it on ``tasks[alias]``."""
     return checks.Error(
         message,
         hint=f"The backend class raised; django_tasks.tasks[{alias!r}]{call} raises it again, "
@@ -189,10 +194,6 @@ def _backend_raised(
         obj=obj or location([alias]),
         id=BACKEND_RAISED,
     )
-
-
-def _described(error: Exception) -> str:
-    return f"{type(error).__name__}: {str(error).rstrip('.')}."
 
 
 class _Commit(Enum):
@@ -267,7 +268,9 @@ def _task_messages(
         refused = _refusal(task, configs.get(task.backend), backends.get(task.backend))
     except Exception as e:  # A broken validate_task() is the backend's bug.
         call = f".validate_task({task.module_path})"
-        message = f"raised in validate_task() for this task: {_described(e)}"
+        message = (
+            f"Backend {task.backend!r} raised in validate_task() for this task: {describe(e)}."
+        )
         messages.append(_backend_raised(task.backend, message, call, obj=task.module_path))
     else:
         if refused is not None:

@@ -104,10 +104,12 @@ def load_backend(alias: str, params: Any) -> "BaseTaskBackend":
 
 def backend_failed_message(alias: str, backend_class: type, failed: str, error: Exception) -> str:
     """The message for a backend class that raised: ``could not be created``, ``...``."""
-    return (
-        f"Backend {alias!r} ({class_path(backend_class)}) {failed}: "
-        f"{type(error).__name__}: {_clause(error)}."
-    )
+    return f"Backend {alias!r} ({class_path(backend_class)}) {failed}: {describe(error)}."
+
+
+def describe(error: BaseException) -> str:
+    """An exception as ``KeyError: 'HOST'``, to end a sentence with."""
+    return f"{type(error).__name__}: {str(error).strip().rstrip('.') or '(no message)'}"
 
 
 def import_backend_class(alias: str, path: str) -> "type[BaseTaskBackend]":
@@ -125,7 +127,7 @@ def import_backend_class(alias: str, path: str) -> "type[BaseTaskBackend]":
                     ProblemKind.BACKEND_MODULE_NOT_IMPORTABLE,
                     where,
                     f"The module {module_path!r} of BACKEND {path!r} cannot be imported: "
-                    f"{type(e).__name__}: {_clause(e)}.",
+                    f"{describe(e)}.",
                     _import_hint(module_path, e),
                 )
             ]
@@ -169,8 +171,3 @@ def _import_hint(module_path: str, error: Exception) -> str:
     if module_path == error.name or module_path.startswith(f"{error.name}."):
         return "Check the spelling of the path, and that the package providing it is installed."
     return f"Install {error.name!r}, which the module imports."
-
-
-def _clause(error: BaseException) -> str:
-    """An exception's message, to end a sentence with."""
-    return str(error).strip().rstrip(".") or "(no message)"

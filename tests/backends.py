@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from django_tasks.backends.base import BaseTaskBackend
 from django_tasks.backends.dummy import DummyBackend
+from django_tasks.exceptions import InvalidTaskBackendError
 from django_tasks.task import TaskResult
 from django_tasks_spec.protocols import TaskProtocol
 
@@ -49,6 +50,17 @@ class BrokenInitBackend(DummyBackend):
 
     def __init__(self, alias: str, params: Mapping[str, Any]) -> None:
         raise RuntimeError("The connection pool is not configured.")
+
+
+class PickyBackend(DummyBackend):
+    """Refuses a configuration the schema accepts, with a message of its own."""
+
+    def __init__(self, alias: str, params: Mapping[str, Any]) -> None:
+        super().__init__(alias, params)
+        if self.enqueue_on_commit:
+            raise InvalidTaskBackendError(
+                f"Backend {alias!r} cannot wait for commits; set ENQUEUE_ON_COMMIT to False."
+            )
 
 
 class BrokenCheckBackend(DummyBackend):

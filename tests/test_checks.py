@@ -700,6 +700,22 @@ def test_a_backend_that_raises_when_created() -> None:
     assert isinstance(raised.value.__cause__, RuntimeError)
 
 
+@override_settings(TASKS={"default": {"BACKEND": "tests.backends.PickyBackend"}})
+def test_a_backend_that_refuses_its_configuration_in_its_own_words() -> None:
+    message = "Backend 'default' cannot wait for commits; set ENQUEUE_ON_COMMIT to False."
+    assert run_checks() == [
+        checks.Error(
+            message,
+            hint="The backend class raised; django_tasks.tasks['default'] raises it again, "
+            "with its traceback.",
+            obj="TASKS['default']",
+            id="django_tasks.E019",
+        )
+    ]
+    with pytest.raises(InvalidTaskBackendError, match=exactly(message)):
+        tasks["default"]
+
+
 @override_settings(TASKS={"default": {"BACKEND": "tests.backends.BrokenCheckBackend"}})
 def test_a_backend_whose_check_raises() -> None:
     assert run_checks() == [

@@ -243,11 +243,11 @@ def validate_options(
 def _config_problem(alias: str, detail: ErrorDetails) -> SettingProblem:
     loc = detail["loc"]
     if detail["type"] == "extra_forbidden" or detail["type"] == "invalid_key":
-        return _unknown_key(
+        return SettingProblem(
             ProblemKind.UNKNOWN_KEY,
             location([alias, *loc]),
             f"Unknown key {loc[0]!r}; a backend configuration takes {_quoted(_CONFIG_KEYS)}.",
-            did_you_mean(loc[0], _CONFIG_KEYS),
+            did_you_mean(loc[0], _CONFIG_KEYS) or "Remove it.",
         )
     kind, message, hint = _FIELD_PROBLEMS[str(loc[0])](detail)
     if detail["type"] == "missing":  # A missing key has no place: point at what lacks it.
@@ -261,12 +261,6 @@ def _config_problem(alias: str, detail: ErrorDetails) -> SettingProblem:
 
 Explanation = tuple[ProblemKind, str, str]
 """A problem's kind, message and hint."""
-
-
-def _unknown_key(
-    kind: ProblemKind, where: str, message: str, suggestion: str | None
-) -> SettingProblem:
-    return SettingProblem(kind, where, message, suggestion or "Remove it.")
 
 
 def _quoted(names: Sequence[str]) -> str:
@@ -351,11 +345,11 @@ def _options_problem(
     if detail["type"] == "extra_forbidden":
         names = list(schema.model_fields)
         takes = f"takes {_quoted(names)}" if names else "takes no options"
-        return _unknown_key(
+        return SettingProblem(
             ProblemKind.OPTIONS_INVALID,
             where,
             f"Unknown option {loc[-1]!r}; {owner} {takes}.",
-            did_you_mean(loc[-1], names),
+            did_you_mean(loc[-1], names) or "Remove it.",
         )
     if detail["type"] == "missing":
         return SettingProblem(
