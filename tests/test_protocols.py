@@ -81,8 +81,9 @@ def mypy(tmp_path: Path, source: str) -> list[str]:
             "-m",
             "mypy",
             "--config-file=mypy.ini",
-            # Apart from the project's own cache, so that ./dev lint can run meanwhile.
-            "--cache-dir=.mypy_cache/protocol-tests",
+            # Apart from the project's own cache, so that ./dev lint can run meanwhile, and
+            # one per Python (./dev test runs the suite in two virtualenvs).
+            f"--cache-dir=.mypy_cache/protocol-tests-{sys.version_info[0]}.{sys.version_info[1]}",
             "--no-error-summary",
             "--hide-error-context",
             "--no-pretty",
