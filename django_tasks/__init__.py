@@ -6,14 +6,15 @@ Nothing imported here touches models, so the package imports before the app regi
 """
 
 import importlib.metadata
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from asgiref.local import Local
 from django.utils.connection import BaseConnectionHandler, ConnectionProxy
 
 from django_tasks.backends.base import BaseTaskBackend
-from django_tasks.configuration import import_backend_class, tasks_setting
-from django_tasks.exceptions import InvalidTaskBackendError
+from django_tasks.configuration import load_backend, tasks_setting
+from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskSettingError
 from django_tasks.task import (
     DEFAULT_PRIORITY,
     DEFAULT_QUEUE_NAME,
@@ -25,7 +26,11 @@ from django_tasks.task import (
     TaskResult,
     task,
 )
-from django_tasks_spec.settings import location, validate_backend_config
+from django_tasks_spec.settings import (
+    no_default_alias_problem,
+    tasks_setting_problems,
+    undefined_alias_message,
+)
 
 __all__ = [
     "DEFAULT_PRIORITY",
@@ -60,33 +65,26 @@ class TasksHandler(_HandlerBase):
 
     def configure_settings(self, settings: dict[str, Any] | None) -> dict[str, Any]:
         configured = tasks_setting() if settings is None else settings
-        if not isinstance(configured, dict):
-            raise InvalidTaskBackendError(
-                f"TASKS must be a dict of backend aliases to configurations; found "
-                f"{type(configured).__name__} {configured!r}."
-            )
-        return configured
+        if not isinstance(configured, Mapping):
+            raise InvalidTaskSettingError(tasks_setting_problems(configured))
+        return dict(configured)
 
     def __getitem__(self, alias: str) -> BaseTaskBackend:
-        try:
-            return cast(BaseTaskBackend, getattr(self._connections, alias))
-        except AttributeError:
-            pass
+        if isinstance(alias, str):  # all() passes every key of TASKS, whatever its type.
+            try:
+                return cast(BaseTaskBackend, getattr(self._connections, alias))
+            except AttributeError:
+                pass
+        if alias == DEFAULT_TASK_BACKEND_ALIAS and alias not in self.settings:
+            raise InvalidTaskSettingError([no_default_alias_problem(list(self.settings))])
         if alias not in self.settings:
-            raise InvalidTaskBackendError(
-                f"Task backend {alias!r} is not defined; TASKS defines {sorted(self.settings)}."
-            )
+            raise InvalidTaskBackendError(undefined_alias_message(alias, list(self.settings)))
         backend = self.create_connection(alias)
         setattr(self._connections, alias, backend)
         return backend
 
     def create_connection(self, alias: str) -> BaseTaskBackend:
-        params = self.settings[alias]
-        config = validate_backend_config(alias, params)
-        if isinstance(config, list):
-            raise InvalidTaskBackendError(" ".join(map(str, config)))
-        backend_class = import_backend_class(config.BACKEND, location([alias, "BACKEND"]))
-        return backend_class(alias, params)
+        return load_backend(alias, self.settings[alias])
 
     def reset(self) -> None:
         """Forget the settings and every backend instance (after TASKS changes)."""

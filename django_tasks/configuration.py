@@ -1,29 +1,40 @@
-"""Reading the TASKS setting and importing the backend classes it names."""
+"""Reading the TASKS setting, and turning one of its entries into a backend.
+
+``resolve_backend`` finds everything wrong with an entry at once: its schema
+(django_tasks_spec.settings), its BACKEND class and the OPTIONS that class accepts.
+``load_backend`` raises those problems or creates the backend. The handler (``tasks[alias]``)
+and the system checks both go through them, so the exception and the check say the same thing.
+"""
 
 import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-from django_tasks.exceptions import InvalidTaskBackendError
+from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskSettingError
+from django_tasks.utils import class_path
+from django_tasks_spec.settings import (
+    EXAMPLE_BACKEND,
+    BackendConfig,
+    ProblemKind,
+    SettingProblem,
+    alias_problem,
+    did_you_mean,
+    location,
+    valid_alias,
+    validate_backend_config,
+    validate_options,
+)
 
 if TYPE_CHECKING:
     from django_tasks.backends.base import BaseTaskBackend
 
-DEFAULT_TASKS: dict[str, Any] = {
-    "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}
-}
+DEFAULT_TASKS: dict[str, Any] = {"default": {"BACKEND": EXAMPLE_BACKEND}}
 """The TASKS setting of a project that defines none."""
 
-
-class BackendImportError(InvalidTaskBackendError):
-    """A BACKEND path does not lead to a task backend class."""
-
-    def __init__(self, message: str, kind: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-        """``module`` (the module does not import), ``attribute`` (the module has no such
-        name) or ``class`` (the name is not a task backend class)."""
+BASE_CLASS_PATH = "django_tasks.backends.base.BaseTaskBackend"
 
 
 def tasks_setting() -> Any:
@@ -31,27 +42,132 @@ def tasks_setting() -> Any:
     return getattr(settings, "TASKS", DEFAULT_TASKS)
 
 
-def import_backend_class(path: str, where: str) -> "type[BaseTaskBackend]":
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResolvedBackend:
+    """What one entry of TASKS amounts to, as far as it could be validated."""
+
+    config: BackendConfig | None = None
+    """The validated configuration, if its schema holds."""
+
+    backend_class: "type[BaseTaskBackend] | None" = None
+    """The class BACKEND names, if it could be imported."""
+
+    problems: list[SettingProblem] = field(default_factory=list)
+    """Everything wrong with the entry; the backend can be created only if this is empty."""
+
+
+def resolve_backend(alias: object, params: Any) -> ResolvedBackend:
+    """Validate one entry of TASKS: alias, schema, BACKEND class and OPTIONS, reporting all."""
+    if not isinstance(alias, str) or not valid_alias(alias):
+        return ResolvedBackend(problems=[alias_problem(alias)])
+    validated = validate_backend_config(alias, params)
+    config, problems = (None, validated) if isinstance(validated, list) else (validated, [])
+    if not isinstance(params, Mapping) or any(p.kind in _UNUSABLE_BACKEND for p in problems):
+        return ResolvedBackend(config=config, problems=problems)
+    path: str = params["BACKEND"]
+    try:
+        backend_class = import_backend_class(alias, path)
+    except InvalidTaskSettingError as e:
+        return ResolvedBackend(config=config, problems=[*problems, *e.problems])
+    if not any(problem.kind is ProblemKind.OPTIONS_INVALID for problem in problems):
+        options = params.get("OPTIONS", {})
+        checked = validate_options(alias, path, backend_class.options_schema, options)
+        if isinstance(checked, list):
+            problems = [*problems, *checked]
+    return ResolvedBackend(config=config, backend_class=backend_class, problems=problems)
+
+
+_UNUSABLE_BACKEND = frozenset(
+    {ProblemKind.CONFIG_NOT_A_DICT, ProblemKind.BACKEND_MISSING, ProblemKind.BACKEND_NOT_A_PATH}
+)
+
+
+def load_backend(alias: str, params: Any) -> "BaseTaskBackend":
+    """Create the backend of one entry of TASKS, or raise what is wrong with the entry.
+
+    An exception from the backend class itself becomes an InvalidTaskBackendError too (the
+    original is its ``__cause__``), so a broken backend never breaks code that merely declares
+    tasks; using them raises.
+    """
+    resolved = resolve_backend(alias, params)
+    if resolved.problems or resolved.backend_class is None:
+        raise InvalidTaskSettingError(resolved.problems)
+    try:
+        return resolved.backend_class(alias, params)
+    except InvalidTaskBackendError:
+        raise
+    except Exception as e:
+        raise InvalidTaskBackendError(
+            backend_failed_message(alias, resolved.backend_class, "could not be created", e)
+        ) from e
+
+
+def backend_failed_message(alias: str, backend_class: type, failed: str, error: Exception) -> str:
+    """The message for a backend class that raised: ``could not be created``, ``...``."""
+    return f"Backend {alias!r} ({class_path(backend_class)}) {failed}: {describe(error)}."
+
+
+def describe(error: BaseException) -> str:
+    """An exception as ``KeyError: 'HOST'``, to end a sentence with."""
+    return f"{type(error).__name__}: {str(error).strip().rstrip('.') or '(no message)'}"
+
+
+def import_backend_class(alias: str, path: str) -> "type[BaseTaskBackend]":
     """Import the backend class at a dotted path, explaining precisely what failed."""
     from django_tasks.backends.base import BaseTaskBackend
 
+    where = location([alias, "BACKEND"])
     module_path, _, name = path.rpartition(".")
     try:
         module = importlib.import_module(module_path)
-    except ImportError as e:
-        raise BackendImportError(
-            f"{where}: the module {module_path!r} of {path!r} cannot be imported: {e}.", "module"
+    except Exception as e:  # Whatever the module raises, the check reports it.
+        raise InvalidTaskSettingError(
+            [
+                SettingProblem(
+                    ProblemKind.BACKEND_MODULE_NOT_IMPORTABLE,
+                    where,
+                    f"The module {module_path!r} of BACKEND {path!r} cannot be imported: "
+                    f"{describe(e)}.",
+                    _import_hint(module_path, e),
+                )
+            ]
         ) from e
     try:
         backend_class = getattr(module, name)
     except AttributeError:
-        raise BackendImportError(
-            f"{where}: the module {module_path!r} has no attribute {name!r}.", "attribute"
+        public = [attribute for attribute in dir(module) if not attribute.startswith("_")]
+        raise InvalidTaskSettingError(
+            [
+                SettingProblem(
+                    ProblemKind.BACKEND_ATTRIBUTE_MISSING,
+                    where,
+                    f"The module {module_path!r} has no attribute {name!r}.",
+                    did_you_mean(name, public) or f"Check the class name in {path!r}.",
+                )
+            ]
         ) from None
     if not (isinstance(backend_class, type) and issubclass(backend_class, BaseTaskBackend)):
-        raise BackendImportError(
-            f"{where}: {path!r} is {backend_class!r}, not a subclass of "
-            f"django_tasks.backends.base.BaseTaskBackend.",
-            "class",
+        found = (
+            "a class that does not inherit from it"
+            if isinstance(backend_class, type)
+            else f"a {type(backend_class).__name__!r} object"
+        )
+        raise InvalidTaskSettingError(
+            [
+                SettingProblem(
+                    ProblemKind.BACKEND_NOT_A_BACKEND,
+                    where,
+                    f"BACKEND {path!r} must name a subclass of {BASE_CLASS_PATH}; it is {found}.",
+                    f"Point BACKEND at a task backend class, such as {EXAMPLE_BACKEND!r}.",
+                )
+            ]
         )
     return backend_class
+
+
+def _import_hint(module_path: str, error: Exception) -> str:
+    if not isinstance(error, ModuleNotFoundError) or error.name is None:
+        return "The module raised while being imported; fix the error in it."
+    if module_path == error.name or module_path.startswith(f"{error.name}."):
+        return "Check the spelling of the path, and that the package providing it is installed."
+    return f"Install {error.name!r}, which the module imports."

@@ -4,13 +4,17 @@ TaskException
  ├── InvalidTaskError             a task (or a call to it) breaks the contract
  │    └── InvalidTaskArgumentsError   an argument is not JSON-safe
  ├── InvalidTaskBackendError      the TASKS setting is wrong (also ImproperlyConfigured)
+ │    └── InvalidTaskSettingError     ... with the problems the system checks report
  ├── ResultDoesNotExist           no result with that id (also ObjectDoesNotExist)
  └── InvalidReturnValueError      a task returned what JSON cannot hold (recorded, not raised)
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
+
+from django_tasks_spec.settings import SettingProblem
 
 
 class TaskException(Exception):  # noqa: N818  # Django 6 names the root exception so.
@@ -30,6 +34,15 @@ class InvalidTaskArgumentsError(InvalidTaskError, ValueError):
 
 class InvalidTaskBackendError(TaskException, ImproperlyConfigured):
     """The TASKS setting is invalid."""
+
+
+class InvalidTaskSettingError(InvalidTaskBackendError):
+    """The TASKS setting is invalid; ``problems`` says where and how, one line each."""
+
+    def __init__(self, problems: Sequence[SettingProblem]) -> None:
+        super().__init__("\n".join(map(str, problems)))
+        self.problems = tuple(problems)
+        """The problems, as the system checks report them (``manage.py check``)."""
 
 
 class ResultDoesNotExist(TaskException, ObjectDoesNotExist):

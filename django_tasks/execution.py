@@ -18,8 +18,9 @@ from django.utils import timezone
 from django_tasks.exceptions import InvalidReturnValueError
 from django_tasks.serialization import JSONValue, NotJSONSafeError, normalize_json
 from django_tasks.signals import task_finished
-from django_tasks.task import ResultStatus, Task, TaskResult
+from django_tasks.task import ResultStatus, TaskResult
 from django_tasks.utils import format_exception
+from django_tasks_spec.protocols import TaskProtocol
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,7 +80,7 @@ def run_task(result: TaskResult[Any], sender: type, record: Recorder) -> Outcome
     return _finish(result, sender, record, outcome)
 
 
-def _call(task: Task[Any, Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
+def _call(task: TaskProtocol[Any, Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
     if inspect.iscoroutinefunction(task.func):
         return async_to_sync(task.func)(*args, **kwargs)
     return task.func(*args, **kwargs)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError, ResultDoesNotExist
 from django_tasks.signatures import validate_signature
+from django_tasks_spec.protocols import TaskProtocol, TaskResultProtocol
 
 if TYPE_CHECKING:
     from django_tasks.backends.base import BaseTaskBackend
@@ -234,7 +235,7 @@ def task(
 class TaskResult(Generic[T]):
     """The state of one enqueued run of a task. Read-only: backends update it, users read it."""
 
-    task: Task[Any, T]
+    task: TaskProtocol[Any, T]
     """The task this is a result of."""
 
     id: str
@@ -313,7 +314,7 @@ class TaskResult(Generic[T]):
                 f"only once it has finished."
             )
 
-    def _refresh_from(self, other: "TaskResult[Any]") -> None:
+    def _refresh_from(self, other: TaskResultProtocol[Any]) -> None:
         self._update(**{name: getattr(other, name) for name in _MUTABLE_FIELDS})
 
     def _update(self, **changes: Any) -> None:

@@ -287,8 +287,8 @@ class TestBackendSettings:
         settings.TASKS = {"default": {"BACKEND": "no.such.Backend"}}
         declared = task(test_tasks.noop.func)
         message = (
-            "TASKS['default']['BACKEND']: the module 'no.such' of 'no.such.Backend' cannot be "
-            "imported: No module named 'no'."
+            "TASKS['default']['BACKEND']: The module 'no.such' of BACKEND 'no.such.Backend' cannot "
+            "be imported: ModuleNotFoundError: No module named 'no'."
         )
         with pytest.raises(InvalidTaskBackendError, match=re.escape(message)):
             declared.enqueue()

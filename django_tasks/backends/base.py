@@ -15,10 +15,15 @@ from django.core import checks
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from pydantic import BaseModel
 
-from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError
+from django_tasks.exceptions import (
+    InvalidTaskBackendError,
+    InvalidTaskError,
+    InvalidTaskSettingError,
+)
 from django_tasks.serialization import normalize_arguments
-from django_tasks.task import DEFAULT_PRIORITY, ResultStatus, Task, TaskResult
-from django_tasks.utils import get_random_id
+from django_tasks.task import DEFAULT_PRIORITY, ResultStatus, TaskResult
+from django_tasks.utils import class_path, get_random_id
+from django_tasks_spec.protocols import TaskProtocol
 from django_tasks_spec.settings import NoOptions, validate_backend_config, validate_options
 
 T = TypeVar("T")
@@ -48,19 +53,18 @@ class BaseTaskBackend(ABC):
     options: BaseModel
 
     def __init__(self, alias: str, params: Mapping[str, Any]) -> None:
-        own_path = f"{type(self).__module__}.{type(self).__qualname__}"
-        config = validate_backend_config(alias, {"BACKEND": own_path, **params})
+        config = validate_backend_config(alias, {"BACKEND": class_path(type(self)), **params})
         if isinstance(config, list):
-            raise InvalidTaskBackendError(" ".join(map(str, config)))
-        options = validate_options(alias, self.options_schema, config.OPTIONS)
+            raise InvalidTaskSettingError(config)
+        options = validate_options(alias, config.BACKEND, self.options_schema, config.OPTIONS)
         if isinstance(options, list):
-            raise InvalidTaskBackendError(" ".join(map(str, options)))
+            raise InvalidTaskSettingError(options)
         self.alias = alias
         self.queues = frozenset(config.QUEUES)
         self.enqueue_on_commit = config.ENQUEUE_ON_COMMIT
         self.options = options
 
-    def validate_task(self, task: Task[Any, Any]) -> None:
+    def validate_task(self, task: TaskProtocol[Any, Any]) -> None:
         """Raise InvalidTaskError if this backend cannot run the task as declared."""
         if task.is_async and not self.supports_async_task:
             raise InvalidTaskError(
@@ -80,12 +84,11 @@ class BaseTaskBackend(ABC):
             )
         if self.queues and task.queue_name not in self.queues:
             raise InvalidTaskError(
-                f"Queue {task.queue_name!r} is not valid for backend {self.alias!r}; "
-                f"allowed: {sorted(self.queues)}."
+                queue_not_allowed_message(task.queue_name, self.alias, self.queues)
             )
 
     def enqueue(
-        self, task: Task[Any, T], args: Sequence[Any], kwargs: Mapping[str, Any]
+        self, task: TaskProtocol[Any, T], args: Sequence[Any], kwargs: Mapping[str, Any]
     ) -> TaskResult[T]:
         """Queue up the task to run with these arguments, now or once the transaction commits.
 
@@ -94,13 +97,15 @@ class BaseTaskBackend(ABC):
         self.validate_task(task)
         result = self._new_result(task, args, kwargs)
         if self.waits_for_commit(task) and in_transaction(DEFAULT_DB_ALIAS):
+            if not autocommits(DEFAULT_DB_ALIAS):
+                raise InvalidTaskBackendError(manual_commit_message(self.alias, task))
             transaction.on_commit(partial(self._enqueue, result), using=DEFAULT_DB_ALIAS)
         else:
             self._enqueue(result)
         return result
 
     async def aenqueue(
-        self, task: Task[Any, T], args: Sequence[Any], kwargs: Mapping[str, Any]
+        self, task: TaskProtocol[Any, T], args: Sequence[Any], kwargs: Mapping[str, Any]
     ) -> TaskResult[T]:
         """See enqueue()."""
         return await sync_to_async(self.enqueue, thread_sensitive=True)(task, args, kwargs)
@@ -123,7 +128,7 @@ class BaseTaskBackend(ABC):
         """See get_result()."""
         return await sync_to_async(self.get_result, thread_sensitive=True)(result_id)
 
-    def waits_for_commit(self, task: Task[Any, Any]) -> bool:
+    def waits_for_commit(self, task: TaskProtocol[Any, Any]) -> bool:
         """Whether enqueueing the task waits for the default database's transaction to commit.
 
         The task's own enqueue_on_commit wins over the backend's ENQUEUE_ON_COMMIT; a project
@@ -139,7 +144,7 @@ class BaseTaskBackend(ABC):
         return []
 
     def _new_result(
-        self, task: Task[Any, T], args: Sequence[Any], kwargs: Mapping[str, Any]
+        self, task: TaskProtocol[Any, T], args: Sequence[Any], kwargs: Mapping[str, Any]
     ) -> TaskResult[T]:
         normal_args, normal_kwargs = normalize_arguments(args, kwargs)
         return TaskResult(
@@ -158,6 +163,33 @@ class BaseTaskBackend(ABC):
 def in_transaction(alias: str) -> bool:
     """Whether this thread's connection to ``alias`` is inside atomic(). Opens no connection."""
     return connections[alias].in_atomic_block
+
+
+def autocommits(alias: str) -> bool:
+    """Whether the connection to ``alias`` autocommits, so that on-commit hooks can run."""
+    return bool(connections.settings[alias].get("AUTOCOMMIT", True))
+
+
+def manual_commit_message(alias: str, task: TaskProtocol[Any, Any] | None = None) -> str:
+    """Why enqueueing cannot wait for a commit on a database that does not autocommit.
+
+    Django never runs on-commit hooks without autocommit, so a task enqueued inside a
+    transaction would never be enqueued. ``task`` is a task whose own enqueue_on_commit asks
+    to wait; None (or a task that leaves it to the backend) blames ENQUEUE_ON_COMMIT.
+    """
+    if task is None or task.enqueue_on_commit is None:
+        subject = f"ENQUEUE_ON_COMMIT of backend {alias!r} is True"
+    else:
+        subject = f"Task {task.module_path!r} has enqueue_on_commit=True"
+    return (
+        f"{subject}, but DATABASES[{DEFAULT_DB_ALIAS!r}] has AUTOCOMMIT False, so on-commit "
+        f"hooks never run and tasks enqueued in a transaction would never be enqueued."
+    )
+
+
+def queue_not_allowed_message(queue_name: str, alias: str, queues: Iterable[str]) -> str:
+    """The message for a queue that the backend's QUEUES does not list."""
+    return f"Queue {queue_name!r} is not valid for backend {alias!r}; allowed: {sorted(queues)}."
 
 
 def database_configured(alias: str) -> bool:
