@@ -46,8 +46,10 @@ __version__ = importlib.metadata.version("django-tasks-spec")
 
 if TYPE_CHECKING:
     _HandlerBase = BaseConnectionHandler[BaseTaskBackend]
+    _ProxyBase = ConnectionProxy[BaseTaskBackend]
 else:  # Django's classes are generic only in django-stubs.
     _HandlerBase = BaseConnectionHandler
+    _ProxyBase = ConnectionProxy
 
 
 class TasksHandler(_HandlerBase):
@@ -95,5 +97,14 @@ class TasksHandler(_HandlerBase):
 
 tasks = TasksHandler()
 
-default_task_backend = cast(BaseTaskBackend, ConnectionProxy(tasks, DEFAULT_TASK_BACKEND_ALIAS))
+
+class _BackendProxy(_ProxyBase):
+    """Stands for the current thread's default backend, isinstance() checks included."""
+
+    @property  # type: ignore[misc]  # Overriding __class__ is how proxies pass isinstance().
+    def __class__(self) -> type:
+        return type(tasks[DEFAULT_TASK_BACKEND_ALIAS])
+
+
+default_task_backend = cast(BaseTaskBackend, _BackendProxy(tasks, DEFAULT_TASK_BACKEND_ALIAS))
 """The backend with the alias "default"."""

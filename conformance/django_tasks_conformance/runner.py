@@ -1,0 +1,67 @@
+"""Running the suite in this process, to get a Report back (for tests, mutants and the docs).
+
+``run_suite`` calls ``pytest.main`` on the suite with the plugin's options and returns the
+report. Django must already be configured, with any database the suite needs set up: the nested
+run does not load pytest-django.
+"""
+
+import tempfile
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from django_tasks_conformance.report import Report
+
+_INI = """\
+[pytest]
+xfail_strict = true
+filterwarnings =
+    error
+    ignore::pytest.PytestAssertRewriteWarning
+"""
+
+
+def run_suite(
+    backend: str,
+    *,
+    options: dict[str, Any] | None = None,
+    harness: str | None = None,
+    requirements: Iterable[str] = (),
+    expected_failures: Path | None = None,
+    timeout: float | None = None,
+) -> tuple[pytest.ExitCode | int, Report]:
+    """Run the conformance suite against ``backend``; return pytest's exit code and the report.
+
+    ``requirements`` limits the run to the tests that cite those IDs.
+    """
+    import json
+
+    with tempfile.TemporaryDirectory(prefix="tasks-conformance-") as tmp:
+        ini = Path(tmp, "pytest.ini")
+        ini.write_text(_INI, encoding="utf-8")
+        report_path = Path(tmp, "report.json")
+        args = [
+            "-c", str(ini), "--rootdir", tmp,
+            "-p", "no:django", "-p", "no:cacheprovider", "-p", "no:asyncio", "-p", "no:randomly",
+            "-qq", "--no-header",
+            "--pyargs", "django_tasks_conformance.suite",
+            f"--tasks-backend={backend}",
+            f"--tasks-options={json.dumps(options or {})}",
+            f"--tasks-report={report_path}",
+        ]  # fmt: skip
+        if harness:
+            args.append(f"--tasks-harness={harness}")
+        if requirements:
+            args.append(f"--tasks-requirements={','.join(requirements)}")
+        if expected_failures:
+            args.append(f"--tasks-expected-failures={expected_failures}")
+        if timeout is not None:
+            args.append(f"--tasks-timeout={timeout}")
+        with warnings.catch_warnings():
+            code = pytest.main(args)
+        if not report_path.exists():
+            raise RuntimeError(f"The conformance run wrote no report (pytest exit code {code}).")
+        return code, Report.from_json(report_path.read_text(encoding="utf-8"))
