@@ -54,6 +54,6 @@ def clause(requirement_id: str) -> Iterator[None]:
         yield
     except RequirementViolation:
         raise
-    except Exception as e:  # An unexpected exception breaks the clause as much as a failed assert.
+    except (Exception, pytest.fail.Exception) as e:  # pytest.raises() fails with fail.Exception.
         detail = str(e) if isinstance(e, AssertionError) else f"{type(e).__name__}: {e}"
         raise RequirementViolation(rule.id, detail) from e

@@ -157,16 +157,18 @@ def test_started_at_and_finished_at_are_set_in_order(suite: Suite) -> None:
     suite.run()
     after = timezone.now()
     current = latest(suite, result)
+    with clause("TASK-TIME-002"):
+        assert current.started_at is not None
+    with clause("TASK-TIME-003"):
+        assert current.finished_at is not None
     with clause("TASK-TIME-005"):
         assert _aware(current.enqueued_at)
         assert _aware(current.started_at)
         assert _aware(current.finished_at)
     assert current.enqueued_at is not None
     with clause("TASK-TIME-002"):
-        assert current.started_at is not None
         assert current.enqueued_at <= current.started_at <= after
     with clause("TASK-TIME-003"):
-        assert current.finished_at is not None
         assert current.started_at <= current.finished_at <= after
     assert before <= current.enqueued_at
 
