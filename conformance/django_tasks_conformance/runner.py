@@ -5,9 +5,11 @@ report. Django must already be configured, with any database the suite needs set
 run does not load pytest-django.
 """
 
+import json
 import tempfile
 import warnings
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,20 @@ filterwarnings =
 """
 
 
+@dataclass(frozen=True, slots=True)
+class SuiteRun:
+    """How a run ended: pytest's exit code, and the report (None if it stopped before tests)."""
+
+    exit_code: int
+    report: Report | None
+
+    def checked(self) -> Report:
+        """The report; raise AssertionError if there is none."""
+        if self.report is None:
+            raise AssertionError(f"The run wrote no report (pytest exit code {self.exit_code}).")
+        return self.report
+
+
 def run_suite(
     backend: str,
     *,
@@ -32,13 +48,11 @@ def run_suite(
     requirements: Iterable[str] = (),
     expected_failures: Path | None = None,
     timeout: float | None = None,
-) -> tuple[pytest.ExitCode | int, Report]:
+) -> SuiteRun:
     """Run the conformance suite against ``backend``; return pytest's exit code and the report.
 
     ``requirements`` limits the run to the tests that cite those IDs.
     """
-    import json
-
     with tempfile.TemporaryDirectory(prefix="tasks-conformance-") as tmp:
         ini = Path(tmp, "pytest.ini")
         ini.write_text(_INI, encoding="utf-8")
@@ -62,6 +76,7 @@ def run_suite(
             args.append(f"--tasks-timeout={timeout}")
         with warnings.catch_warnings():
             code = pytest.main(args)
-        if not report_path.exists():
-            raise RuntimeError(f"The conformance run wrote no report (pytest exit code {code}).")
-        return code, Report.from_json(report_path.read_text(encoding="utf-8"))
+        report = None
+        if report_path.exists():
+            report = Report.from_json(report_path.read_text(encoding="utf-8"))
+        return SuiteRun(int(code), report)
