@@ -13,7 +13,7 @@ import importlib.metadata
 
 from django_tasks_conformance.citing import RequirementViolation, clause, needs, requirement
 from django_tasks_conformance.harness import (
-    DrainTimeout,
+    DrainTimeoutError,
     Harness,
     InlineHarness,
     StoredTask,
@@ -22,7 +22,7 @@ from django_tasks_conformance.harness import (
 )
 
 __all__ = [
-    "DrainTimeout",
+    "DrainTimeoutError",
     "Harness",
     "InlineHarness",
     "RequirementViolation",

@@ -32,7 +32,7 @@ ALIASES = {
 """The extra backend aliases the suite configures, all with the backend under test."""
 
 
-class DrainTimeout(AssertionError):
+class DrainTimeoutError(AssertionError):
     """The backend did not run its waiting tasks in time."""
 
 
@@ -94,7 +94,7 @@ class Harness:
     def drain(self, timeout: float) -> None:
         """Run every task that is due, and return once none is waiting or running.
 
-        Raise DrainTimeout if that takes longer than ``timeout`` seconds.
+        Raise DrainTimeoutError if that takes longer than ``timeout`` seconds.
         """
 
     def clear(self) -> None:
@@ -163,12 +163,12 @@ class WorkerHarness(Harness):
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll ``condition`` until it is true; raise DrainTimeout naming ``what`` after ``timeout``."""
+    """Poll ``condition`` until true; raise DrainTimeoutError naming ``what`` after ``timeout``."""
     deadline = time.monotonic() + timeout
     delay = 0.001
     while not condition():
         if time.monotonic() > deadline:
-            raise DrainTimeout(f"Timed out after {timeout:g}s waiting for {what}.")
+            raise DrainTimeoutError(f"Timed out after {timeout:g}s waiting for {what}.")
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
 

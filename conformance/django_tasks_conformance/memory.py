@@ -206,7 +206,6 @@ class MemoryWorker:
         return True
 
 
-
 def backend_of(row: Row) -> MemoryBackend:
     """This thread's instance of the backend a row was enqueued on."""
     from django_tasks import tasks

@@ -204,7 +204,7 @@ class NaiveTimestamps(Mutant, DummyBackend):
 
     def _enqueue(self, result: TaskResult[Any]) -> None:
         super()._enqueue(result)
-        result._update(enqueued_at=datetime.now())  # noqa: DTZ005  # The violation.
+        result._update(enqueued_at=datetime.now())  # The violation.
 
 
 class ThreadLocalResultsClaimGetResult(Mutant, DummyBackend):
@@ -342,4 +342,3 @@ MUTANTS: tuple[type[Mutant], ...] = (
     IgnoresTaskBackend,
 )
 """Every mutant, in the order the tests run them."""
-

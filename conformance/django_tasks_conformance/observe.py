@@ -16,7 +16,11 @@ from django_tasks_conformance.plugin import Suite
 
 T = TypeVar("T")
 
-SIGNAL_NAMES = {id(task_enqueued): "enqueued", id(task_started): "started", id(task_finished): "finished"}
+SIGNAL_NAMES = {
+    id(task_enqueued): "enqueued",
+    id(task_started): "started",
+    id(task_finished): "finished",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,7 +46,10 @@ def captured(*signals: Signal) -> Iterator[list[Sent]]:
     for signal in chosen:
 
         def receive(
-            sender: type, task_result: TaskResult[Any], _name: str = SIGNAL_NAMES[id(signal)], **kwargs: Any
+            sender: type,
+            task_result: TaskResult[Any],
+            _name: str = SIGNAL_NAMES[id(signal)],
+            **kwargs: Any,
         ) -> None:
             with lock:
                 received.append(

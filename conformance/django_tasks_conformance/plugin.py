@@ -13,7 +13,7 @@ for the whole session to the backend under test.
 
 import json
 import platform
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -154,7 +154,12 @@ class ConformanceRun:
         backend_class = import_backend_class(self.backend_path, "--tasks-backend")
         self.capabilities = {
             name: getattr(backend_class, name)
-            for name in ("supports_defer", "supports_async_task", "supports_get_result", "supports_priority")
+            for name in (
+                "supports_defer",
+                "supports_async_task",
+                "supports_get_result",
+                "supports_priority",
+            )
         }
         harness_class = self._harness_class(backend_class)
         self.harness_path = f"{harness_class.__module__}.{harness_class.__qualname__}"
@@ -240,7 +245,9 @@ class ConformanceRun:
         known = [suite_test_id(item) for item in suite_items]
         if self.expected_failures:
             check_known(
-                self.expected_failures, known, Path(self.config.getoption("tasks_expected_failures"))
+                self.expected_failures,
+                known,
+                Path(self.config.getoption("tasks_expected_failures")),
             )
         selected = self._selection()
         kept, deselected = [], []
@@ -261,7 +268,9 @@ class ConformanceRun:
                 item.add_marker(pytest.mark.skip(reason=f"Not applicable: {reason}"))
             elif suite_test_id(item) in self.expected_failures:
                 item.add_marker(
-                    pytest.mark.xfail(reason=self.expected_failures[suite_test_id(item)], strict=True)
+                    pytest.mark.xfail(
+                        reason=self.expected_failures[suite_test_id(item)], strict=True
+                    )
                 )
         if deselected:
             config.hook.pytest_deselected(items=deselected)
@@ -304,8 +313,8 @@ class ConformanceRun:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Iterator[None]:
-        report: pytest.TestReport = yield
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
         if not is_suite_item(item):
             return report
         cited = cited_requirements(item)
@@ -316,7 +325,11 @@ class ConformanceRun:
         return report
 
     def _record(
-        self, item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo[None], cited: list[str]
+        self,
+        item: pytest.Item,
+        report: pytest.TestReport,
+        call: pytest.CallInfo[None],
+        cited: list[str],
     ) -> None:
         from django_tasks_conformance.report import TestOutcome
 

@@ -64,7 +64,9 @@ class Gate(BaseModel):
     def parse(cls, text: str) -> Self:
         flag = text.removeprefix("not ").strip()
         if flag not in CAPABILITIES:
-            raise ValueError(f"capability {text!r} is not one of {list(CAPABILITIES)}, negated with 'not '")
+            raise ValueError(
+                f"capability {text!r} is not one of {list(CAPABILITIES)}, negated with 'not '"
+            )
         return cls(flag=flag, expected=not text.startswith("not "))
 
     def applies_to(self, capabilities: dict[str, bool]) -> bool:
@@ -160,7 +162,8 @@ class Catalogue(BaseModel):
                 return rule
         hint = did_you_mean(requirement_id, [rule.id for rule in self.requirements])
         raise KeyError(
-            f"Requirement {requirement_id!r} is not in the catalogue." + (f" {hint}" if hint else "")
+            f"Requirement {requirement_id!r} is not in the catalogue."
+            + (f" {hint}" if hint else "")
         )
 
 

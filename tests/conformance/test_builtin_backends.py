@@ -33,7 +33,9 @@ def reports(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> dict[s
 
 
 @pytest.mark.parametrize("backend", REFERENCE_BACKENDS)
-def test_the_backend_passes_with_no_expected_failures(reports: dict[str, Report], backend: str) -> None:
+def test_the_backend_passes_with_no_expected_failures(
+    reports: dict[str, Report], backend: str
+) -> None:
     report = reports[backend]
     failures = {test: outcome.message for test, outcome in report.failures().items()}
     assert failures == {}
@@ -61,25 +63,35 @@ def test_the_report_describes_the_run(reports: dict[str, Report]) -> None:
     assert report.requirements["TASK-PRIORITY-001"] == "not_applicable"
     assert report.tests["test_priority.py::test_a_higher_priority_starts_first"].message == (
         "Not applicable: needs tasks that wait for a worker after enqueue, so the order they "
-        "start in shows (the harness's `holds_tasks`); ImmediateBackend with InlineHarness has none."
+        "start in shows (the harness's `holds_tasks`); ImmediateBackend with InlineHarness "
+        "has none."
     )
     assert report.requirements["TASK-SETTINGS-001"] == "not_run"  # Untestable by the suite.
 
 
 def test_the_worker_harness_checks_what_the_others_cannot(reports: dict[str, Report]) -> None:
     report = reports["django_tasks_conformance.memory.MemoryBackend"]
-    for requirement_id in ("TASK-PRIORITY-001", "TASK-DEFER-001", "TASK-GET-005", "TASK-STATUS-003"):
+    for requirement_id in (
+        "TASK-PRIORITY-001",
+        "TASK-DEFER-001",
+        "TASK-GET-005",
+        "TASK-STATUS-003",
+    ):
         assert report.requirements[requirement_id] == "passed", requirement_id
 
 
-def test_the_readme_capability_table_is_generated_from_the_reports(reports: dict[str, Report]) -> None:
+def test_the_readme_capability_table_is_generated_from_the_reports(
+    reports: dict[str, Report],
+) -> None:
     readme = ROOT / "README.md"
     text = readme.read_text(encoding="utf-8")
     match = TABLE.search(text)
     assert match, "README.md has no <!-- conformance-table: ... --> section."
     table = capability_table([reports[backend] for backend in BUILTIN_BACKENDS])
     for backend in BUILTIN_BACKENDS:
-        flags = [getattr(import_backend_class(backend, "test"), name) for name in CAPABILITY_COLUMNS]
+        flags = [
+            getattr(import_backend_class(backend, "test"), name) for name in CAPABILITY_COLUMNS
+        ]
         row = next(line for line in table.splitlines() if backend.rpartition(".")[2] in line)
         assert [cell.strip() == "yes" for cell in row.split("|")[2:6]] == flags
     if UPDATE_DOCS:

@@ -54,7 +54,9 @@ def test_untestable_requirements_are_not_cited() -> None:
 
 
 def test_every_cited_requirement_is_in_the_catalogue() -> None:
-    unknown = [requirement_id for requirement_id in suite_citations() if requirement_id not in catalogue()]
+    unknown = [
+        requirement_id for requirement_id in suite_citations() if requirement_id not in catalogue()
+    ]
     assert unknown == []
 
 
@@ -71,7 +73,10 @@ def test_project_sources_name_sections_of_the_readme() -> None:
 
 def test_an_unknown_id_suggests_the_nearest() -> None:
     with pytest.raises(
-        KeyError, match=re.escape("Requirement 'TASK-ENQ-03' is not in the catalogue. Did you mean 'TASK-ENQ-003'?")
+        KeyError,
+        match=re.escape(
+            "Requirement 'TASK-ENQ-03' is not in the catalogue. Did you mean 'TASK-ENQ-003'?"
+        ),
     ):
         catalogue().get("TASK-ENQ-03")
 
@@ -84,17 +89,23 @@ def _catalogue_data(**changes: Any) -> dict[str, Any]:
 
 def test_a_duplicate_id_is_refused() -> None:
     rules = list(catalogue().model_dump()["requirements"])
-    with pytest.raises(ValidationError, match=re.escape("requirement TASK-DECL-001 is defined twice")):
+    with pytest.raises(
+        ValidationError, match=re.escape("requirement TASK-DECL-001 is defined twice")
+    ):
         type(catalogue()).model_validate(_catalogue_data(requirements=[rules[0], rules[0]]))
 
 
 def test_an_unknown_source_is_refused() -> None:
     rule = {**catalogue().model_dump()["requirements"][0], "sources": ["rfc: 1"]}
-    with pytest.raises(ValidationError, match=re.escape("requirement TASK-DECL-001 cites 'rfc: 1'")):
+    with pytest.raises(
+        ValidationError, match=re.escape("requirement TASK-DECL-001 cites 'rfc: 1'")
+    ):
         type(catalogue()).model_validate(_catalogue_data(requirements=[rule]))
 
 
 def test_an_unknown_capability_is_refused() -> None:
     rule = {**catalogue().model_dump()["requirements"][0], "capability": "supports_retries"}
-    with pytest.raises(ValidationError, match=re.escape("capability 'supports_retries' is not one of")):
+    with pytest.raises(
+        ValidationError, match=re.escape("capability 'supports_retries' is not one of")
+    ):
         type(catalogue()).model_validate(_catalogue_data(requirements=[rule]))

@@ -56,7 +56,9 @@ def test_an_unknown_test_id_is_an_error_with_a_suggestion(
     ) in capsys.readouterr().err
 
 
-def test_an_expected_failure_needs_a_reason(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_expected_failure_needs_a_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     listed = _expected_failures(tmp_path, f'[expected-failures]\n"{UNKNOWN_ID_TEST}" = " "\n')
     run = run_suite(DUMMY, expected_failures=listed)
     assert run.exit_code == pytest.ExitCode.USAGE_ERROR

@@ -1,7 +1,7 @@
 """Arguments: JSON data only, normalised, refused before anything is enqueued."""
 
 import re
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -25,7 +25,7 @@ class Count(int):
 @requirement("TASK-ARGS-001")
 def test_arguments_that_are_not_json_are_refused(suite: Suite) -> None:
     cases: list[tuple[tuple[Any, ...], dict[str, Any], str]] = [
-        ((datetime(2100, 1, 1, tzinfo=dt_timezone.utc),), {}, "args[0]"),
+        ((datetime(2100, 1, 1, tzinfo=UTC),), {}, "args[0]"),
         ((), {"tags": {1, 2}}, "kwargs['tags']"),
         (({1: "one"},), {}, "args[0]"),
         ((1, float("nan")), {}, "args[1]"),
@@ -68,7 +68,7 @@ def test_arguments_are_held_as_json_data(suite: Suite) -> None:
 def test_nothing_is_enqueued_when_an_argument_is_refused(suite: Suite) -> None:
     with captured(task_enqueued, task_started) as sent:
         with pytest.raises(InvalidTaskArgumentsError):
-            echo.enqueue({"when": datetime(2100, 1, 1, tzinfo=dt_timezone.utc)})
+            echo.enqueue({"when": datetime(2100, 1, 1, tzinfo=UTC)})
         suite.run()
     with clause("TASK-ARGS-003"):
         assert sent == []

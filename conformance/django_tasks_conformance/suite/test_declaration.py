@@ -53,7 +53,10 @@ def test_only_module_level_functions_become_tasks(suite: Suite) -> None:
 
 @requirement("TASK-DECL-003", "TASK-QUEUE-002")
 def test_declaring_a_task_validates_it_against_the_backend(suite: Suite) -> None:
-    with clause("TASK-DECL-003"), pytest.raises(InvalidTaskError, match=re.escape("'no-such-queue'")):
+    with (
+        clause("TASK-DECL-003"),
+        pytest.raises(InvalidTaskError, match=re.escape("'no-such-queue'")),
+    ):
         task(queue_name="no-such-queue")(plain_function)
 
 
@@ -61,9 +64,10 @@ def test_declaring_a_task_validates_it_against_the_backend(suite: Suite) -> None
 def test_priority_is_a_whole_number_between_minus_100_and_100(suite: Suite) -> None:
     with clause("TASK-DECL-004"):
         assert noop.priority == 0
-    for priority in (101, -101, 1.5, True, "1", None):
+    invalid: list[Any] = [101, -101, 1.5, True, "1", None]
+    for priority in invalid:
         with clause("TASK-DECL-004"), pytest.raises(InvalidTaskError):
-            task(priority=priority)(plain_function)  # type: ignore[call-overload]  # Invalid on purpose.
+            task(priority=priority)(plain_function)
     if suite.capabilities["supports_priority"]:
         for priority in (-100, 100):
             with clause("TASK-DECL-004"):
@@ -115,6 +119,6 @@ def test_module_path_and_name(suite: Suite) -> None:
 def test_a_backend_without_async_support_refuses_coroutine_functions(suite: Suite) -> None:
     with clause("TASK-ASYNC-002"), pytest.raises(InvalidTaskError):
         task(plain_coroutine_function)
-    undeclared = Task(func=plain_coroutine_function)  # Never validated against a backend.
+    undeclared: Task[[], int] = Task(func=plain_coroutine_function)  # Never validated.
     with clause("TASK-ASYNC-002"), pytest.raises(InvalidTaskError):
         undeclared.enqueue()

@@ -32,9 +32,11 @@ def test_enqueue_returns_a_result_of_the_task(suite: Suite) -> None:
 
 @requirement("TASK-ENQ-003")
 def test_result_ids_are_short_unique_strings(suite: Suite) -> None:
-    ids = [add.enqueue(1, i).id for i in range(5)]
+    ids: list[object] = [add.enqueue(1, i).id for i in range(5)]
     with clause("TASK-ENQ-003"):
-        assert all(isinstance(result_id, str) and 0 < len(result_id) <= 64 for result_id in ids), ids
+        assert all(isinstance(result_id, str) and 0 < len(result_id) <= 64 for result_id in ids), (
+            ids
+        )
         assert len(set(ids)) == len(ids), ids
 
 
@@ -70,9 +72,8 @@ def test_backend_enqueue_takes_the_task_and_its_arguments(suite: Suite) -> None:
 @requirement("TASK-ENQ-007", "TASK-QUEUE-002")
 def test_enqueue_validates_the_task_first(suite: Suite) -> None:
     undeclared = Task(func=plain_function, queue_name="no-such-queue")  # Never validated.
-    with captured(task_enqueued) as sent:
-        with clause("TASK-ENQ-007"), pytest.raises(InvalidTaskError):
-            undeclared.enqueue()
+    with captured(task_enqueued) as sent, clause("TASK-ENQ-007"), pytest.raises(InvalidTaskError):
+        undeclared.enqueue()
     with clause("TASK-ENQ-007"):
         assert sent == []
 
@@ -80,8 +81,7 @@ def test_enqueue_validates_the_task_first(suite: Suite) -> None:
 @requirement("TASK-ENQ-008")
 def test_a_backend_refuses_a_task_of_another_backend(suite: Suite) -> None:
     other = tasks[ALIASES["any_queue"]]
-    with captured(task_enqueued) as sent:
-        with clause("TASK-ENQ-008"), pytest.raises(InvalidTaskError):
-            other.enqueue(add, [1, 2], {})
+    with captured(task_enqueued) as sent, clause("TASK-ENQ-008"), pytest.raises(InvalidTaskError):
+        other.enqueue(add, [1, 2], {})
     with clause("TASK-ENQ-008"):
         assert sent == []

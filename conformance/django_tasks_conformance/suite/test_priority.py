@@ -14,7 +14,9 @@ from django_tasks_conformance.tasks import add, plain_function, tick
 @requirement("TASK-PRIORITY-001")
 @needs("held")
 def test_a_higher_priority_starts_first(suite: Suite) -> None:
-    enqueued = [tick.using(priority=priority).enqueue(str(priority)) for priority in (-10, 0, 10, 5)]
+    enqueued = [
+        tick.using(priority=priority).enqueue(str(priority)) for priority in (-10, 0, 10, 5)
+    ]
     suite.run()
     results = [latest(suite, result) for result in enqueued]
     assert all(result.status == ResultStatus.SUCCEEDED for result in results)

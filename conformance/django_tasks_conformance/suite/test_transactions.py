@@ -14,7 +14,7 @@ from django_tasks_conformance.plugin import Suite
 from django_tasks_conformance.tasks import noop, plain_function
 
 
-class Rollback(Exception):
+class RollbackError(Exception):
     """Raised to roll a transaction back."""
 
 
@@ -52,11 +52,18 @@ def test_a_task_enqueued_in_a_transaction_waits_for_the_commit(suite: Suite) -> 
 @requirement("TASK-COMMIT-002")
 @needs("database")
 def test_a_task_of_a_rolled_back_transaction_is_never_enqueued(suite: Suite) -> None:
+    enqueued: list[TaskResult[None]] = []
+
+    def enqueue_then_roll_back() -> None:
+        with transaction.atomic():
+            enqueued.append(noop.enqueue())
+            raise RollbackError
+
     with captured(task_enqueued, task_started) as sent:
-        with pytest.raises(Rollback), transaction.atomic():
-            result = noop.enqueue()
-            raise Rollback
+        with pytest.raises(RollbackError):
+            enqueue_then_roll_back()
         suite.run()
+    (result,) = enqueued
     with clause("TASK-COMMIT-002"):
         assert sent == []
         assert result.enqueued_at is None

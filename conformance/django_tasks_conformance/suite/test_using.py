@@ -1,7 +1,7 @@
 """using(): a new task with other options, validated against its backend."""
 
 import re
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -48,7 +48,7 @@ def test_run_after_takes_a_timedelta_or_an_aware_datetime(suite: Suite) -> None:
     before = timezone.now()
     deferred = add.using(run_after=timedelta(minutes=5))
     after = timezone.now()
-    when = datetime(2100, 1, 1, 12, tzinfo=dt_timezone.utc)
+    when = datetime(2100, 1, 1, 12, tzinfo=UTC)
     with clause("TASK-USING-003"):
         assert deferred.run_after is not None
         assert timezone.is_aware(deferred.run_after)
@@ -70,7 +70,10 @@ def test_using_validates_against_the_tasks_backend(suite: Suite) -> None:
         add.using(queue_name="elsewhere")
     with clause("TASK-USING-005"):
         # The same queue is fine on a backend that allows any queue.
-        assert add.using(backend=ALIASES["any_queue"], queue_name="elsewhere").queue_name == "elsewhere"
+        assert (
+            add.using(backend=ALIASES["any_queue"], queue_name="elsewhere").queue_name
+            == "elsewhere"
+        )
 
 
 @requirement("TASK-USING-006")
