@@ -164,14 +164,15 @@ class ConformanceRun:
         harness_class = self._harness_class(backend_class)
         self.harness_path = f"{harness_class.__module__}.{harness_class.__qualname__}"
         self.harness = harness_class(self.backend_path, self.options)
-        self._override = override_settings(TASKS=self.harness.tasks_setting())
-        self._override.enable()
-        self.features = self._features(backend_class)
         if option("tasks_expected_failures"):
             from django_tasks_conformance.expectations import load_expected_failures
 
             self.expected_failures = load_expected_failures(Path(option("tasks_expected_failures")))
         self._set_up = False
+        # Last, so that nothing above can fail with TASKS changed (unconfigure restores it).
+        self._override = override_settings(TASKS=self.harness.tasks_setting())
+        self._override.enable()
+        self.features = self._features(backend_class)
 
     def _harness_class(self, backend_class: type) -> "type[Harness]":
         from django.utils.module_loading import import_string
@@ -224,14 +225,19 @@ class ConformanceRun:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if getattr(self, "_set_up", False):
             self.harness.teardown()
-        if self._override is not None:
-            self._override.disable()
-            self._override = None
+            self._set_up = False
+        self.pytest_unconfigure()
         report_path = self.config.getoption("tasks_report")
         if report_path and hasattr(self, "harness"):
             from django_tasks_conformance import report
 
             report.write(self.report(), Path(report_path))
+
+    def pytest_unconfigure(self) -> None:
+        """Restore TASKS, however the session ended."""
+        if self._override is not None:
+            self._override.disable()
+            self._override = None
 
     # --- Collection ----------------------------------------------------------------------------
 

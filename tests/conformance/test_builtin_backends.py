@@ -1,6 +1,7 @@
 """The backends this project ships pass the conformance suite with no expected failures."""
 
 import re
+from typing import Any
 
 import pytest
 from pytest_django import DjangoDbBlocker
@@ -21,6 +22,12 @@ BUILTIN_BACKENDS = [
 REFERENCE_BACKENDS = [*BUILTIN_BACKENDS, "django_tasks_conformance.memory.MemoryBackend"]
 """Shipped backends, and the suite's own worker-style backend (the mutants' base)."""
 
+HARNESSES: dict[str, str] = {}
+"""A harness per backend that needs one other than its default (a worker-based backend's)."""
+
+OPTIONS: dict[str, dict[str, Any]] = {}
+"""The OPTIONS to run a backend with, where it needs some."""
+
 TABLE = re.compile(
     r"(<!-- conformance-table: .*? -->\n)(.*?)(<!-- /conformance-table -->)", re.DOTALL
 )
@@ -29,7 +36,12 @@ TABLE = re.compile(
 @pytest.fixture(scope="module")
 def reports(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> dict[str, Report]:
     with django_db_blocker.unblock():
-        return {backend: run_suite(backend).checked() for backend in REFERENCE_BACKENDS}
+        return {
+            backend: run_suite(
+                backend, harness=HARNESSES.get(backend), options=OPTIONS.get(backend)
+            ).checked()
+            for backend in REFERENCE_BACKENDS
+        }
 
 
 @pytest.mark.parametrize("backend", REFERENCE_BACKENDS)

@@ -1,8 +1,10 @@
 """The requirement catalogue: well-formed, rendered, and covered by the conformance suite."""
 
+import ast
 import importlib
 import pkgutil
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -109,3 +111,30 @@ def test_an_unknown_capability_is_refused() -> None:
         ValidationError, match=re.escape("capability 'supports_retries' is not one of")
     ):
         type(catalogue()).model_validate(_catalogue_data(requirements=[rule]))
+
+
+def test_every_clause_a_test_blames_is_one_it_cites() -> None:
+    """A failure inside clause(ID) is blamed on ID, so ID must be among the test's citations."""
+    suite_dir = Path(django_tasks_conformance.suite.__path__[0])
+    stray = []
+    for path in sorted(suite_dir.glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.FunctionDef) and node.name.startswith("test_")):
+                continue
+            cited = {
+                str(arg.value)
+                for decorator in node.decorator_list
+                if isinstance(decorator, ast.Call)
+                and getattr(decorator.func, "id", "") == "requirement"
+                for arg in decorator.args
+                if isinstance(arg, ast.Constant)
+            }
+            blamed = {
+                str(call.args[0].value)
+                for call in ast.walk(node)
+                if isinstance(call, ast.Call)
+                and getattr(call.func, "id", "") == "clause"
+                and isinstance(call.args[0], ast.Constant)
+            }
+            stray += [f"{path.name}::{node.name} {rid}" for rid in sorted(blamed - cited)]
+    assert stray == []

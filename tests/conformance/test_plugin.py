@@ -4,7 +4,9 @@ import re
 from pathlib import Path
 
 import pytest
+from pytest_django import Settings as SettingsWrapper
 
+from django_tasks import tasks
 from django_tasks_conformance.runner import run_suite
 
 DUMMY = "django_tasks.backends.dummy.DummyBackend"
@@ -108,3 +110,15 @@ def test_a_failure_quotes_the_requirement_it_breaks() -> None:
         "RequirementViolation: Violates TASK-GET-002 (MUST): `get_result` with an id the backend "
         "does not hold raises `ResultDoesNotExist` (an `ObjectDoesNotExist`).\nKeyError: "
     )
+
+
+def test_a_run_restores_tasks_however_it_ends(tmp_path: Path, settings: SettingsWrapper) -> None:
+    before = settings.TASKS
+    no_reason = _expected_failures(tmp_path, f'[expected-failures]\n"{UNKNOWN_ID_TEST}" = ""\n')
+    assert run_suite(DUMMY, expected_failures=no_reason).exit_code == pytest.ExitCode.USAGE_ERROR
+    assert (
+        run_suite(KEY_ERROR_MUTANT, requirements=["TASK-GET-002"]).exit_code
+        == pytest.ExitCode.TESTS_FAILED
+    )
+    assert before == settings.TASKS
+    assert type(tasks["default"]).__name__ == "ImmediateBackend"
