@@ -1,6 +1,7 @@
 """The backends this project ships pass the conformance suite with no expected failures."""
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -13,20 +14,34 @@ from django_tasks_conformance.runner import run_suite
 from django_tasks_spec.requirements import catalogue
 from tests.conformance.conftest import ROOT, UPDATE_DOCS
 
-BUILTIN_BACKENDS = [
-    "django_tasks.backends.immediate.ImmediateBackend",
-    "django_tasks.backends.dummy.DummyBackend",
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    """One configuration the suite runs against."""
+
+    name: str
+    """How the README's table names it."""
+
+    backend: str
+    harness: str | None = None
+    """The harness, if not the backend's default (a worker-based backend needs its own)."""
+
+    options: dict[str, Any] = field(default_factory=dict)
+    shipped: bool = True
+    """Whether it appears in the README's table."""
+
+
+TARGETS = [
+    Target(name="ImmediateBackend", backend="django_tasks.backends.immediate.ImmediateBackend"),
+    Target(name="DummyBackend", backend="django_tasks.backends.dummy.DummyBackend"),
+    Target(
+        name="MemoryBackend",
+        backend="django_tasks_conformance.memory.MemoryBackend",
+        shipped=False,  # The suite's own worker-style backend, the mutants' base.
+    ),
 ]
-"""The shipped backends, in the order of the README's table."""
-
-REFERENCE_BACKENDS = [*BUILTIN_BACKENDS, "django_tasks_conformance.memory.MemoryBackend"]
-"""Shipped backends, and the suite's own worker-style backend (the mutants' base)."""
-
-HARNESSES: dict[str, str] = {}
-"""A harness per backend that needs one other than its default (a worker-based backend's)."""
-
-OPTIONS: dict[str, dict[str, Any]] = {}
-"""The OPTIONS to run a backend with, where it needs some."""
+"""Every backend the project ships (and its configurations), in the order of the README's table.
+A worker-based backend adds one Target per database, with its harness and OPTIONS."""
 
 TABLE = re.compile(
     r"(<!-- conformance-table: .*? -->\n)(.*?)(<!-- /conformance-table -->)", re.DOTALL
@@ -37,18 +52,18 @@ TABLE = re.compile(
 def reports(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> dict[str, Report]:
     with django_db_blocker.unblock():
         return {
-            backend: run_suite(
-                backend, harness=HARNESSES.get(backend), options=OPTIONS.get(backend)
+            target.name: run_suite(
+                target.backend, harness=target.harness, options=target.options
             ).checked()
-            for backend in REFERENCE_BACKENDS
+            for target in TARGETS
         }
 
 
-@pytest.mark.parametrize("backend", REFERENCE_BACKENDS)
+@pytest.mark.parametrize("name", [target.name for target in TARGETS])
 def test_the_backend_passes_with_no_expected_failures(
-    reports: dict[str, Report], backend: str
+    reports: dict[str, Report], name: str
 ) -> None:
-    report = reports[backend]
+    report = reports[name]
     failures = {test: outcome.message for test, outcome in report.failures().items()}
     assert failures == {}
     assert report.summary["xfailed"] == 0
@@ -57,7 +72,7 @@ def test_the_backend_passes_with_no_expected_failures(
 
 
 def test_the_report_describes_the_run(reports: dict[str, Report]) -> None:
-    report = reports["django_tasks.backends.immediate.ImmediateBackend"]
+    report = reports["ImmediateBackend"]
     assert report.suite_version == __version__
     assert (report.spec_revision, report.spec_digest) == (catalogue().revision, catalogue().digest)
     assert report.harness == "django_tasks_conformance.harness.InlineHarness"
@@ -82,7 +97,7 @@ def test_the_report_describes_the_run(reports: dict[str, Report]) -> None:
 
 
 def test_the_worker_harness_checks_what_the_others_cannot(reports: dict[str, Report]) -> None:
-    report = reports["django_tasks_conformance.memory.MemoryBackend"]
+    report = reports["MemoryBackend"]
     for requirement_id in (
         "TASK-PRIORITY-001",
         "TASK-DEFER-001",
@@ -99,12 +114,12 @@ def test_the_readme_capability_table_is_generated_from_the_reports(
     text = readme.read_text(encoding="utf-8")
     match = TABLE.search(text)
     assert match, "README.md has no <!-- conformance-table: ... --> section."
-    table = capability_table([reports[backend] for backend in BUILTIN_BACKENDS])
-    for backend in BUILTIN_BACKENDS:
-        flags = [
-            getattr(import_backend_class(backend, "test"), name) for name in CAPABILITY_COLUMNS
-        ]
-        row = next(line for line in table.splitlines() if backend.rpartition(".")[2] in line)
+    shipped = [target for target in TARGETS if target.shipped]
+    table = capability_table([(target.name, reports[target.name]) for target in shipped])
+    for target in shipped:
+        backend_class = import_backend_class(target.backend, "test")
+        flags = [getattr(backend_class, name) for name in CAPABILITY_COLUMNS]
+        row = next(line for line in table.splitlines() if f"`{target.name}`" in line)
         assert [cell.strip() == "yes" for cell in row.split("|")[2:6]] == flags
     if UPDATE_DOCS:
         readme.write_text(text[: match.start(2)] + table + text[match.end(2) :], encoding="utf-8")
