@@ -16,7 +16,7 @@ import platform
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -85,6 +85,14 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(ConformanceRun(config), "django_tasks_conformance_run")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("tasks_backend") and any(is_suite_item(item) for item in items):
+        raise pytest.UsageError(
+            "The conformance suite needs a backend to test: pass "
+            "--tasks-backend=dotted.path.to.Backend (see the README's 'Writing a backend')."
+        )
+
+
 @dataclass(slots=True, kw_only=True)
 class Suite:
     """What a conformance test works with: the harness, the backend and its capabilities."""
@@ -105,24 +113,6 @@ class Suite:
 
     def implements_get_result(self) -> bool:
         return implements_get_result(type(self.backend))
-
-
-@pytest.fixture
-def suite(request: pytest.FixtureRequest) -> Iterator[Suite]:
-    """The backend under test, its harness and capabilities; a clean store for every test."""
-    run = request.config.pluginmanager.get_plugin("django_tasks_conformance_run")
-    if run is None:
-        raise pytest.UsageError(
-            "The conformance suite needs a backend: pass --tasks-backend=dotted.path.Backend."
-        )
-    run = cast(ConformanceRun, run)
-    if request.config.pluginmanager.has_plugin("django"):
-        request.getfixturevalue("django_db_setup")
-        blocker = request.getfixturevalue("django_db_blocker")
-        with blocker.unblock():
-            yield from run.isolated()
-    else:
-        yield from run.isolated()
 
 
 class ConformanceRun:
