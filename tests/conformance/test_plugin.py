@@ -127,10 +127,8 @@ def test_a_run_restores_tasks_however_it_ends(tmp_path: Path, settings: Settings
 def test_the_suite_needs_a_backend(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ini = tmp_path / "pytest.ini"
     ini.write_text("[pytest]\nfilterwarnings = ignore::pytest.PytestAssertRewriteWarning\n")
-    code = pytest.main(
-        ["-c", str(ini), "-p", "no:django", "-p", "no:cacheprovider", "-p", "no:asyncio"]
-        + ["--pyargs", "django_tasks_conformance.suite"]
-    )
+    args = ["-c", str(ini), "-p", "no:django", "-p", "no:cacheprovider", "-p", "no:asyncio"]
+    code = pytest.main([*args, "--pyargs", "django_tasks_conformance.suite"])
     assert code == pytest.ExitCode.USAGE_ERROR
     assert (
         "The conformance suite needs a backend to test: pass --tasks-backend=dotted.path.to."
