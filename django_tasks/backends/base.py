@@ -66,6 +66,11 @@ class BaseTaskBackend(ABC):
 
     def validate_task(self, task: TaskProtocol[Any, Any]) -> None:
         """Raise InvalidTaskError if this backend cannot run the task as declared."""
+        if task.backend != self.alias:
+            raise InvalidTaskError(
+                f"Task {task.module_path} is declared for backend {task.backend!r}, not "
+                f"{self.alias!r}; use task.using(backend={self.alias!r})."
+            )
         if task.is_async and not self.supports_async_task:
             raise InvalidTaskError(
                 f"Task {task.module_path} is a coroutine function, which backend "

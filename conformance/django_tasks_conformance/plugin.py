@@ -1,0 +1,399 @@
+"""The pytest plugin that runs the conformance suite against a backend.
+
+Registered through the ``pytest11`` entry point, so it is active wherever this project is
+installed; it does nothing unless ``--tasks-backend`` is given::
+
+    pytest --pyargs django_tasks_conformance --tasks-backend=myapp.backends.MyBackend \
+        --tasks-options='{"url": "redis://localhost"}' --tasks-harness=myapp.testing.MyHarness \
+        --tasks-expected-failures=conformance.toml --tasks-report=conformance.json
+
+Django must be configured (pytest-django with DJANGO_SETTINGS_MODULE); the plugin sets TASKS
+for the whole session to the backend under test.
+"""
+
+import json
+import platform
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from django_tasks_conformance.items import (
+    blamed,
+    citation,
+    cited_requirements,
+    failure_message,
+    implements_get_result,
+    is_suite_item,
+    skip_reason,
+    suite_test_id,
+)
+
+if TYPE_CHECKING:
+    from django.test.utils import override_settings
+
+    from django_tasks.backends.base import BaseTaskBackend
+    from django_tasks_conformance.harness import Harness
+    from django_tasks_conformance.report import TestOutcome
+
+FEATURES = {
+    "execution": "a backend that runs tasks (the harness's `executes`)",
+    "held": "tasks that wait for a worker after enqueue, so the order they start in shows "
+    "(the harness's `holds_tasks`)",
+    "waiting": "tasks that are still NEW when enqueue returns",
+    "worker_signals": "task_started and task_finished sent in this process "
+    "(the harness's `observes_worker_signals`)",
+    "get_result": "a backend that implements get_result, in this thread at least",
+    "database": "a default database, for transactions",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("django_tasks_conformance", "task backend conformance suite")
+    group.addoption(
+        "--tasks-backend", metavar="PATH", help="Dotted path of the task backend class to test."
+    )
+    group.addoption(
+        "--tasks-options", metavar="JSON", default="{}", help="The backend's OPTIONS, as JSON."
+    )
+    group.addoption(
+        "--tasks-harness",
+        metavar="PATH",
+        help="Dotted path of the harness (a django_tasks_conformance.Harness subclass); "
+        "by default chosen from the backend's base class.",
+    )
+    group.addoption(
+        "--tasks-expected-failures",
+        metavar="FILE",
+        help="A TOML file of known failures with reasons; they run as strict expected failures.",
+    )
+    group.addoption("--tasks-report", metavar="FILE", help="Write a JSON report of the run here.")
+    group.addoption(
+        "--tasks-requirements",
+        metavar="IDS",
+        help="Run only the tests citing these requirement IDs (comma-separated).",
+    )
+    group.addoption(
+        "--tasks-timeout",
+        metavar="SECONDS",
+        type=float,
+        default=10.0,
+        help="How long to wait for a worker to run waiting tasks (default 10).",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "requirement(*ids): the catalogue requirements a conformance test checks."
+    )
+    config.addinivalue_line(
+        "markers", f"needs(*features): what a conformance test needs, among {sorted(FEATURES)}."
+    )
+    if config.getoption("tasks_backend"):
+        config.pluginmanager.register(ConformanceRun(config), "django_tasks_conformance_run")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("tasks_backend") and any(is_suite_item(item) for item in items):
+        raise pytest.UsageError(
+            "The conformance suite needs a backend to test: pass "
+            "--tasks-backend=dotted.path.to.Backend (see the README's 'Writing a backend')."
+        )
+
+
+@dataclass(slots=True, kw_only=True)
+class Suite:
+    """What a conformance test works with: the harness, the backend and its capabilities."""
+
+    harness: "Harness"
+    capabilities: dict[str, bool]
+    timeout: float
+
+    @property
+    def backend(self) -> "BaseTaskBackend":
+        from django_tasks import tasks
+
+        return tasks["default"]
+
+    def run(self) -> None:
+        """Let the backend run every due task that is waiting, and wait for it to finish."""
+        self.harness.drain(self.timeout)
+
+    def implements_get_result(self) -> bool:
+        return implements_get_result(type(self.backend))
+
+
+class ConformanceRun:
+    """The state of one run of the suite: settings, harness, expectations and outcomes."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.outcomes: dict[str, TestOutcome] = {}
+        self.expected_failures: dict[str, str] = {}
+        self._override: override_settings | None = None
+
+    # --- Session -------------------------------------------------------------------------------
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        from django.test.utils import override_settings
+
+        from django_tasks.configuration import import_backend_class
+        from django_tasks.exceptions import InvalidTaskSettingError
+
+        option = self.config.getoption
+        self.backend_path: str = option("tasks_backend")
+        try:
+            self.options = json.loads(option("tasks_options"))
+        except json.JSONDecodeError as e:
+            raise pytest.UsageError(f"--tasks-options is not valid JSON: {e}.") from e
+        if not isinstance(self.options, dict):
+            raise pytest.UsageError(
+                f"--tasks-options must be a JSON object; found {self.options!r}."
+            )
+        try:
+            backend_class = import_backend_class("default", self.backend_path)
+        except InvalidTaskSettingError as e:
+            reasons = " ".join(problem.message for problem in e.problems)
+            raise pytest.UsageError(f"--tasks-backend {self.backend_path!r}: {reasons}") from None
+        self.capabilities = {
+            name: getattr(backend_class, name)
+            for name in (
+                "supports_defer",
+                "supports_async_task",
+                "supports_get_result",
+                "supports_priority",
+            )
+        }
+        harness_class = self._harness_class(backend_class)
+        self.harness_path = f"{harness_class.__module__}.{harness_class.__qualname__}"
+        self.harness = harness_class(self.backend_path, self.options)
+        if option("tasks_expected_failures"):
+            from django_tasks_conformance.expectations import load_expected_failures
+
+            self.expected_failures = load_expected_failures(Path(option("tasks_expected_failures")))
+        self._set_up = False
+        # Last, so that nothing above can fail with TASKS changed (unconfigure restores it).
+        self._override = override_settings(TASKS=self.harness.tasks_setting())
+        self._override.enable()
+        self.features = self._features(backend_class)
+
+    def _harness_class(self, backend_class: type) -> "type[Harness]":
+        from django.utils.module_loading import import_string
+
+        from django_tasks_conformance.harness import Harness, default_harness
+
+        path = self.config.getoption("tasks_harness")
+        if not path:
+            return default_harness(backend_class)
+        try:
+            harness_class = import_string(path)
+        except ImportError as e:
+            raise pytest.UsageError(f"--tasks-harness {path!r} cannot be imported: {e}.") from e
+        if not (isinstance(harness_class, type) and issubclass(harness_class, Harness)):
+            raise pytest.UsageError(
+                f"--tasks-harness {path!r} is {harness_class!r}, not a subclass of "
+                f"django_tasks_conformance.Harness."
+            )
+        return harness_class
+
+    def _features(self, backend_class: type) -> dict[str, bool]:
+        from django_tasks.backends.base import database_configured
+
+        harness = self.harness
+        return {
+            "execution": harness.executes,
+            "held": harness.executes and harness.holds_tasks,
+            "waiting": not harness.executes or harness.holds_tasks,
+            "worker_signals": harness.executes and harness.observes_worker_signals,
+            "get_result": implements_get_result(backend_class),
+            "database": database_configured("default"),
+        }
+
+    def isolated(self) -> Iterator[Suite]:
+        if not self._set_up:
+            self.harness.setup()
+            self._set_up = True
+        self.harness.stop_worker()
+        self.harness.clear()
+        try:
+            yield Suite(
+                harness=self.harness,
+                capabilities=self.capabilities,
+                timeout=self.config.getoption("tasks_timeout"),
+            )
+        finally:
+            self.harness.stop_worker()
+            self.harness.clear()
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if getattr(self, "_set_up", False):
+            self.harness.teardown()
+            self._set_up = False
+        self.pytest_unconfigure()
+        report_path = self.config.getoption("tasks_report")
+        if report_path and hasattr(self, "harness"):
+            from django_tasks_conformance import report
+
+            report.write(self.report(), Path(report_path))
+
+    def pytest_unconfigure(self) -> None:
+        """Restore TASKS, however the session ended."""
+        if self._override is not None:
+            self._override.disable()
+            self._override = None
+
+    # --- Collection ----------------------------------------------------------------------------
+
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        from django_tasks_conformance.expectations import check_known
+        from django_tasks_spec.requirements import catalogue
+
+        suite_items = [item for item in items if is_suite_item(item)]
+        known = [suite_test_id(item) for item in suite_items]
+        if self.expected_failures:
+            check_known(
+                self.expected_failures,
+                known,
+                Path(self.config.getoption("tasks_expected_failures")),
+            )
+        selected = self._selection()
+        kept, deselected = [], []
+        for item in items:
+            if not is_suite_item(item):
+                kept.append(item)
+                continue
+            cited = cited_requirements(item)
+            if not cited:
+                raise pytest.UsageError(f"Conformance test {item.nodeid} cites no requirement.")
+            if selected and not selected & set(cited):
+                deselected.append(item)
+                continue
+            kept.append(item)
+            rules = [catalogue().get(requirement_id) for requirement_id in cited]
+            reason = self._not_applicable(item, rules)
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=f"Not applicable: {reason}"))
+            elif suite_test_id(item) in self.expected_failures:
+                item.add_marker(
+                    pytest.mark.xfail(
+                        reason=self.expected_failures[suite_test_id(item)], strict=True
+                    )
+                )
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = kept
+
+    def _selection(self) -> set[str]:
+        from django_tasks_spec.requirements import catalogue
+
+        raw = self.config.getoption("tasks_requirements")
+        if not raw:
+            return set()
+        ids = {part.strip() for part in raw.split(",") if part.strip()}
+        for requirement_id in ids:
+            try:
+                catalogue().get(requirement_id)
+            except KeyError as e:
+                raise pytest.UsageError(f"--tasks-requirements: {e.args[0]}") from None
+        return ids
+
+    def _not_applicable(self, item: pytest.Item, rules: list[Any]) -> str | None:
+        for rule in rules:
+            gate = rule.gate
+            if gate is not None and not gate.applies_to(self.capabilities):
+                return (
+                    f"{rule.id} applies when {gate}; the backend declares "
+                    f"{gate.flag}={self.capabilities[gate.flag]}."
+                )
+        marker = item.get_closest_marker("needs")
+        for feature in marker.args if marker else ():
+            if feature not in FEATURES:
+                raise pytest.UsageError(f"{item.nodeid} needs unknown feature {feature!r}.")
+            if not self.features[feature]:
+                backend = self.backend_path.rpartition(".")[2]
+                harness = self.harness_path.rpartition(".")[2]
+                return f"needs {FEATURES[feature]}; {backend} with {harness} has none."
+        return None
+
+    # --- Outcomes ------------------------------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if not is_suite_item(item):
+            return report
+        cited = cited_requirements(item)
+        if report.failed and call.excinfo is not None and not hasattr(report, "wasxfail"):
+            violated = blamed(call.excinfo.value, cited)
+            report.sections.append(("Requirements", citation(violated)))
+        self._record(item, report, call, cited)
+        return report
+
+    def _record(
+        self,
+        item: pytest.Item,
+        report: pytest.TestReport,
+        call: pytest.CallInfo[None],
+        cited: list[str],
+    ) -> None:
+        from django_tasks_conformance.report import TestOutcome
+
+        test_id = suite_test_id(item)
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            if hasattr(report, "wasxfail"):
+                outcome = "xfailed" if report.skipped else "xpassed"
+                message = report.wasxfail
+            elif report.failed and call.excinfo is None and test_id in self.expected_failures:
+                outcome, message = "xpassed", self.expected_failures[test_id]  # strict XPASS
+            elif report.skipped:
+                outcome = "not_applicable"
+                message = skip_reason(report)
+            elif report.failed:
+                outcome, message = "failed", failure_message(call)
+            else:
+                outcome, message = "passed", ""
+            violated = (
+                blamed(call.excinfo.value, cited)
+                if outcome == "failed" and call.excinfo is not None
+                else []
+            )
+            self.outcomes[test_id] = TestOutcome(
+                outcome=outcome, requirements=cited, violated=violated, message=message
+            )
+        elif report.when == "teardown" and report.failed and test_id in self.outcomes:
+            self.outcomes[test_id].outcome = "failed"
+            self.outcomes[test_id].message = failure_message(call)
+
+    def report(self) -> Any:
+        from django_tasks_conformance import __version__, report
+        from django_tasks_spec.requirements import catalogue
+
+        cat = catalogue()
+        return report.Report(
+            suite_version=__version__,
+            spec_revision=cat.revision,
+            spec_digest=cat.digest,
+            backend=self.backend_path,
+            harness=self.harness_path,
+            options=self.options,
+            capabilities=self.capabilities,
+            tests=dict(sorted(self.outcomes.items())),
+            requirements=report.requirement_outcomes(cat, self.outcomes),
+            summary=report.summarise(self.outcomes),
+        )
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        from django_tasks_spec.requirements import catalogue
+
+        flags = ", ".join(f"{name}={value}" for name, value in self.capabilities.items())
+        return [
+            f"django_tasks_conformance: backend {self.backend_path} ({flags}), harness "
+            f"{self.harness_path}, spec {catalogue().revision} ({catalogue().digest}), "
+            f"Python {platform.python_version()}"
+        ]

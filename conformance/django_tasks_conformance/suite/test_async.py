@@ -1,0 +1,38 @@
+"""Async tasks and the a-prefixed API."""
+
+import asyncio
+
+from django_tasks.task import ResultStatus
+from django_tasks_conformance import clause, requirement
+from django_tasks_conformance.observe import latest
+from django_tasks_conformance.plugin import Suite
+from django_tasks_conformance.tasks import add
+
+
+@requirement("TASK-ASYNC-001")
+def test_a_coroutine_function_task_runs_and_returns_its_awaited_value(suite: Suite) -> None:
+    from django_tasks_conformance.async_tasks import add_async
+
+    enqueued = add_async.enqueue(1, 2)
+    aenqueued = asyncio.run(add_async.aenqueue(2, 3))
+    with clause("TASK-ASYNC-001"):
+        assert enqueued.args == [1, 2]
+        assert aenqueued.args == [2, 3]
+    if suite.harness.executes:
+        suite.run()
+        with clause("TASK-ASYNC-001"):
+            assert latest(suite, enqueued).status == ResultStatus.SUCCEEDED
+            assert latest(suite, enqueued).return_value == 3
+            assert latest(suite, aenqueued).return_value == 5
+
+
+@requirement("TASK-ASYNC-003")
+def test_the_async_api_works_inside_a_running_event_loop(suite: Suite) -> None:
+    async def main() -> list[str]:
+        first = await add.aenqueue(1, 2)
+        second = await add.aenqueue(2, 3)
+        return [first.id, second.id]
+
+    with clause("TASK-ASYNC-003"):
+        ids = asyncio.run(main())
+        assert len(set(ids)) == 2

@@ -1,0 +1,64 @@
+"""The backend itself: its class, capability flags, validate_task, aliases and checks."""
+
+import re
+
+import pytest
+from django.core import checks
+
+from django_tasks import default_task_backend, tasks
+from django_tasks.backends.base import BaseTaskBackend
+from django_tasks.exceptions import InvalidTaskError
+from django_tasks.task import Task
+from django_tasks_conformance import clause, requirement
+from django_tasks_conformance.harness import ALIASES
+from django_tasks_conformance.plugin import Suite
+from django_tasks_conformance.tasks import add, plain_function
+
+FLAGS = ("supports_defer", "supports_async_task", "supports_get_result", "supports_priority")
+CHECK_ID = re.compile(r"^[A-Za-z_][\w.]*\.[A-Z]\d{3}$")
+
+
+@requirement("TASK-BACKEND-001")
+def test_the_backend_is_a_base_task_backend(suite: Suite) -> None:
+    with clause("TASK-BACKEND-001"):
+        assert isinstance(suite.backend, BaseTaskBackend)
+
+
+@requirement("TASK-CAP-001")
+def test_capability_flags_are_booleans_on_the_class_and_instance(suite: Suite) -> None:
+    backend_class = type(suite.backend)
+    for flag in FLAGS:
+        with clause("TASK-CAP-001"):
+            assert type(getattr(backend_class, flag)) is bool, flag
+            assert getattr(suite.backend, flag) is getattr(backend_class, flag), flag
+
+
+@requirement("TASK-BACKEND-002")
+def test_validate_task_raises_for_tasks_it_cannot_run(suite: Suite) -> None:
+    with clause("TASK-BACKEND-002"):
+        assert suite.backend.validate_task(add) is None  # type: ignore[func-returns-value]  # It returns None.
+    unlisted = Task(func=plain_function, queue_name="not-listed")
+    with clause("TASK-BACKEND-002"), pytest.raises(InvalidTaskError):
+        suite.backend.validate_task(unlisted)
+
+
+@requirement("TASK-SETTINGS-003")
+def test_aliases_lead_to_their_backends(suite: Suite) -> None:
+    backend_class = type(suite.backend)
+    with clause("TASK-SETTINGS-003"):
+        assert tasks["default"].alias == "default"
+        assert tasks[ALIASES["any_queue"]].alias == ALIASES["any_queue"]
+        assert isinstance(tasks[ALIASES["any_queue"]], backend_class)
+        assert default_task_backend.alias == "default"
+        assert isinstance(default_task_backend, backend_class)
+
+
+@requirement("TASK-CHECK-001", "TASK-CHECK-002")
+def test_every_check_message_has_an_id(suite: Suite) -> None:
+    messages = list(suite.backend.check())
+    for message in messages:
+        with clause("TASK-CHECK-001"):
+            assert isinstance(message, checks.CheckMessage), repr(message)
+            assert message.id, f"Check message without an id: {message}"
+        with clause("TASK-CHECK-002"):
+            assert CHECK_ID.match(message.id), message.id

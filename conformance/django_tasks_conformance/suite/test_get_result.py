@@ -1,0 +1,103 @@
+"""Retrieving results by id: get_result and aget_result, on the backend and on a task."""
+
+import asyncio
+
+import pytest
+from django.core.exceptions import ObjectDoesNotExist
+
+from django_tasks import tasks
+from django_tasks.exceptions import ResultDoesNotExist
+from django_tasks.task import ResultStatus
+from django_tasks_conformance import clause, more_tasks, needs, requirement
+from django_tasks_conformance.observe import in_thread
+from django_tasks_conformance.plugin import Suite
+from django_tasks_conformance.tasks import add, echo
+
+UNKNOWN_ID = "conformance-unknown-result-id"
+
+
+@requirement("TASK-GET-001")
+@needs("get_result")
+def test_get_result_returns_the_result(suite: Suite) -> None:
+    result = add.enqueue(1, 2)
+    fetched = suite.backend.get_result(result.id)
+    with clause("TASK-GET-001"):
+        assert fetched.id == result.id
+        assert fetched.task.module_path == add.module_path
+        assert fetched.args == [1, 2]
+        assert fetched.kwargs == {}
+        assert fetched.backend == "default"
+
+
+@requirement("TASK-GET-001")
+@needs("get_result", "execution")
+def test_get_result_returns_the_current_state(suite: Suite) -> None:
+    result = add.enqueue(1, 2)
+    suite.run()
+    fetched = suite.backend.get_result(result.id)
+    with clause("TASK-GET-001"):
+        assert fetched.status == ResultStatus.SUCCEEDED
+        assert fetched.return_value == 3
+
+
+@requirement("TASK-GET-002")
+@needs("get_result")
+def test_an_unknown_id_raises_result_does_not_exist(suite: Suite) -> None:
+    add.enqueue(1, 2)
+    with clause("TASK-GET-002"), pytest.raises(ResultDoesNotExist) as caught:
+        suite.backend.get_result(UNKNOWN_ID)
+    with clause("TASK-GET-002"):
+        assert isinstance(caught.value, ObjectDoesNotExist)
+    with clause("TASK-GET-002"), pytest.raises(ResultDoesNotExist):
+        add.get_result(UNKNOWN_ID)
+
+
+@requirement("TASK-GET-003")
+@needs("get_result")
+def test_a_task_returns_only_its_own_results(suite: Suite) -> None:
+    other = more_tasks.echo.enqueue(1)
+    mine = echo.enqueue(2)
+    with clause("TASK-GET-003"):
+        assert suite.backend.get_result(other.id).task.module_path == more_tasks.echo.module_path
+        assert more_tasks.echo.get_result(other.id).id == other.id
+        assert echo.get_result(mine.id).id == mine.id
+    with clause("TASK-GET-003"), pytest.raises(ResultDoesNotExist):
+        echo.get_result(other.id)
+    with clause("TASK-GET-003"), pytest.raises(ResultDoesNotExist):
+        add.get_result(mine.id)
+
+
+@requirement("TASK-GET-004", "TASK-ASYNC-003")
+@needs("get_result")
+def test_aget_result_behaves_as_get_result(suite: Suite) -> None:
+    result = add.enqueue(1, 2)
+
+    async def fetch() -> tuple[str, str]:
+        from_backend = await suite.backend.aget_result(result.id)
+        from_task = await add.aget_result(result.id)
+        return from_backend.id, from_task.id
+
+    with clause("TASK-GET-004"):
+        assert asyncio.run(fetch()) == (result.id, result.id)
+    with clause("TASK-GET-004"), pytest.raises(ResultDoesNotExist):
+        asyncio.run(suite.backend.aget_result(UNKNOWN_ID))
+    with clause("TASK-GET-004"), pytest.raises(ResultDoesNotExist):
+        asyncio.run(echo.aget_result(result.id))
+
+
+@requirement("TASK-GET-005")
+def test_results_can_be_retrieved_from_another_thread(suite: Suite) -> None:
+    result = add.enqueue(1, 2)
+    fetched = in_thread(lambda: tasks["default"].get_result(result.id))
+    with clause("TASK-GET-005"):
+        assert not isinstance(fetched, BaseException), repr(fetched)
+        assert fetched.id == result.id
+        assert fetched.args == [1, 2]
+
+
+@requirement("TASK-GET-006")
+def test_without_get_result_support_another_thread_gets_no_result(suite: Suite) -> None:
+    result = add.enqueue(1, 2)
+    fetched = in_thread(lambda: tasks["default"].get_result(result.id))
+    with clause("TASK-GET-006"):
+        assert isinstance(fetched, (NotImplementedError, ResultDoesNotExist)), repr(fetched)

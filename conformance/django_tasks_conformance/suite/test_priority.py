@@ -1,0 +1,57 @@
+"""Priority: higher first, where the backend supports it; refused where it does not."""
+
+import pytest
+
+from django_tasks import task
+from django_tasks.exceptions import InvalidTaskError
+from django_tasks.task import ResultStatus
+from django_tasks_conformance import clause, needs, requirement
+from django_tasks_conformance.observe import latest
+from django_tasks_conformance.plugin import Suite
+from django_tasks_conformance.tasks import add, plain_function, tick
+
+
+@requirement("TASK-PRIORITY-001")
+@needs("held")
+def test_a_higher_priority_starts_first(suite: Suite) -> None:
+    enqueued = [
+        tick.using(priority=priority).enqueue(str(priority)) for priority in (-10, 0, 10, 5)
+    ]
+    suite.run()
+    results = [latest(suite, result) for result in enqueued]
+    assert all(result.status == ResultStatus.SUCCEEDED for result in results)
+    order = [result.return_value for result in sorted(results, key=lambda r: r.started_at)]  # type: ignore[arg-type, return-value]  # Every result started.
+    with clause("TASK-PRIORITY-001"):
+        assert order == ["10", "5", "0", "-10"]
+
+
+@requirement("TASK-PRIORITY-004")
+@needs("held")
+def test_equal_priorities_start_in_enqueue_order(suite: Suite) -> None:
+    enqueued = [tick.enqueue(str(n)) for n in range(4)]
+    suite.run()
+    results = [latest(suite, result) for result in enqueued]
+    order = [result.return_value for result in sorted(results, key=lambda r: r.started_at)]  # type: ignore[arg-type, return-value]  # Every result started.
+    with clause("TASK-PRIORITY-004"):
+        assert order == ["0", "1", "2", "3"]
+
+
+@requirement("TASK-PRIORITY-002")
+def test_a_backend_without_priority_support_refuses_priorities(suite: Suite) -> None:
+    with clause("TASK-PRIORITY-002"), pytest.raises(InvalidTaskError):
+        add.using(priority=10)
+    with clause("TASK-PRIORITY-002"), pytest.raises(InvalidTaskError):
+        task(priority=-5)(plain_function)
+    with clause("TASK-PRIORITY-002"):
+        assert add.using(priority=0).enqueue(1, 2).task.priority == 0
+
+
+@requirement("TASK-PRIORITY-003")
+def test_a_result_carries_its_priority(suite: Suite) -> None:
+    priority = 7 if suite.capabilities["supports_priority"] else 0
+    result = add.using(priority=priority).enqueue(1, 2)
+    with clause("TASK-PRIORITY-003"):
+        assert result.task.priority == priority
+    if suite.implements_get_result():
+        with clause("TASK-PRIORITY-003"):
+            assert suite.backend.get_result(result.id).task.priority == priority

@@ -1,0 +1,256 @@
+"""Task results: their fields, statuses, timestamps, return values and errors."""
+
+import asyncio
+import dataclasses
+from datetime import datetime
+
+import pytest
+from django.utils import timezone
+
+from django_tasks.exceptions import InvalidReturnValueError
+from django_tasks.signals import task_started
+from django_tasks.task import ResultStatus, TaskResult
+from django_tasks_conformance import clause, needs, requirement
+from django_tasks_conformance.observe import captured, latest
+from django_tasks_conformance.plugin import Suite
+from django_tasks_conformance.tasks import add, exit_task, fail, noop, return_set, return_tuple
+
+FIELDS = (
+    "task",
+    "id",
+    "status",
+    "args",
+    "kwargs",
+    "backend",
+    "enqueued_at",
+    "started_at",
+    "finished_at",
+    "is_finished",
+)
+
+
+def _aware(value: datetime | None) -> bool:
+    return value is not None and timezone.is_aware(value)
+
+
+@requirement("TASK-RESULT-001", "TASK-STATUS-001")
+def test_a_result_exposes_its_fields(suite: Suite) -> None:
+    result = add.enqueue(1, 2)
+    with clause("TASK-RESULT-001"):
+        for name in FIELDS:
+            getattr(result, name)
+        for name in ("return_value", "exception_class", "traceback"):
+            assert isinstance(getattr(TaskResult, name), property), name
+    with clause("TASK-STATUS-001"):
+        assert isinstance(result.status, ResultStatus)
+        assert result.status in set(ResultStatus)
+
+
+@requirement("TASK-RESULT-002")
+def test_a_result_is_read_only(suite: Suite) -> None:
+    result = add.enqueue(1, 2)
+    for name, value in (("status", ResultStatus.SUCCEEDED), ("args", []), ("id", "other")):
+        with (
+            clause("TASK-RESULT-002"),
+            pytest.raises((AttributeError, dataclasses.FrozenInstanceError)),
+        ):
+            setattr(result, name, value)
+
+
+@requirement(
+    "TASK-STATUS-002", "TASK-TIME-004", "TASK-RESULT-003", "TASK-RETURN-002", "TASK-ERROR-003"
+)
+@needs("waiting")
+def test_a_waiting_result_is_new(suite: Suite) -> None:
+    result = add.enqueue(1, 2)
+    current = latest(suite, result)
+    with clause("TASK-STATUS-002"):
+        assert current.status == ResultStatus.NEW
+    with clause("TASK-TIME-004"):
+        assert current.started_at is None
+        assert current.finished_at is None
+    with clause("TASK-RESULT-003"):
+        assert current.is_finished is False
+    with clause("TASK-RETURN-002"), pytest.raises(ValueError):  # noqa: PT011  # The contract fixes the type; messages vary.
+        current.return_value  # noqa: B018  # The property raises.
+    with clause("TASK-ERROR-003"), pytest.raises(ValueError):  # noqa: PT011  # The contract fixes the type; messages vary.
+        current.exception_class  # noqa: B018  # The property raises.
+    with clause("TASK-ERROR-003"), pytest.raises(ValueError):  # noqa: PT011  # The contract fixes the type; messages vary.
+        current.traceback  # noqa: B018  # The property raises.
+
+
+@requirement(
+    "TASK-STATUS-004", "TASK-RETURN-001", "TASK-RESULT-003", "TASK-ERROR-003", "TASK-STATUS-001"
+)
+@needs("execution")
+def test_a_task_that_returns_succeeds_with_its_return_value(suite: Suite) -> None:
+    result = add.enqueue(1, 2)
+    suite.run()
+    current = latest(suite, result)
+    with clause("TASK-STATUS-004"):
+        assert current.status == ResultStatus.SUCCEEDED
+    with clause("TASK-STATUS-001"):
+        assert isinstance(current.status, ResultStatus)
+    with clause("TASK-RETURN-001"):
+        assert current.return_value == 3
+    with clause("TASK-RESULT-003"):
+        assert current.is_finished is True
+    with clause("TASK-ERROR-003"):
+        assert current.exception_class is None
+        assert current.traceback is None
+
+
+@requirement("TASK-RETURN-001")
+@needs("execution")
+def test_the_return_value_is_json_data(suite: Suite) -> None:
+    result = return_tuple.enqueue()
+    suite.run()
+    current = latest(suite, result)
+    with clause("TASK-RETURN-001"):
+        assert current.status == ResultStatus.SUCCEEDED
+        value: object = current.return_value  # Typed as the function's tuple; JSON makes a list.
+        assert value == [1, 2]
+        assert type(value) is list
+
+
+@requirement("TASK-RETURN-003")
+@needs("execution")
+def test_a_return_value_that_is_not_json_fails_the_task(suite: Suite) -> None:
+    result = return_set.enqueue()
+    suite.run()
+    current = latest(suite, result)
+    with clause("TASK-RETURN-003"):
+        assert current.status == ResultStatus.FAILED
+        assert current.exception_class is InvalidReturnValueError
+
+
+@requirement(
+    "TASK-STATUS-004",
+    "TASK-ERROR-001",
+    "TASK-ERROR-002",
+    "TASK-ERROR-004",
+    "TASK-RETURN-002",
+    "TASK-RESULT-003",
+)
+@needs("execution")
+def test_a_task_that_raises_fails_with_its_exception(suite: Suite) -> None:
+    with clause("TASK-ERROR-004"):
+        result = fail.enqueue("Something broke.")
+    suite.run()
+    current = latest(suite, result)
+    with clause("TASK-STATUS-004"):
+        assert current.status == ResultStatus.FAILED
+    with clause("TASK-ERROR-001"):
+        assert current.exception_class is ValueError
+    with clause("TASK-ERROR-002"):
+        assert isinstance(current.traceback, str)
+        assert "ValueError" in current.traceback
+        assert "Something broke." in current.traceback
+    with clause("TASK-RETURN-002"), pytest.raises(ValueError):  # noqa: PT011  # The contract fixes the type; messages vary.
+        current.return_value  # noqa: B018  # The property raises.
+    with clause("TASK-RESULT-003"):
+        assert current.is_finished is True
+
+
+@requirement("TASK-ERROR-005")
+@needs("execution")
+def test_system_exit_is_recorded_as_a_failure(suite: Suite) -> None:
+    with clause("TASK-ERROR-005"):
+        result = exit_task.enqueue()
+        suite.run()
+        current = latest(suite, result)
+        assert current.status == ResultStatus.FAILED
+        assert current.exception_class is SystemExit
+
+
+@requirement("TASK-TIME-001", "TASK-TIME-005")
+def test_enqueued_at_is_set_on_enqueue(suite: Suite) -> None:
+    before = timezone.now()
+    result = noop.enqueue()
+    after = timezone.now()
+    with clause("TASK-TIME-005"):
+        assert _aware(result.enqueued_at)
+    with clause("TASK-TIME-001"):
+        assert result.enqueued_at is not None
+        assert before <= result.enqueued_at <= after
+
+
+@requirement("TASK-TIME-002", "TASK-TIME-003", "TASK-TIME-005")
+@needs("execution")
+def test_started_at_and_finished_at_are_set_in_order(suite: Suite) -> None:
+    before = timezone.now()
+    result = noop.enqueue()
+    suite.run()
+    after = timezone.now()
+    current = latest(suite, result)
+    with clause("TASK-TIME-002"):
+        assert current.started_at is not None
+    with clause("TASK-TIME-003"):
+        assert current.finished_at is not None
+    with clause("TASK-TIME-005"):
+        assert _aware(current.enqueued_at)
+        assert _aware(current.started_at)
+        assert _aware(current.finished_at)
+    assert current.enqueued_at is not None
+    with clause("TASK-TIME-002"):
+        assert current.enqueued_at <= current.started_at <= after
+    with clause("TASK-TIME-003"):
+        assert current.started_at <= current.finished_at <= after
+    assert before <= current.enqueued_at
+
+
+@requirement("TASK-TIME-004")
+@needs("worker_signals")
+def test_finished_at_is_unset_while_the_task_runs(suite: Suite) -> None:
+    with captured(task_started) as sent:
+        noop.enqueue()
+        suite.run()
+    with clause("TASK-TIME-004"):
+        assert len(sent) == 1
+        assert sent[0].finished_at is None
+
+
+@requirement("TASK-RESULT-004", "TASK-ASYNC-003")
+@needs("execution", "get_result")
+def test_refresh_reloads_the_result(suite: Suite) -> None:
+    result = add.enqueue(1, 2)
+    other = add.enqueue(2, 3)
+    suite.run()
+    result.refresh()
+    asyncio.run(other.arefresh())
+    with clause("TASK-RESULT-004"):
+        assert result.status == ResultStatus.SUCCEEDED
+        assert result.return_value == 3
+        assert result.finished_at is not None
+    with clause("TASK-ASYNC-003"):
+        assert other.status == ResultStatus.SUCCEEDED
+        assert other.return_value == 5
+
+
+@requirement("TASK-RESULT-005")
+@needs("execution")
+def test_attempts_and_worker_ids_record_the_run(suite: Suite) -> None:
+    result = noop.enqueue()
+    suite.run()
+    current = latest(suite, result)
+    with clause("TASK-RESULT-005"):
+        assert current.attempts == 1
+        assert len(current.worker_ids) == 1
+        worker_ids: list[object] = list(current.worker_ids)
+        assert all(isinstance(worker_id, str) and worker_id for worker_id in worker_ids)
+
+
+@requirement("TASK-STATUS-003", "TASK-STATUS-005")
+@needs("worker_signals")
+def test_the_status_moves_forward_only(suite: Suite) -> None:
+    with captured() as sent:
+        result = add.enqueue(1, 2)
+        suite.run()
+        suite.run()
+    statuses = [s.status for s in sent if s.result_id == result.id]
+    with clause("TASK-STATUS-003"):
+        started = [s for s in sent if s.signal == "started"]
+        assert [s.status for s in started] == [ResultStatus.RUNNING]
+    with clause("TASK-STATUS-005"):
+        assert statuses == [ResultStatus.NEW, ResultStatus.RUNNING, ResultStatus.SUCCEEDED]
+        assert latest(suite, result).status == ResultStatus.SUCCEEDED

@@ -1,0 +1,105 @@
+"""Enqueueing on commit: waiting for the default database's transaction, or not."""
+
+import pytest
+from django.db import transaction
+
+from django_tasks import task
+from django_tasks.exceptions import ResultDoesNotExist
+from django_tasks.signals import task_enqueued, task_started
+from django_tasks.task import TaskResult
+from django_tasks_conformance import clause, needs, requirement
+from django_tasks_conformance.harness import ALIASES
+from django_tasks_conformance.observe import captured
+from django_tasks_conformance.plugin import Suite
+from django_tasks_conformance.tasks import noop, plain_function
+
+
+class RollbackError(Exception):
+    """Raised to roll a transaction back."""
+
+
+def _is_stored(suite: Suite, result: TaskResult[None]) -> bool | None:
+    """Whether the backend holds the result; None if the suite cannot tell."""
+    if suite.harness.has_back_door:
+        return suite.harness.stored(result.id) is not None
+    if suite.capabilities["supports_get_result"]:
+        try:
+            suite.backend.get_result(result.id)
+        except ResultDoesNotExist:
+            return False
+        return True
+    return None
+
+
+@requirement("TASK-COMMIT-001", "TASK-TIME-001", "TASK-SIGNAL-001")
+@needs("database")
+def test_a_task_enqueued_in_a_transaction_waits_for_the_commit(suite: Suite) -> None:
+    with captured(task_enqueued) as sent:
+        with transaction.atomic():
+            result = noop.enqueue()
+            with clause("TASK-COMMIT-001"):
+                assert result.enqueued_at is None
+                assert sent == []
+        with clause("TASK-SIGNAL-001"):
+            assert [s.result_id for s in sent] == [result.id]
+    with clause("TASK-TIME-001"):
+        assert result.enqueued_at is not None
+    with clause("TASK-COMMIT-001"):
+        assert _is_stored(suite, result) in (True, None)
+
+
+@requirement("TASK-COMMIT-002")
+@needs("database")
+def test_a_task_of_a_rolled_back_transaction_is_never_enqueued(suite: Suite) -> None:
+    enqueued: list[TaskResult[None]] = []
+
+    def enqueue_then_roll_back() -> None:
+        with transaction.atomic():
+            enqueued.append(noop.enqueue())
+            raise RollbackError
+
+    with captured(task_enqueued, task_started) as sent:
+        with pytest.raises(RollbackError):
+            enqueue_then_roll_back()
+        suite.run()
+    (result,) = enqueued
+    with clause("TASK-COMMIT-002"):
+        assert sent == []
+        assert result.enqueued_at is None
+        assert _is_stored(suite, result) in (False, None)
+
+
+@requirement("TASK-COMMIT-003")
+def test_outside_a_transaction_a_task_is_enqueued_at_once(suite: Suite) -> None:
+    with captured(task_enqueued) as sent:
+        result = noop.enqueue()
+        with clause("TASK-COMMIT-003"):
+            assert [s.result_id for s in sent] == [result.id]
+            assert result.enqueued_at is not None
+
+
+@requirement("TASK-COMMIT-004")
+@needs("database")
+def test_enqueue_on_commit_false_enqueues_at_once_in_a_transaction(suite: Suite) -> None:
+    eager = task(enqueue_on_commit=False)(plain_function)
+    with captured(task_enqueued) as sent, transaction.atomic():
+        from_backend = noop.using(backend=ALIASES["no_commit"]).enqueue()
+        from_task = eager.enqueue()
+        with clause("TASK-COMMIT-004"):
+            assert [s.result_id for s in sent] == [from_backend.id, from_task.id]
+            assert from_backend.enqueued_at is not None
+            assert from_task.enqueued_at is not None
+
+
+@requirement("TASK-COMMIT-005")
+@needs("database")
+def test_the_tasks_own_setting_wins_over_the_backends(suite: Suite) -> None:
+    waits = task(enqueue_on_commit=True, backend=ALIASES["no_commit"])(plain_function)
+    with captured(task_enqueued) as sent:
+        with transaction.atomic():
+            result = waits.enqueue()
+            with clause("TASK-COMMIT-005"):
+                assert sent == []
+                assert result.enqueued_at is None
+        with clause("TASK-COMMIT-005"):
+            assert [s.result_id for s in sent] == [result.id]

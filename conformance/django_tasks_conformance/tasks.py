@@ -1,0 +1,65 @@
+"""The tasks the conformance suite enqueues. Module-level, so any worker can import them.
+
+Every task here uses the default options, so the module imports with any backend; the suite
+changes options with using(). Coroutine function tasks live in async_tasks, imported only when
+the backend supports them.
+"""
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from django_tasks import task
+
+
+@task
+def noop() -> None:
+    """Do nothing."""
+
+
+@task()
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+@task
+def echo(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Return the arguments, as the function received them."""
+    return {"args": list(args), "kwargs": kwargs}
+
+
+@task
+def fail(message: str = "This task failed.") -> None:
+    raise ValueError(message)
+
+
+@task
+def exit_task() -> None:
+    raise SystemExit(3)
+
+
+@task
+def return_tuple() -> Sequence[int]:  # A tuple, which comes back as a list.
+    return (1, 2)
+
+
+@task
+def return_set() -> Any:  # A set, which JSON cannot hold: the task must fail.
+    return {1, 2}
+
+
+@task
+def tick(label: str) -> str:
+    """Take a moment, so that tasks run one after another get distinct timestamps."""
+    time.sleep(0.002)
+    return label
+
+
+async def plain_coroutine_function() -> int:
+    """Not a task: the suite declares it at run time, where it expects InvalidTaskError."""
+    return 1
+
+
+def plain_function() -> int:
+    """Not a task: the suite declares it at run time."""
+    return 1
