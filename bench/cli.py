@@ -4,6 +4,7 @@ import argparse
 import json
 import os
 import platform
+import socket
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +29,10 @@ def main(argv: Sequence[str]) -> int:
         sys.stdout.write(report.render(json.loads(Path(options.report).read_text())))
         return 0
     config = _config(options)
+    missing = _services(config)
+    if missing:
+        sys.stderr.write("\n".join(missing) + "\n")
+        return 2
     systems = all_systems()
     started = time.monotonic()
     started_at = datetime.now(UTC)
@@ -179,3 +184,28 @@ def _machine() -> dict[str, Any]:
 
 def _load() -> str:
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+START = {
+    "PostgreSQL": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+    "MariaDB": "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd",
+    "Redis": 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no',
+}
+
+
+def _services(config: Config) -> list[str]:
+    """What is missing among the servers this run needs, with the command that starts each."""
+    needed = [("PostgreSQL", 5432)]
+    if "mysql" in config.stores and config.systems != ("celery",):
+        needed.append(("MariaDB", 3306))
+    if "celery" in config.systems:
+        needed.append(("Redis", 6379))
+    missing = []
+    for name, port in needed:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=3).close()
+        except OSError as e:
+            missing.append(
+                f"{name} is not reachable on 127.0.0.1:{port} ({e}); start it: {START[name]}"
+            )
+    return missing

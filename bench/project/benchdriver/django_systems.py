@@ -56,7 +56,7 @@ class DjangoTasksAdapter(Adapter):
         connection = connections[DEFAULT_DB_ALIAS]
         server = ".".join(map(str, connection.get_database_version()))
         return {
-            "versions": _versions(self.distributions),
+            "versions": _versions(self.distributions, self.store),
             "server": f"{connection.display_name} {server}",
             "settings": {
                 "CONN_MAX_AGE": settings.DATABASES[DEFAULT_DB_ALIAS]["CONN_MAX_AGE"],
@@ -133,7 +133,16 @@ class Ours(DjangoTasksAdapter):
     distributions = ("django-tasks-spec", "Django", "psycopg", "mysqlclient")
 
     def bulk_enqueue_noops(self, count: int) -> bool:
-        return False  # Not offered (yet): no bulk enqueue in the public API.
+        from benchtasks.tasks import noop
+
+        from django_tasks import default_task_backend
+
+        # DatabaseBackend.bulk_enqueue(task, [(args, kwargs), ...]); absent: not offered.
+        bulk_enqueue = getattr(default_task_backend, "bulk_enqueue", None)
+        if bulk_enqueue is None:
+            return False
+        bulk_enqueue(noop, [([], {})] * count)
+        return True
 
 
 class DjangoTasksDb(DjangoTasksAdapter):
@@ -175,9 +184,14 @@ def _create_database() -> None:
     server.close()
 
 
-def _versions(distributions: Sequence[str]) -> dict[str, str]:
+DRIVERS = {"psycopg": "postgresql", "mysqlclient": "mysql"}
+
+
+def _versions(distributions: Sequence[str], store: str) -> dict[str, str]:
     versions = {}
     for name in distributions:
+        if DRIVERS.get(name, store) != store:
+            continue  # Another store's database driver.
         try:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
