@@ -1,5 +1,6 @@
 """What every system's adapter provides, and the worker processes the workloads start."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -152,13 +153,13 @@ class Workers:
         """Ask every running process to stop; kill the ones still running after a grace period."""
         running = [p for p in self.processes if p.poll() is None]
         for process in running:
-            os.killpg(process.pid, signal.SIGTERM)
+            _signal_group(process, signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         for process in running:
             try:
                 process.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+                _signal_group(process, signal.SIGKILL)
                 process.wait()
 
     def failures(self) -> list[str]:
@@ -170,6 +171,12 @@ class Workers:
                 tail = Path(f"{self.log_stem}-{i}.log").read_text(errors="replace")[-2000:]
                 failed.append(f"worker {i} exited with {code}:\n{tail}")
         return failed
+
+
+def _signal_group(process: "subprocess.Popen[bytes]", number: int) -> None:
+    """Signal the process and its children (Celery's pool), unless they have all exited."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, number)
 
 
 def python() -> str:
