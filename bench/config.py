@@ -58,7 +58,7 @@ QUICK = {
     "reps": 1,
     "latency_count": 50,
     "history_rows": 100_000,
-    "history_n": 500,
+    "history_n": 1000,
     "stores": ("sqlite", "postgresql"),
 }
 FULL = {

@@ -101,6 +101,10 @@ class Adapter(ABC):
     def stamps(self, ids: Sequence[str]) -> list[float]:
         """The return values of these ``stamp`` tasks, in order."""
 
+    def analyze(self) -> None:
+        """Refresh the store's planner statistics (PostgreSQL's ANALYZE); nothing elsewhere."""
+        return None  # Only the database stores keep statistics; they override this.
+
     def add_history(self, rows: int) -> None:
         """Add ``rows`` finished tasks to the store with SQL, bypassing the API."""
         raise BenchError(f"System {self.system!r} keeps no task history in {self.store!r}.")

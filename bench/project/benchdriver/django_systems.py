@@ -117,6 +117,12 @@ class DjangoTasksAdapter(Adapter):
 
         return [float(stamp.get_result(result_id).return_value) for result_id in ids]
 
+    def analyze(self) -> None:
+        if self.store == "postgresql":
+            table = connections[DEFAULT_DB_ALIAS].ops.quote_name(self.model._meta.db_table)
+            with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+                cursor.execute(f"ANALYZE {table}")
+
     def add_history(self, rows: int) -> None:
         if self.store != "postgresql":
             raise BenchError(f"The history workload runs on PostgreSQL, not on {self.store!r}.")

@@ -92,7 +92,11 @@ def latency(adapter: Adapter, params: dict[str, Any], logs: Path) -> dict[str, A
 
 
 def history(adapter: Adapter, params: dict[str, Any], logs: Path) -> dict[str, Any]:
-    """Drain rate on an empty table, then with ``rows`` finished tasks in it (inserted with SQL)."""
+    """Drain rate on an empty table, then with ``rows`` finished tasks in it (inserted with SQL).
+
+    The table is analysed before every measured drain, in both states, so that the planner's
+    statistics are fresh in both and the comparison is about the table's size alone.
+    """
     count, workers, reps = int(params["n"]), int(params["workers"]), int(params["reps"])
     adapter.reset()
     empty: list[float] = []
@@ -103,6 +107,7 @@ def history(adapter: Adapter, params: dict[str, Any], logs: Path) -> dict[str, A
         nonlocal not_succeeded
         for _ in range(count):
             adapter.enqueue_noop()
+        adapter.analyze()
         result = _drain(adapter, count, workers, logs / "history", params)
         into.append(result["drain"])
         not_succeeded += result["not_succeeded"]
