@@ -68,6 +68,9 @@ class Runner:
             if info is not None:
                 results.info[f"{system.key}/{store}"] = info
         for _ in range(config.reps):
+            # The ceiling brackets every repetition, so that its samples see the same machine.
+            if "ceiling" in config.workloads:
+                self._ceiling()
             for system, store in combos:
                 self._rep(system, store)
             if "ceiling" in config.workloads:
@@ -221,7 +224,7 @@ class Runner:
             per_rep += len(config.workers) * ("drain" in config.workloads)
             per_rep += "latency" in config.workloads
             per_rep += "bulk" in config.workloads and store != "redis"
-        per_rep += "ceiling" in config.workloads
+        per_rep += 2 * ("ceiling" in config.workloads)
         history = sum(store == "postgresql" for _, store in pairs(config, self.systems)) * (
             "history" in config.workloads
         )
