@@ -62,11 +62,13 @@ class Runner:
 
     def run(self) -> Measurements:
         config, results = self.config, self.results
-        combos = pairs(config, self.systems)
-        for system, store in combos:
+        combos = []
+        for system, store in pairs(config, self.systems):
             info = self.driver(system, store, "setup", {})
-            if info is not None:
-                results.info[f"{system.key}/{store}"] = info
+            if info is None:  # Reported as an error; its workloads are skipped.
+                continue
+            results.info[f"{system.key}/{store}"] = info
+            combos.append((system, store))
         for _ in range(config.reps):
             # The ceiling brackets every repetition, so that its samples see the same machine.
             if "ceiling" in config.workloads:
