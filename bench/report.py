@@ -277,6 +277,50 @@ def _row_order(row: dict[str, Any]) -> tuple[int, int, int, str]:
     return SYSTEM_ORDER.get(row["system"], 9), STORE_ORDER.get(row["store"], 9), kind, workload
 
 
+SUMMARY_COLUMNS = (
+    ("enqueue 1-by-1", "enqueue 1-by-1"),
+    ("enqueue bulk", "enqueue bulk"),
+    ("drain W=1", "drain W=1"),
+    ("drain W=2", "drain W=2"),
+    ("boot W=2 (s)", "drain W=2 boot"),
+    ("latency p50 / p95 (ms)", "latency"),
+    ("history full / empty", "history"),
+    ("not succeeded", "not succeeded"),
+)
+
+
+def _summary(document: dict[str, Any]) -> list[str]:
+    """One line per system and store, the headline figures side by side."""
+    names = document["parameters"].get("names", {})
+    pairs = sorted(
+        {(row["system"], row["store"]) for row in document["rows"] if row["system"] != CEILING},
+        key=lambda pair: (SYSTEM_ORDER.get(pair[0], 9), STORE_ORDER.get(pair[1], 9)),
+    )
+    lines = []
+    for system, store in pairs:
+        cells = [names.get(system, system), store]
+        for _, workload in SUMMARY_COLUMNS:
+            if workload == "latency":
+                p50, p95 = (
+                    median_of(document, system, store, f"latency {q}") for q in ("p50", "p95")
+                )
+                cells.append("-" if p50 is None or p95 is None else f"{p50:.1f} / {p95:.1f}")
+            elif workload == "history":
+                ratio = _history_ratio(system)(document) if store == PG else None
+                cells.append("-" if ratio is None else f"{ratio:.2f}")
+            elif workload == "enqueue bulk" and (system, store, workload) in {
+                (r["system"], r["store"], r["workload"]) for r in document["rows"] if r.get("note")
+            }:
+                cells.append("not offered")
+            else:
+                value = median_of(document, system, store, workload)
+                cells.append(
+                    _number(value, unit(workload) if workload != "not succeeded" else "tasks")
+                )
+        lines.append(cells)
+    return _table(["system", "store", *(title for title, _ in SUMMARY_COLUMNS)], lines)
+
+
 def _label(workload: str, document: dict[str, Any]) -> str:
     rows = document["parameters"]["history rows"]
     return workload.replace("history full", f"history {rows:,} finished rows").replace(
@@ -295,6 +339,8 @@ def render(document: dict[str, Any]) -> str:
         out.append(f"- **{key}** ({info['server']}): {versions}")
         for name, value in info["settings"].items():
             out.append(f"  - {name}: `{value}`")
+    out += ["", "## Summary (medians; tasks/s unless noted)", ""]
+    out += _summary(document)
     out += ["", "## Results (median of all runs; every run listed)", ""]
     rows = sorted(document["rows"], key=_row_order)
     names = document["parameters"].get("names", {})

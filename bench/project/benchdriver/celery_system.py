@@ -39,7 +39,7 @@ class CeleryRedis(Adapter):
             "settings": {
                 "broker": conf.broker_url,
                 "result backend": conf.result_backend,
-                "pool": "prefork (Celery's default)",
+                "pool": "prefork (Celery's default), W processes in one node",
                 "worker_prefetch_multiplier": conf.worker_prefetch_multiplier,
                 "task_acks_late": conf.task_acks_late,
                 "worker": "celery -A benchproj.celery_app worker --concurrency W "

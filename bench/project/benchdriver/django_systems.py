@@ -64,8 +64,13 @@ class DjangoTasksAdapter(Adapter):
                 "database OPTIONS": settings.DATABASES[DEFAULT_DB_ALIAS].get("OPTIONS", {}),
                 "worker": "manage.py db_worker " + " ".join(self.worker_options),
                 "result table": self.model._meta.db_table,
+                **self.backend_settings(),
             },
         }
+
+    def backend_settings(self) -> dict[str, Any]:
+        """What else decides the backend's speed, as this system reports it."""
+        return {}
 
     def reset(self) -> None:
         connection = connections[DEFAULT_DB_ALIAS]
@@ -138,6 +143,14 @@ class Ours(DjangoTasksAdapter):
     finished_statuses = ("SUCCEEDED", "FAILED")
     distributions = ("django-tasks-spec", "Django", "psycopg", "mysqlclient")
 
+    def backend_settings(self) -> dict[str, Any]:
+        from django_tasks import default_task_backend
+
+        return {
+            "OPTIONS (effective)": default_task_backend.options.model_dump(),
+            "concurrency": "db_worker's default (--concurrency 1: one task at a time)",
+        }
+
     def bulk_enqueue_noops(self, count: int) -> bool:
         from benchtasks.tasks import noop
 
@@ -158,6 +171,9 @@ class DjangoTasksDb(DjangoTasksAdapter):
     distributions = ("django-tasks-db", "django-tasks", "Django", "psycopg", "mysqlclient")
     # The 0-1 s random sleep at start-up (against thundering herds) is switched off.
     worker_options = ("--interval", POLL_INTERVAL, "--no-startup-delay")
+
+    def backend_settings(self) -> dict[str, Any]:
+        return {"concurrency": "one task at a time (db_worker has no concurrency option)"}
 
 
 def _result_model(app_module: str) -> type[models.Model]:
