@@ -60,6 +60,11 @@ HISTORY = (
     "FROM generate_series(1, %s) AS g"
 )
 ARGS = Jsonb({"args": [], "kwargs": {}})
+NOTIFYING_INSERT = (
+    f"WITH new AS ({INSERT}{ROW} RETURNING queue_name) "
+    f"SELECT pg_notify('{CHANNEL}', queue_name) FROM new"
+)
+"""One statement, one round trip, one transaction: the row and the wake-up commit together."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -195,7 +200,7 @@ def _listener(ready: Barrier, expected: int, delays: "multiprocessing.Queue[list
 
 
 def _latency(conn: psycopg.Connection[Any], count: int, gap: float) -> tuple[float, float]:
-    """Enqueue ``count`` probes ``gap`` seconds apart, each with a NOTIFY in its transaction."""
+    """Enqueue ``count`` probes ``gap`` seconds apart, each notifying in its own statement."""
     _reset(conn)
     context = multiprocessing.get_context("spawn")
     ready = context.Barrier(2)
@@ -208,9 +213,7 @@ def _latency(conn: psycopg.Connection[Any], count: int, gap: float) -> tuple[flo
         pause = next_at - time.monotonic()
         if pause > 0:
             time.sleep(pause)
-        with conn.transaction():
-            conn.execute(INSERT + ROW, [Jsonb({"t0": time.time()})])
-            conn.execute(f"NOTIFY {CHANNEL}")
+        conn.execute(NOTIFYING_INSERT, [Jsonb({"t0": time.time()})])
         next_at += gap
     found = sorted(delay * 1000 for delay in delays.get(timeout=300)[1:])
     listener.join()
