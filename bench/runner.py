@@ -123,7 +123,8 @@ class Runner:
         params = {
             "n": config.history_n,
             "workers": workers,
-            "reps": config.reps,
+            # At least three drains per state: one slow drain must not decide a ratio.
+            "reps": max(config.reps, 3),
             "rows": config.history_rows,
             "timeout": config.timeout,
         }
