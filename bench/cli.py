@@ -134,6 +134,7 @@ def _config(options: argparse.Namespace) -> Config:
         latency_gap_ms=options.latency_gap_ms,
         history_rows=pick("history_rows"),
         history_n=pick("history_n"),
+        history_systems=sizes["history_systems"],
         ceiling_batch=options.ceiling_batch,
         ours=options.ours.resolve(),
         quick=options.quick,

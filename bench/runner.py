@@ -79,7 +79,7 @@ class Runner:
                 self._ceiling()
         if "history" in config.workloads:
             for system, store in combos:
-                if store == "postgresql":
+                if store == "postgresql" and system.key in config.history_systems:
                     self._history(system, store)
         return results
 
@@ -228,9 +228,10 @@ class Runner:
             per_rep += "latency" in config.workloads
             per_rep += "bulk" in config.workloads and store != "redis"
         per_rep += 2 * ("ceiling" in config.workloads)
-        history = sum(store == "postgresql" for _, store in pairs(config, self.systems)) * (
-            "history" in config.workloads
-        )
+        history = sum(
+            store == "postgresql" and system.key in config.history_systems
+            for system, store in pairs(config, self.systems)
+        ) * ("history" in config.workloads)
         return per_rep * config.reps + history
 
 
