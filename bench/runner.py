@@ -4,6 +4,7 @@ Repetitions are interleaved (every system runs its first repetition before any r
 so that a slow minute on a shared machine spreads over all systems instead of landing on one.
 """
 
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -52,6 +53,8 @@ def pairs(config: Config, systems: dict[str, System]) -> list[tuple[System, str]
 
 
 class Runner:
+    """Calls the driver for every workload of the run and collects what it measured."""
+
     def __init__(self, config: Config, systems: dict[str, System], venvs: dict[str, Path]) -> None:
         self.config = config
         self.systems = systems
@@ -95,6 +98,8 @@ class Runner:
                     self._add(key, f"drain W={workers} boot", result["boot"])
                     self._add(key, f"drain W={workers} from spawn", result["wall"])
                     self._count(key, result)
+                    for failure in result["worker_errors"]:  # Even if others ran its tasks.
+                        self._fail(f"{system.key} on {store}, drain W={workers}: {failure}")
         if "latency" in config.workloads:
             params = {
                 "count": config.latency_count,
@@ -150,7 +155,7 @@ class Runner:
         self._progress(CEILING, "postgresql", "ceiling", time.monotonic() - started, "")
         server = ceiling.server_settings()
         self.results.info[f"{CEILING}/postgresql"] = {
-            "versions": {"psycopg": _version("psycopg")},
+            "versions": {"psycopg": importlib.metadata.version("psycopg")},
             "server": f"PostgreSQL {server.pop('server_version')}",
             "settings": {
                 **server,
@@ -252,9 +257,3 @@ def _headline(result: dict[str, Any]) -> str:
     if result.get("not_succeeded"):
         parts.append(f"NOT SUCCEEDED: {result['not_succeeded']}")
     return "; ".join(parts)
-
-
-def _version(name: str) -> str:
-    import importlib.metadata
-
-    return importlib.metadata.version(name)

@@ -7,16 +7,12 @@ from pathlib import Path
 REPO_DIR = Path(__file__).resolve().parent.parent
 
 DJANGO_STORES = ("sqlite", "postgresql", "mysql")
-STORE_NAMES = {
-    "sqlite": "SQLite",
-    "postgresql": "PostgreSQL",
-    "mysql": "MariaDB",
-    "redis": "Redis",
-}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class System:
+    """One queue that is measured, and how to install it."""
+
     key: str
     """The short name used on the command line and in BENCH_SYSTEM."""
 
