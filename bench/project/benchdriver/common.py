@@ -1,0 +1,197 @@
+"""What every system's adapter provides, and the worker processes the workloads start."""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+STOP_GRACE_SECONDS = 10.0
+
+
+class BenchError(Exception):
+    """A workload could not run as asked; the message says what to fix."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """What the store says about the tasks of one run."""
+
+    succeeded: int
+    """Tasks that reached the system's success state."""
+
+    total: int
+    """Tasks the store knows about, in any state."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Window:
+    """When the workers started the first task and finished the last, from the store."""
+
+    first: float
+    """Epoch seconds: the first task's start (Celery: the first task's finish)."""
+
+    last: float
+    """Epoch seconds: the last task's finish."""
+
+    rate: float
+    """Tasks per second between the two."""
+
+
+class Adapter(ABC):
+    """One system on one store, driven through its public API and its own worker command."""
+
+    system: str
+    store: str
+
+    def __init__(self, system: str, store: str) -> None:
+        self.system = system
+        self.store = store
+
+    @abstractmethod
+    def setup(self) -> dict[str, Any]:
+        """Create the store's schema; return the versions and settings to report."""
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Remove every task and result."""
+
+    @abstractmethod
+    def enqueue_noop(self) -> str:
+        """Enqueue one no-op task through the public API; return its id."""
+
+    @abstractmethod
+    def enqueue_stamp(self) -> str:
+        """Enqueue one task that returns the time it started; return its id."""
+
+    def bulk_enqueue_noops(self, count: int) -> bool:
+        """Enqueue ``count`` no-op tasks at once; False if the system offers no bulk path."""
+        return False
+
+    @abstractmethod
+    def worker_commands(self, workers: int, *, batch: bool) -> list[list[str]]:
+        """The commands that start ``workers`` worker processes (``batch``: exit when done)."""
+
+    @abstractmethod
+    def wait_drained(self, expected: int, workers: "Workers", deadline: float) -> None:
+        """Return once ``expected`` tasks have finished, or at ``deadline`` (monotonic)."""
+
+    @abstractmethod
+    def finished(self) -> int:
+        """How many tasks have finished, in any state (a cheap query, polled)."""
+
+    @abstractmethod
+    def outcome(self) -> Outcome:
+        """How many tasks there are and how many succeeded."""
+
+    @abstractmethod
+    def window(self, since: float) -> Window:
+        """The start and end of the tasks that started after ``since`` (epoch seconds), from the
+        store's own timestamps."""
+
+    @abstractmethod
+    def stamps(self, ids: Sequence[str]) -> list[float]:
+        """The return values of these ``stamp`` tasks, in order."""
+
+    def analyze(self) -> None:
+        """Refresh the store's planner statistics (PostgreSQL's ANALYZE); nothing elsewhere."""
+        return None  # Only the database stores keep statistics; they override this.
+
+    def add_history(self, rows: int) -> None:
+        """Add ``rows`` finished tasks to the store with SQL, bypassing the API."""
+        raise BenchError(f"System {self.system!r} keeps no task history in {self.store!r}.")
+
+
+class Workers:
+    """Worker processes, each logging to its own file; stopped (SIGTERM, then SIGKILL) on exit."""
+
+    def __init__(self, commands: Sequence[Sequence[str]], log_stem: Path) -> None:
+        self.commands = commands
+        self.log_stem = log_stem
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.started_at = 0.0
+
+    def __enter__(self) -> Self:
+        self.log_stem.parent.mkdir(parents=True, exist_ok=True)
+        self.started_at = time.time()
+        for i, command in enumerate(self.commands):
+            with open(f"{self.log_stem}-{i}.log", "wb") as log:
+                self.processes.append(
+                    subprocess.Popen(
+                        list(command),
+                        cwd=PROJECT_DIR,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        stdin=subprocess.DEVNULL,
+                        start_new_session=True,
+                    )
+                )
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def wait(self, deadline: float) -> bool:
+        """Wait for every process to exit by itself; False if one is still running at deadline."""
+        for process in self.processes:
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                return False
+        return True
+
+    def stop(self) -> None:
+        """Ask every running process to stop; kill the ones still running after a grace period."""
+        running = [p for p in self.processes if p.poll() is None]
+        for process in running:
+            _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for process in running:
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(process, signal.SIGKILL)
+                process.wait()
+
+    def failures(self) -> list[str]:
+        """The workers that exited with an error, with the end of their log."""
+        failed = []
+        for i, process in enumerate(self.processes):
+            code = process.poll()
+            if code not in (None, 0, -signal.SIGTERM):
+                tail = Path(f"{self.log_stem}-{i}.log").read_text(errors="replace")[-2000:]
+                failed.append(f"worker {i} exited with {code}:\n{tail}")
+        return failed
+
+
+def _signal_group(process: "subprocess.Popen[bytes]", number: int) -> None:
+    """Signal the process and its children (Celery's pool), unless they have all exited."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, number)
+
+
+def python() -> str:
+    """The interpreter of this virtualenv, for starting workers."""
+    return sys.executable
+
+
+def wait_until(predicate: Callable[[], bool], deadline: float, every: float = 0.05) -> bool:
+    """Poll ``predicate`` until it is true; False if the deadline (monotonic) passes first."""
+    while not predicate():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(every)
+    return True

@@ -1,0 +1,387 @@
+"""The table, the targets and the distance to the raw-SQL ceiling, from a run's measurements.
+
+Everything printed is derived from the JSON document ``build`` returns, so ``python -m bench
+--report FILE`` prints a stored run exactly as the run printed it.
+"""
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bench.runner import CEILING, Measurements
+
+OURS, DTDB, CELERY = "ours", "dtdb", "celery"
+PG, SQLITE, REDIS = "postgresql", "sqlite", "redis"
+
+
+def unit(workload: str) -> str:
+    if workload.startswith("latency") or workload.startswith("ceiling latency"):
+        return "ms"
+    if workload.endswith(" boot") or workload.endswith(" insert"):
+        return "s"
+    return "tasks/s"
+
+
+def build(measurements: Measurements, meta: dict[str, Any]) -> dict[str, Any]:
+    """The JSON document of a run: metadata, every row with its samples, targets, ceiling."""
+    rows = [
+        {
+            "system": system,
+            "store": store,
+            "workload": workload,
+            "unit": unit(workload),
+            "median": statistics.median(values),
+            "runs": values,
+        }
+        for (system, store, workload), values in measurements.samples.items()
+        if values
+    ]
+    rows += [
+        {
+            "system": system,
+            "store": store,
+            "workload": workload,
+            "unit": "tasks/s",
+            "median": None,
+            "runs": [],
+            "note": "not offered",
+        }
+        for system, store, workload in sorted(measurements.not_offered)
+    ]
+    rows += [
+        {
+            "system": system,
+            "store": store,
+            "workload": "not succeeded",
+            "unit": "tasks",
+            "median": sum(counts),
+            "runs": counts,
+        }
+        for (system, store), counts in measurements.not_succeeded.items()
+    ]
+    document = {**meta, "systems": measurements.info, "rows": rows, "errors": measurements.errors}
+    document["targets"] = targets(document)
+    document["ceiling"] = closeness(document)
+    return document
+
+
+def median_of(document: dict[str, Any], system: str, store: str, workload: str) -> float | None:
+    for row in document["rows"]:
+        if (row["system"], row["store"], row["workload"]) == (system, store, workload):
+            return row["median"]  # type: ignore[no-any-return]  # JSON data
+    return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    name: str
+    threshold: float
+    at_least: bool
+    """True: the value must be at least the threshold; False: below it."""
+    value: Callable[[dict[str, Any]], float | None]
+    how: str
+
+
+def _ratio(
+    a: tuple[str, str, str], b: tuple[str, str, str]
+) -> Callable[[dict[str, Any]], float | None]:
+    def compute(document: dict[str, Any]) -> float | None:
+        top, bottom = median_of(document, *a), median_of(document, *b)
+        return None if top is None or not bottom else top / bottom
+
+    return compute
+
+
+def _history_ratio(system: str) -> Callable[[dict[str, Any]], float | None]:
+    return _ratio((system, PG, "history full W=2"), (system, PG, "history empty W=2"))
+
+
+def _value(key: tuple[str, str, str]) -> Callable[[dict[str, Any]], float | None]:
+    return lambda document: median_of(document, *key)
+
+
+TARGETS = (
+    Target(
+        name="drain W=2, PostgreSQL: ours / django-tasks-db",
+        threshold=5,
+        at_least=True,
+        value=_ratio((OURS, PG, "drain W=2"), (DTDB, PG, "drain W=2")),
+        how="ratio of medians",
+    ),
+    Target(
+        name="drain W=2: ours on PostgreSQL / Celery on Redis",
+        threshold=1,
+        at_least=True,
+        value=_ratio((OURS, PG, "drain W=2"), (CELERY, REDIS, "drain W=2")),
+        how="ratio of medians; must be ahead",
+    ),
+    Target(
+        name="enqueue 1-by-1, PostgreSQL: ours / django-tasks-db",
+        threshold=1.5,
+        at_least=True,
+        value=_ratio((OURS, PG, "enqueue 1-by-1"), (DTDB, PG, "enqueue 1-by-1")),
+        how="ratio of medians",
+    ),
+    Target(
+        name="enqueue bulk / 1-by-1, ours on PostgreSQL",
+        threshold=20,
+        at_least=True,
+        value=_ratio((OURS, PG, "enqueue bulk"), (OURS, PG, "enqueue 1-by-1")),
+        how="ratio of medians",
+    ),
+    Target(
+        name="latency p50, ours on PostgreSQL (ms)",
+        threshold=10,
+        at_least=False,
+        value=_value((OURS, PG, "latency p50")),
+        how="median over runs of each run's p50",
+    ),
+    Target(
+        name="latency p95, ours on PostgreSQL (ms)",
+        threshold=25,
+        at_least=False,
+        value=_value((OURS, PG, "latency p95")),
+        how="median over runs of each run's p95",
+    ),
+    Target(
+        name="history: drain with finished rows / empty table, ours on PostgreSQL",
+        threshold=0.8,
+        at_least=True,
+        value=_history_ratio(OURS),
+        how="ratio of medians, same workload run",
+    ),
+    Target(
+        name="drain W=2, SQLite: ours / django-tasks-db",
+        threshold=3,
+        at_least=True,
+        value=_ratio((OURS, SQLITE, "drain W=2"), (DTDB, SQLITE, "drain W=2")),
+        how="ratio of medians",
+    ),
+)
+
+
+def targets(document: dict[str, Any]) -> list[dict[str, Any]]:
+    verdicts = []
+    for target in TARGETS:
+        value = target.value(document)
+        if value is None:
+            verdict = "NOT MEASURED"
+            if target.name.startswith("enqueue bulk") and any(
+                row.get("note") == "not offered" and row["system"] == OURS
+                for row in document["rows"]
+            ):
+                verdict = "FAIL (not offered)"
+        elif target.at_least:
+            verdict = "PASS" if value >= target.threshold else "FAIL"
+        else:
+            verdict = "PASS" if value < target.threshold else "FAIL"
+        verdicts.append(
+            {
+                "target": target.name,
+                "required": f"{'>=' if target.at_least else '<'} {target.threshold:g}",
+                "measured": value,
+                "verdict": verdict,
+                "how": target.how,
+            }
+        )
+    return verdicts
+
+
+CEILING_PAIRS = (
+    ("enqueue 1-by-1", "enqueue 1-by-1", "one INSERT per task"),
+    ("enqueue bulk", "enqueue batched", "multi-row INSERT"),
+    ("drain W=1", "drain 1 conn", "claim + finish, one statement each, 1 connection"),
+    ("drain W=2", "drain 2 procs", "claim + finish, one statement each, 2 processes"),
+    ("drain W=2", "drain batched", "claim + finish, batched, 1 connection"),
+)
+
+
+def closeness(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """Ours on PostgreSQL as a share of the raw-SQL figure for the same work."""
+    lines = []
+    for ours_name, ceiling_name, what in CEILING_PAIRS:
+        ours, limit = (
+            median_of(document, OURS, PG, ours_name),
+            median_of(document, CEILING, PG, ceiling_name),
+        )
+        lines.append(
+            {
+                "figure": ours_name,
+                "ceiling": f"{ceiling_name} ({what})",
+                "ours": ours,
+                "limit": limit,
+                "share": None if ours is None or not limit else ours / limit,
+            }
+        )
+    for quantile in ("p50", "p95"):
+        ours = median_of(document, OURS, PG, f"latency {quantile}")
+        limit = median_of(document, CEILING, PG, f"latency {quantile}")
+        lines.append(
+            {
+                "figure": f"latency {quantile} (ms)",
+                "ceiling": f"latency {quantile} (LISTEN/NOTIFY wake-up + claim)",
+                "ours": ours,
+                "limit": limit,
+                "share": None if ours is None or not ours else (limit or 0) / ours,
+            }
+        )
+    ours_history = _history_ratio(OURS)(document)
+    empty = median_of(document, CEILING, PG, "drain 2 procs")
+    full = median_of(document, CEILING, PG, "history drain 2 procs")
+    lines.append(
+        {
+            "figure": "history ratio",
+            "ceiling": "history drain 2 procs / drain 2 procs",
+            "ours": ours_history,
+            "limit": None if full is None or not empty else full / empty,
+            "share": None,
+        }
+    )
+    return lines
+
+
+def _number(value: float | None, unit_name: str) -> str:
+    if value is None:
+        return "-"
+    if unit_name == "tasks/s":
+        return f"{value:,.0f}"
+    if unit_name == "tasks":
+        return f"{value:.0f}"
+    if unit_name == "s":
+        return f"{value:.2f}"
+    return f"{value:.1f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+
+    def line(cells: list[str]) -> str:
+        return (
+            "| "
+            + " | ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
+            + " |"
+        )
+
+    return [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)]
+
+
+SYSTEM_ORDER = {OURS: 0, DTDB: 1, CELERY: 2, CEILING: 3}
+STORE_ORDER = {PG: 0, SQLITE: 1, "mysql": 2, REDIS: 3}
+WORKLOAD_ORDER = ("enqueue", "drain", "latency", "history", "not succeeded")
+
+
+def _row_order(row: dict[str, Any]) -> tuple[int, int, int, str]:
+    workload: str = row["workload"]
+    kind = next((i for i, w in enumerate(WORKLOAD_ORDER) if workload.startswith(w)), 9)
+    return SYSTEM_ORDER.get(row["system"], 9), STORE_ORDER.get(row["store"], 9), kind, workload
+
+
+SUMMARY_COLUMNS = (
+    ("enqueue 1-by-1", "enqueue 1-by-1"),
+    ("enqueue bulk", "enqueue bulk"),
+    ("drain W=1", "drain W=1"),
+    ("drain W=2", "drain W=2"),
+    ("boot W=2 (s)", "drain W=2 boot"),
+    ("latency p50 / p95 (ms)", "latency"),
+    ("history full / empty", "history"),
+    ("not succeeded", "not succeeded"),
+)
+
+
+def _summary(document: dict[str, Any]) -> list[str]:
+    """One line per system and store, the headline figures side by side."""
+    names = document["parameters"].get("names", {})
+    pairs = sorted(
+        {(row["system"], row["store"]) for row in document["rows"] if row["system"] != CEILING},
+        key=lambda pair: (SYSTEM_ORDER.get(pair[0], 9), STORE_ORDER.get(pair[1], 9)),
+    )
+    lines = []
+    for system, store in pairs:
+        cells = [names.get(system, system), store]
+        for _, workload in SUMMARY_COLUMNS:
+            if workload == "latency":
+                p50, p95 = (
+                    median_of(document, system, store, f"latency {q}") for q in ("p50", "p95")
+                )
+                cells.append("-" if p50 is None or p95 is None else f"{p50:.1f} / {p95:.1f}")
+            elif workload == "history":
+                ratio = _history_ratio(system)(document) if store == PG else None
+                cells.append("-" if ratio is None else f"{ratio:.2f}")
+            elif workload == "enqueue bulk" and (system, store, workload) in {
+                (r["system"], r["store"], r["workload"]) for r in document["rows"] if r.get("note")
+            }:
+                cells.append("not offered")
+            else:
+                value = median_of(document, system, store, workload)
+                cells.append(
+                    _number(value, unit(workload) if workload != "not succeeded" else "tasks")
+                )
+        lines.append(cells)
+    return _table(["system", "store", *(title for title, _ in SUMMARY_COLUMNS)], lines)
+
+
+def _label(workload: str, document: dict[str, Any]) -> str:
+    rows = document["parameters"]["history rows"]
+    return workload.replace("history full", f"history {rows:,} finished rows").replace(
+        "history empty", "history empty table"
+    )
+
+
+def render(document: dict[str, Any]) -> str:
+    """The run as Markdown: setup, the table, the targets, the distance to the ceiling."""
+    out = [f"# Benchmark {document['started']} ({document['mode']})", ""]
+    out += [f"- {key}: {value}" for key, value in document["machine"].items()]
+    out += [f"- parameters: {document['parameters']}", ""]
+    out += ["## Systems", ""]
+    for key, info in sorted(document["systems"].items()):
+        versions = ", ".join(f"{name} {version}" for name, version in info["versions"].items())
+        out.append(f"- **{key}** ({info['server']}): {versions}")
+        for name, value in info["settings"].items():
+            out.append(f"  - {name}: `{value}`")
+    out += ["", "## Summary (medians; tasks/s unless noted)", ""]
+    out += _summary(document)
+    out += ["", "## Results (median of all runs; every run listed)", ""]
+    rows = sorted(document["rows"], key=_row_order)
+    names = document["parameters"].get("names", {})
+    table = [
+        [
+            names.get(row["system"], row["system"]),
+            row["store"],
+            _label(row["workload"], document) + f" ({row['unit']})",
+            row.get("note") or _number(row["median"], row["unit"]),
+            ", ".join(_number(v, row["unit"]) for v in row["runs"]),
+        ]
+        for row in rows
+    ]
+    out += _table(["system", "store", "workload", "median", "all runs"], table)
+    out += ["", "## Targets", ""]
+    out += _table(
+        ["target", "required", "measured", "verdict"],
+        [
+            [
+                t["target"],
+                t["required"],
+                "-" if t["measured"] is None else f"{t['measured']:.2f}",
+                t["verdict"],
+            ]
+            for t in document["targets"]
+        ],
+    )
+    out += ["", "## Ours on PostgreSQL against the raw-SQL ceiling", ""]
+    out += _table(
+        ["figure", "ours", "ceiling", "limit", "closeness (100% = the limit)"],
+        [
+            [
+                c["figure"],
+                "-" if c["ours"] is None else f"{c['ours']:,.2f}",
+                c["ceiling"],
+                "-" if c["limit"] is None else f"{c['limit']:,.2f}",
+                "-" if c["share"] is None else f"{c['share']:.0%}",
+            ]
+            for c in document["ceiling"]
+        ],
+    )
+    if document["errors"]:
+        out += ["", "## Errors", ""] + [f"- {error}" for error in document["errors"]]
+    return "\n".join(out) + "\n"

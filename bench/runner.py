@@ -1,0 +1,259 @@
+"""Runs the workloads: each one in the system's virtualenv, through the driver, in turn.
+
+Repetitions are interleaved (every system runs its first repetition before any runs its second),
+so that a slow minute on a shared machine spreads over all systems instead of landing on one.
+"""
+
+import importlib.metadata
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import ceiling
+from bench.config import Config
+from bench.systems import System
+from bench.venvs import BENCH_DIR
+
+PROJECT_DIR = BENCH_DIR / "project"
+DATA_DIR = BENCH_DIR / ".data"
+LOG_DIR = DATA_DIR / "logs"
+REDIS_URL = "redis://127.0.0.1:6379/14"  # The result backend uses database 15.
+CEILING = "psycopg (raw SQL)"
+
+
+@dataclass(slots=True)
+class Measurements:
+    """Everything a run measured, keyed by (system, store, workload)."""
+
+    samples: dict[tuple[str, str, str], list[float]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    not_succeeded: dict[tuple[str, str], list[int]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    not_offered: set[tuple[str, str, str]] = field(default_factory=set)
+    info: dict[str, dict[str, Any]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def pairs(config: Config, systems: dict[str, System]) -> list[tuple[System, str]]:
+    """The (system, store) combinations this run measures."""
+    return [
+        (systems[key], store)
+        for key in config.systems
+        for store in systems[key].stores
+        if store == "redis" or store in config.stores
+    ]
+
+
+class Runner:
+    """Calls the driver for every workload of the run and collects what it measured."""
+
+    def __init__(self, config: Config, systems: dict[str, System], venvs: dict[str, Path]) -> None:
+        self.config = config
+        self.systems = systems
+        self.venvs = venvs
+        self.results = Measurements()
+        self.steps_done = 0
+        self.steps_total = self._count_steps()
+
+    def run(self) -> Measurements:
+        config, results = self.config, self.results
+        combos = []
+        for system, store in pairs(config, self.systems):
+            info = self.driver(system, store, "setup", {})
+            if info is None:  # Reported as an error; its workloads are skipped.
+                continue
+            results.info[f"{system.key}/{store}"] = info
+            combos.append((system, store))
+        for _ in range(config.reps):
+            # The ceiling brackets every repetition, so that its samples see the same machine.
+            if "ceiling" in config.workloads:
+                self._ceiling()
+            for system, store in combos:
+                self._rep(system, store)
+            if "ceiling" in config.workloads:
+                self._ceiling()
+        if "history" in config.workloads:
+            for system, store in combos:
+                if store == "postgresql" and system.key in config.history_systems:
+                    self._history(system, store)
+        return results
+
+    def _rep(self, system: System, store: str) -> None:
+        config, key = self.config, (system.key, store)
+        if "drain" in config.workloads:
+            for workers in config.workers:
+                params = {"n": config.n, "workers": workers, "timeout": config.timeout}
+                result = self.driver(system, store, "drain", params, f"drain W={workers}")
+                if result is not None:
+                    self._add(key, "enqueue 1-by-1", result["enqueue"])
+                    self._add(key, f"drain W={workers}", result["drain"])
+                    self._add(key, f"drain W={workers} boot", result["boot"])
+                    self._add(key, f"drain W={workers} from spawn", result["wall"])
+                    self._count(key, result)
+                    for failure in result["worker_errors"]:  # Even if others ran its tasks.
+                        self._fail(f"{system.key} on {store}, drain W={workers}: {failure}")
+        if "latency" in config.workloads:
+            params = {
+                "count": config.latency_count,
+                "gap_ms": config.latency_gap_ms,
+                "timeout": config.timeout,
+            }
+            result = self.driver(system, store, "latency", params)
+            if result is not None:
+                if "p50" in result:
+                    self._add(key, "latency p50", result["p50"])
+                    self._add(key, "latency p95", result["p95"])
+                self._count(key, result)
+        if "bulk" in config.workloads and store != "redis":
+            params = {"n": config.n, "workers": max(config.workers), "timeout": config.timeout}
+            result = self.driver(system, store, "bulk", params)
+            if result is not None:
+                if result["offered"]:
+                    self._add(key, "enqueue bulk", result["bulk"])
+                    self._count(key, result)
+                else:
+                    self.results.not_offered.add((*key, "enqueue bulk"))
+
+    def _history(self, system: System, store: str) -> None:
+        config, key = self.config, (system.key, store)
+        workers = max(config.workers)
+        params = {
+            "n": config.history_n,
+            "workers": workers,
+            # At least three drains per state: one slow drain must not decide a ratio.
+            "reps": max(config.reps, 3),
+            "rows": config.history_rows,
+            "timeout": config.timeout,
+        }
+        result = self.driver(system, store, "history", params)
+        if result is not None:
+            self.results.samples[(*key, f"history empty W={workers}")] += result["empty"]
+            self.results.samples[(*key, f"history full W={workers}")] += result["full"]
+            self._add(key, "history insert", result["insert_seconds"])
+            self._count(key, result)
+
+    def _ceiling(self) -> None:
+        config = self.config
+        parameters = ceiling.Parameters(
+            count=config.n,
+            batch=config.ceiling_batch,
+            latency_count=config.latency_count,
+            gap_ms=config.latency_gap_ms,
+            history_rows=config.history_rows,
+        )
+        started = time.monotonic()
+        for name, value in ceiling.measure(parameters).items():
+            self._add((CEILING, "postgresql"), name, value)
+        self._progress(CEILING, "postgresql", "ceiling", time.monotonic() - started, "")
+        server = ceiling.server_settings()
+        self.results.info[f"{CEILING}/postgresql"] = {
+            "versions": {"psycopg": importlib.metadata.version("psycopg")},
+            "server": f"PostgreSQL {server.pop('server_version')}",
+            "settings": {
+                **server,
+                "transactions": "autocommit: one per statement",
+                "rows per batched statement": config.ceiling_batch,
+            },
+        }
+
+    def driver(
+        self, system: System, store: str, workload: str, params: dict[str, Any], label: str = ""
+    ) -> dict[str, Any] | None:
+        """Run one workload in the system's virtualenv; None (and an error noted) if it failed."""
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(PROJECT_DIR),
+            "DJANGO_SETTINGS_MODULE": "benchproj.settings",
+            "BENCH_SYSTEM": system.key,
+            "BENCH_STORE": store,
+            "BENCH_DB_NAME": f"bench_{system.key}",
+            "BENCH_DATA_DIR": str(DATA_DIR),
+            "BENCH_LOG_DIR": str(LOG_DIR),
+            "BENCH_REDIS_URL": REDIS_URL,
+        }
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        python = self.venvs[system.key] / "bin" / "python"
+        started = time.monotonic()
+        completed = subprocess.run(
+            [str(python), "-m", "benchdriver", workload, json.dumps(params)],
+            cwd=PROJECT_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        elapsed = time.monotonic() - started
+        lines = completed.stdout.strip().splitlines()
+        where = f"{system.key} on {store}, {label or workload}"
+        if completed.returncode or not lines:
+            self._fail(
+                f"{where}: the driver exited with {completed.returncode}:\n"
+                f"{completed.stderr[-3000:]}"
+            )
+            return None
+        result: dict[str, Any] = json.loads(lines[-1])
+        if "error" in result:
+            self._fail(f"{where}: {result['error']}")
+            return None
+        if workload != "setup":
+            self._progress(system.key, store, label or workload, elapsed, _headline(result))
+        return result
+
+    def _add(self, key: tuple[str, str], workload: str, value: float) -> None:
+        self.results.samples[(*key, workload)].append(value)
+
+    def _count(self, key: tuple[str, str], result: dict[str, Any]) -> None:
+        self.results.not_succeeded[key].append(int(result["not_succeeded"]))
+
+    def _fail(self, message: str) -> None:
+        self.results.errors.append(message)
+        sys.stderr.write(f"ERROR {message}\n")
+
+    def _progress(self, system: str, store: str, what: str, seconds: float, headline: str) -> None:
+        self.steps_done += 1
+        sys.stdout.write(
+            f"[{self.steps_done:>3}/{self.steps_total}] {system} on {store}: {what}"
+            f" ({seconds:.1f} s) {headline}\n"
+        )
+        sys.stdout.flush()
+
+    def _count_steps(self) -> int:
+        config = self.config
+        per_rep = 0
+        for _, store in pairs(config, self.systems):
+            per_rep += len(config.workers) * ("drain" in config.workloads)
+            per_rep += "latency" in config.workloads
+            per_rep += "bulk" in config.workloads and store != "redis"
+        per_rep += 2 * ("ceiling" in config.workloads)
+        history = sum(
+            store == "postgresql" and system.key in config.history_systems
+            for system, store in pairs(config, self.systems)
+        ) * ("history" in config.workloads)
+        return per_rep * config.reps + history
+
+
+def _headline(result: dict[str, Any]) -> str:
+    parts = []
+    if "enqueue" in result:
+        parts.append(f"enqueue {result['enqueue']:,.0f}/s")
+    if "drain" in result:
+        parts.append(f"drain {result['drain']:,.0f}/s, boot {result['boot']:.2f} s")
+    if "p50" in result:
+        parts.append(f"p50 {result['p50']:.1f} ms, p95 {result['p95']:.1f} ms")
+    if "bulk" in result:
+        parts.append(f"bulk {result['bulk']:,.0f}/s")
+    if result.get("offered") is False:
+        parts.append("bulk enqueue not offered")
+    if "full" in result:
+        parts.append(f"empty {result['empty']}, full {result['full']}")
+    if result.get("not_succeeded"):
+        parts.append(f"NOT SUCCEEDED: {result['not_succeeded']}")
+    return "; ".join(parts)
