@@ -73,11 +73,11 @@ def run_task(result: TaskResult[Any], sender: type, record: Recorder) -> Outcome
         try:
             raise error from None  # Give it a traceback that shows where it was refused.
         except InvalidReturnValueError:
-            return _finish(result, sender, record, Outcome.failed(error))
+            return finish_task(result, sender, record, Outcome.failed(error))
     except BaseException as e:  # A task's failure is data, not a crash.
-        return _finish(result, sender, record, Outcome.failed(e))
+        return finish_task(result, sender, record, Outcome.failed(e))
     outcome = Outcome(status=ResultStatus.SUCCEEDED, return_value=return_value)
-    return _finish(result, sender, record, outcome)
+    return finish_task(result, sender, record, outcome)
 
 
 def _call(task: Task[Any, Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
@@ -86,8 +86,13 @@ def _call(task: Task[Any, Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
     return task.func(*args, **kwargs)
 
 
-def _finish(result: TaskResult[Any], sender: type, record: Recorder, outcome: Outcome) -> Outcome:
-    # Called inside the except block for failures, so receivers (the logger) see exc_info.
+def finish_task(
+    result: TaskResult[Any], sender: type, record: Recorder, outcome: Outcome
+) -> Outcome:
+    """Record an outcome and, if it was stored, update the result and send task_finished.
+
+    Call it inside the except block for failures, so receivers (the logger) see exc_info.
+    """
     if record(result, outcome):
         result._update(
             status=outcome.status,
