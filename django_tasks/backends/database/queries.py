@@ -12,7 +12,7 @@ and building a queryset costs more than the round trip.
 
 import contextlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -203,10 +203,8 @@ class Queries:
         """Extend the leases of the rows this worker holds; return the ids it still holds."""
         raise NotImplementedError
 
-    def release(
-        self, cursor: Any, *, worker_id: str, ids: Sequence[str], started: bool
-    ) -> list[str]:
-        """Hand rows this worker holds back to the queue (NEW, no lease); return their queues.
+    def release(self, cursor: Any, *, worker_id: str, ids: Sequence[str], started: bool) -> int:
+        """Hand rows this worker holds back to the queue (NEW, no lease); return how many.
 
         Rows that never ``started`` are put back exactly as they were before the claim: their
         attempt is not counted. Started rows keep their attempt.
@@ -217,7 +215,7 @@ class Queries:
             if not started
             else ""
         )
-        return self._update_returning_queues(
+        return self._requeue(
             cursor,
             f"UPDATE {self.table} SET status = '{NEW}', worker_id = '', lease_expires_at = NULL"
             f"{undo} WHERE id IN ({self.placeholders(len(ids))}) AND status = '{RUNNING}' "
@@ -233,9 +231,9 @@ class Queries:
         max_attempts: int,
         lost_class_path: str,
         lost_traceback: str,
-    ) -> tuple[int, list[str]]:
+    ) -> tuple[int, int]:
         """Deal with rows whose lease has expired: fail those on their last attempt, put the
-        others back in the queue. Return how many failed and the queues of those put back."""
+        others back in the queue. Return how many failed and how many went back."""
         expired = f"status = '{RUNNING}' AND backend = %s AND lease_expires_at < {self.now}"
         cursor.execute(
             f"UPDATE {self.table} SET status = '{FAILED}', finished_at = {self.now}, "
@@ -244,7 +242,7 @@ class Queries:
             [lost_class_path, lost_traceback, backend, max_attempts],
         )
         failed: int = cursor.rowcount
-        requeued = self._update_returning_queues(
+        requeued = self._requeue(
             cursor,
             f"UPDATE {self.table} SET status = '{NEW}', worker_id = '', lease_expires_at = NULL "
             f"WHERE {expired}",
@@ -252,15 +250,13 @@ class Queries:
         )
         return failed, requeued
 
-    def notify(self, cursor: Any, queues: Iterable[str]) -> None:
-        """Wake idle workers of these queues (PostgreSQL); elsewhere they poll."""
-
     def drop_last_worker_id(self, column: str) -> str:
         raise NotImplementedError
 
-    def _update_returning_queues(self, cursor: Any, sql: str, params: list[Any]) -> list[str]:
-        cursor.execute(f"{sql} RETURNING queue_name", params)
-        return [queue for (queue,) in cursor.fetchall()]
+    def _requeue(self, cursor: Any, sql: str, params: list[Any]) -> int:
+        """Run an UPDATE that makes rows NEW again; return how many it changed."""
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
 
     def _claimed(self, row: Sequence[Any]) -> ClaimedRow:
         worker_ids = row[9]
@@ -357,13 +353,16 @@ class PostgreSQLQueries(Queries):
     def drop_last_worker_id(self, column: str) -> str:
         return f"{column} - (jsonb_array_length({column}) - 1)"
 
-    def notify(self, cursor: Any, queues: Iterable[str]) -> None:
-        distinct = sorted(set(queues))
-        if distinct:
-            cursor.execute(
-                f"SELECT pg_notify('{NOTIFY_CHANNEL}', queue) FROM unnest(%s::text[]) AS queue",
-                [distinct],
-            )
+    def _requeue(self, cursor: Any, sql: str, params: list[Any]) -> int:
+        # Wake idle workers of those queues, as the INSERT trigger does for new tasks.
+        cursor.execute(
+            f"WITH changed AS ({sql} RETURNING queue_name), "
+            f"notified AS (SELECT pg_notify('{NOTIFY_CHANNEL}', queue_name) "
+            f"FROM (SELECT DISTINCT queue_name FROM changed) AS queues) "
+            f"SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM notified)",
+            params,
+        )
+        return int(cursor.fetchone()[0])
 
     def insert_many(self, cursor: Any, rows: Sequence[NewRow], now: datetime) -> None:
         # COPY is several times faster than multi-row INSERTs for large batches.
@@ -609,10 +608,6 @@ class MySQLQueries(Queries):
 
     def drop_last_worker_id(self, column: str) -> str:
         return f"JSON_REMOVE({column}, CONCAT('$[', JSON_LENGTH({column}) - 1, ']'))"
-
-    def _update_returning_queues(self, cursor: Any, sql: str, params: list[Any]) -> list[str]:
-        cursor.execute(sql, params)
-        return [""] * cursor.rowcount  # Workers poll on MySQL: the queue names are not needed.
 
     def _transaction(self, cursor: Any, needed: bool = True) -> "_Transaction":
         return _Transaction(cursor, needed)

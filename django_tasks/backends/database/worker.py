@@ -277,6 +277,8 @@ class Worker:
         self._more = len(rows) == limit
         if self._more:
             self._poll_delay = POLL_START
+        elif self._listening is not None:  # New tasks wake it: poll only for run_after.
+            self._next_poll = time.monotonic() + self.options.interval
         else:
             self._next_poll = time.monotonic() + self._poll_delay
             self._poll_delay = min(self._poll_delay * 2, self.options.interval)
@@ -457,7 +459,7 @@ class Worker:
             logger.warning(
                 "Took back tasks whose worker stopped renewing its lease: %s requeued, "
                 "%s failed after %s attempts.",
-                len(requeued),
+                requeued,
                 failed,
                 options.MAX_ATTEMPTS,
             )
@@ -473,23 +475,20 @@ class Worker:
             elif claim.state == READY:
                 claim.cancelled = True
 
-    def _reap(self, cursor: Any) -> tuple[int, list[str]]:
+    def _reap(self, cursor: Any) -> tuple[int, int]:
         options = self.backend.options
         error = LeaseExpiredError(
             f"The task's lease expired on its last attempt ({options.MAX_ATTEMPTS} of "
             f"MAX_ATTEMPTS {options.MAX_ATTEMPTS}): its worker stopped renewing it (killed, "
             f"frozen, or cut off from the database), so it is not retaken."
         )
-        queries = self._queries()
-        failed, requeued = queries.reap(
+        return self._queries().reap(
             cursor,
             backend=self.backend.alias,
             max_attempts=options.MAX_ATTEMPTS,
             lost_class_path=class_path(LeaseExpiredError),
             lost_traceback=f"{class_path(LeaseExpiredError)}: {error}\n",
         )
-        queries.notify(cursor, requeued)
-        return failed, requeued
 
     def _release_dropped(self) -> None:
         """Give back claims that executors skipped because their lease was lost."""
@@ -502,13 +501,11 @@ class Worker:
             self._release(dropped, started=False)
 
     def _release(self, ids: list[str], *, started: bool) -> None:
-        queues = self._db(
+        self.tally.handed_back += self._db(
             lambda cursor: self._queries().release(
                 cursor, worker_id=self.options.worker_id, ids=ids, started=started
             )
         )
-        self.tally.handed_back += len(queues)
-        self._db(lambda cursor: self._queries().notify(cursor, queues))
 
     # Stopping.
 
@@ -706,6 +703,7 @@ class Worker:
             return
         self._listening = raw
         self._selector.register(raw.fileno(), selectors.EVENT_READ)
+        logger.debug("Listening for new tasks on channel %r.", NOTIFY_CHANNEL)
 
     def _unlisten(self) -> None:
         if self._listening is not None:
