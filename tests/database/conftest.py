@@ -32,6 +32,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "databases(*aliases): run the test only against these of the databases"
     )
+    config.addinivalue_line(
+        "markers", "with_default: also open the 'default' database (auth, sessions) to the test"
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -39,11 +42,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     transaction = metafunc.definition.get_closest_marker("transactional") is not None
     only = metafunc.definition.get_closest_marker("databases")
+    also = ["default"] if metafunc.definition.get_closest_marker("with_default") else []
     metafunc.parametrize(
         "alias",
         [
             pytest.param(
-                alias, marks=pytest.mark.django_db(databases=[alias], transaction=transaction)
+                alias,
+                marks=pytest.mark.django_db(
+                    databases=sorted({alias, *also}), transaction=transaction
+                ),
             )
             for alias in (only.args if only else ALIASES)
         ],

@@ -119,8 +119,8 @@ class Command(BaseCommand):
             raise CommandError(str(e)) from None
         if not isinstance(backend, DatabaseBackend):
             raise CommandError(
-                f"Backend {alias!r} is a {type(backend).__name__}; db_worker runs the tasks "
-                f"of a DatabaseBackend."
+                f"Backend {alias!r} ({type(backend).__name__}) is not a DatabaseBackend; "
+                f"db_worker runs only the tasks of a DatabaseBackend."
             )
         return backend
 
@@ -133,11 +133,9 @@ class Command(BaseCommand):
                     f"names; pass one or the other."
                 )
             return None
+        if "" in names:
+            raise CommandError(f"--queue-name {','.join(names)!r} contains an empty queue name.")
         for name in names:
-            if not name:
-                raise CommandError(
-                    f"--queue-name {','.join(names)!r} contains an empty queue name."
-                )
             if backend.queues and name not in backend.queues:
                 raise CommandError(
                     f"Queue {name!r} is not valid for backend {backend.alias!r}; allowed: "

@@ -62,8 +62,8 @@ class Command(BaseCommand):
             raise CommandError(str(e)) from None
         if not isinstance(backend, DatabaseBackend):
             raise CommandError(
-                f"Backend {alias!r} is a {type(backend).__name__}; prune_db_task_results "
-                f"prunes the results of a DatabaseBackend."
+                f"Backend {alias!r} ({type(backend).__name__}) is not a DatabaseBackend; "
+                f"prune_db_task_results prunes only the results of a DatabaseBackend."
             )
         min_age = options["min_age_days"]
         failed_min_age = options["failed_min_age_days"]
