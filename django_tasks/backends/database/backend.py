@@ -15,7 +15,6 @@ import dataclasses
 import importlib
 import json
 import os
-import sqlite3
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,9 +23,8 @@ from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from django.apps import apps
-from django.conf import settings
 from django.core import checks
-from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from django_tasks.backends.base import BaseTaskBackend, in_transaction
 from django_tasks.exceptions import (
@@ -46,12 +44,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-APP_NAME = "django_tasks.backends.database"
 MAX_NAME_LENGTH = 100
 """The longest queue name and backend alias the table stores."""
-SUPPORTED_VENDORS = ("postgresql", "mysql", "sqlite")
-MIN_SQLITE_VERSION = (3, 35, 0)  # UPDATE ... RETURNING
-MIN_MARIADB_VERSION = (10, 6)  # SELECT ... SKIP LOCKED
 
 
 class DatabaseBackend(BaseTaskBackend):
@@ -236,120 +230,12 @@ class DatabaseBackend(BaseTaskBackend):
             f"No task result with id {result_id!r} in backend {self.alias!r}."
         )
 
-    # Checks.
-
     def check(self, **kwargs: Any) -> Iterable[checks.CheckMessage]:
-        """Report what would stop the queue from working, with the IDs E020-E029, W020-W029."""
+        """Report what would stop the queue from working (IDs E020-E029, W020-W029)."""
+        from django_tasks.backends.database.checks import check_backend
+
         yield from super().check(**kwargs)
-        where = f"TASKS[{self.alias!r}]"
-        if not apps.is_installed(APP_NAME):
-            yield checks.Error(
-                f"{where} uses the database backend, but {APP_NAME!r} is not in "
-                f"INSTALLED_APPS, so its table is never created.",
-                hint=f"Add {APP_NAME!r} to INSTALLED_APPS and run migrate.",
-                id="django_tasks.E020",
-            )
-            return
-        if self.database not in settings.DATABASES:
-            yield checks.Error(
-                f"{where}['OPTIONS']['DATABASE'] is {self.database!r}, which is not in "
-                f"DATABASES; defined: {sorted(settings.DATABASES)}.",
-                hint="Name one of the DATABASES aliases.",
-                id="django_tasks.E021",
-            )
-            return
-        if not settings.USE_TZ:
-            yield checks.Error(
-                f"{where} uses the database backend, which needs USE_TZ = True: it compares "
-                f"times in UTC.",
-                hint="Set USE_TZ = True (Django's default).",
-                id="django_tasks.E022",
-            )
-        yield from self._check_database(where, kwargs.get("databases") or ())
-
-    def _check_database(
-        self, where: str, databases: Iterable[str]
-    ) -> Iterable[checks.CheckMessage]:
-        from django_tasks.backends.database.models import DBTaskResult
-
-        connection = connections[self.database]
-        alias = self.database
-        if connection.vendor not in SUPPORTED_VENDORS:
-            yield checks.Error(
-                f"{where} keeps its queue in database {alias!r}, whose engine "
-                f"{connection.settings_dict['ENGINE']!r} the database backend does not support; "
-                f"it supports PostgreSQL, MariaDB, MySQL and SQLite.",
-                hint="Point OPTIONS['DATABASE'] at a supported database.",
-                id="django_tasks.E023",
-            )
-            return
-        if not router.allow_migrate_model(alias, DBTaskResult):
-            yield checks.Error(
-                f"{where} keeps its queue in database {alias!r}, but the database routers do "
-                f"not allow migrating {DBTaskResult._meta.app_label!r} there, so the table is "
-                f"never created.",
-                hint="Let allow_migrate() return True for that app on that database.",
-                id="django_tasks.E024",
-            )
-        if connection.vendor == "sqlite":
-            yield from self._check_sqlite(where, alias in databases)
-        if connection.vendor == "mysql" and alias in databases:
-            yield from self._check_mariadb(where)
-        if connection.vendor == "postgresql" and self.options.NOTIFY:
-            from django.db.backends.postgresql.psycopg_any import is_psycopg3
-
-            if not is_psycopg3:
-                yield checks.Warning(
-                    f"{where} has OPTIONS['NOTIFY'] on, which needs psycopg 3; with psycopg2 "
-                    f"idle workers poll instead of waking on NOTIFY.",
-                    hint="Install psycopg 3 (pip install 'psycopg[binary]'), or set NOTIFY "
-                    "to False.",
-                    id="django_tasks.W022",
-                )
-
-    def _check_mariadb(self, where: str) -> Iterable[checks.CheckMessage]:
-        connection: Any = connections[self.database]
-        if connection.mysql_is_mariadb and connection.mysql_version < MIN_MARIADB_VERSION:
-            version = ".".join(map(str, connection.mysql_version))
-            yield checks.Error(
-                f"{where} keeps its queue in database {self.database!r}, a MariaDB {version} "
-                f"server; the database backend needs MariaDB 10.6 or later (SKIP LOCKED).",
-                hint="Upgrade MariaDB, or keep the queue in another database.",
-                id="django_tasks.E026",
-            )
-
-    def _check_sqlite(self, where: str, can_connect: bool) -> Iterable[checks.CheckMessage]:
-        alias = self.database
-        if sqlite3.sqlite_version_info < MIN_SQLITE_VERSION:
-            yield checks.Error(
-                f"{where} keeps its queue in SQLite database {alias!r}, but this Python uses "
-                f"SQLite {sqlite3.sqlite_version}; the database backend needs 3.35 or later "
-                f"(UPDATE ... RETURNING).",
-                hint="Use a Python built with a newer SQLite, or install pysqlite3.",
-                id="django_tasks.E025",
-            )
-        options = connections[alias].settings_dict["OPTIONS"]
-        if str(options.get("transaction_mode", "")).upper() != "IMMEDIATE":
-            yield checks.Warning(
-                f"{where} keeps its queue in SQLite database {alias!r}, whose transactions "
-                f"start DEFERRED: a transaction that reads, then enqueues a task while a worker "
-                f"writes, fails at once with 'database is locked'.",
-                hint=f"Set DATABASES[{alias!r}]['OPTIONS']['transaction_mode'] = 'IMMEDIATE'.",
-                id="django_tasks.W020",
-            )
-        if can_connect:
-            with connections[alias].cursor() as cursor:
-                cursor.execute("PRAGMA journal_mode")
-                mode = cursor.fetchone()[0]
-            if str(mode).lower() != "wal":
-                yield checks.Warning(
-                    f"{where} keeps its queue in SQLite database {alias!r}, which is in "
-                    f"{mode!r} journal mode: every commit waits for the disk, and readers "
-                    f"block writers.",
-                    hint=f"Add 'PRAGMA journal_mode=WAL' to DATABASES[{alias!r}]['OPTIONS']"
-                    f"['init_command'] (WAL persists in the database file).",
-                    id="django_tasks.W021",
-                )
+        yield from check_backend(self, kwargs.get("databases") or ())
 
 
 # Rows <-> results.

@@ -87,7 +87,6 @@ class Command(BaseCommand):
         configure_logging(options["verbosity"])
         backend = self._backend(options["backend"])
         worker_options = WorkerOptions(
-            backend=backend.alias,
             queues=self._queues(backend, options["queue_name"] or ["default"]),
             interval=options["interval"],
             batch=options["batch"],
