@@ -114,8 +114,8 @@ def measure_drain(database: str, n: int, workers: int, extra: list[str]) -> None
     for process in processes:
         process.wait()
     rows = DBTaskResult.objects.using(database)
-    first = min(rows.values_list("started_at", flat=True))
-    last = max(rows.values_list("finished_at", flat=True))
+    first = min(start for start in rows.values_list("started_at", flat=True) if start)
+    last = max(end for end in rows.values_list("finished_at", flat=True) if end)
     steady = n / (last - first).total_seconds()
     report(
         f"drain W={workers} {' '.join(extra)}: {n / elapsed:8.0f} tasks/s wall, {steady:.0f} steady"
