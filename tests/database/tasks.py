@@ -43,3 +43,9 @@ def wait_for(path: str, ledger: str = "", timeout: float = 30.0) -> str:
 def sleep(seconds: float) -> float:
     time.sleep(seconds)
     return seconds
+
+
+@task
+def huge_number() -> int:
+    """Return an int with more digits than Python converts to text (4300): not storable."""
+    return 10**5000

@@ -8,10 +8,11 @@ import pytest
 from django.utils import timezone
 
 from django_tasks.backends.database import DatabaseBackend
+from django_tasks.backends.database.exceptions import StorageError
 from django_tasks.backends.database.models import DBTaskResult
 from django_tasks.task import ResultStatus
 from tests.database.conftest import StartWorker, wait_until
-from tests.database.tasks import record
+from tests.database.tasks import huge_number, record
 from tests.tasks import add, add_async, echo, exit_task, fail, interrupt_task
 
 pytestmark = pytest.mark.transactional
@@ -26,6 +27,7 @@ def test_a_worker_runs_tasks_and_stores_their_results(
     echoed = echo.enqueue([1, {"a": None}], key="value")
     exited = exit_task.enqueue()
     interrupted = interrupt_task.enqueue()
+    unstorable = huge_number.enqueue()
 
     worker = start_worker("--batch", "--worker-id", "worker-1", "-v2")
     assert worker.wait() == 0
@@ -49,6 +51,12 @@ def test_a_worker_runs_tasks_and_stores_their_results(
     assert failure.traceback.endswith("ValueError: Boom <b>\n")
     assert backend.get_result(exited.id).exception_class is SystemExit
     assert backend.get_result(interrupted.id).exception_class is KeyboardInterrupt
+    not_stored = backend.get_result(unstorable.id)
+    assert (not_stored.status, not_stored.exception_class) == ("FAILED", StorageError)
+    assert not_stored.traceback is not None
+    assert "The task finished (SUCCEEDED), but its outcome could not be stored: ValueError: " in (
+        not_stored.traceback
+    )
 
     output = worker.output()
     assert (
@@ -61,7 +69,10 @@ def test_a_worker_runs_tasks_and_stores_their_results(
         output,
     )
     assert "Worker stopped id=worker-1 status=0 uptime=" in output
-    assert "claimed=6 succeeded=3 failed=3 rejected=0 lost=0 handed_back=0" in output
+    assert "claimed=7 succeeded=3 failed=4 rejected=0 lost=0 handed_back=0" in output
+    assert f"Task outcome not stored id={unstorable.id} path=tests.database.tasks.huge_number" in (
+        output
+    )
 
 
 def test_tasks_run_by_priority_then_age_and_never_before_their_run_after(

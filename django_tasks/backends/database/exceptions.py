@@ -5,3 +5,7 @@ from django_tasks.exceptions import TaskException
 
 class LeaseExpiredError(TaskException):
     """The task's worker stopped renewing its lease on its last attempt; it is not retaken."""
+
+
+class StorageError(TaskException):
+    """The task finished, but its outcome (its return value) could not be stored."""

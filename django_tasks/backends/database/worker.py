@@ -28,6 +28,7 @@ MAX_BACKOFF seconds, stays responsive to signals, and keeps finished outcomes un
 write them.
 """
 
+import dataclasses
 import json
 import logging
 import signal
@@ -38,11 +39,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from django.utils import timezone
 
 from django_tasks.backends.database.backend import DatabaseBackend, result_from_claim
-from django_tasks.backends.database.exceptions import LeaseExpiredError
+from django_tasks.backends.database.exceptions import LeaseExpiredError, StorageError
 from django_tasks.backends.database.executor import DONE, READY, RUNNING, Claim, Executor
 from django_tasks.backends.database.queries import ClaimedRow, Finish, Queries, queries_for
 from django_tasks.backends.database.waking import Alarm
@@ -66,8 +67,10 @@ POLL_START = 0.05
 MAX_BACKOFF = 5.0
 """The longest wait between attempts to reach the database."""
 STORE_ATTEMPTS = 3
-"""Attempts to write an outcome (while the database is otherwise reachable) before a
-replacement FAILED outcome is written instead; as many again before giving up on it."""
+"""Failed writes of an outcome, while the database is reachable, before a FAILED outcome saying
+why is written instead (and as many again before giving up on it)."""
+TRANSIENT_STORE_ATTEMPTS = 20
+"""The same, for errors that usually pass (deadlocks, locks, lost connections)."""
 
 
 class QueueTableMissing(Exception):  # noqa: N818  # Says what is wrong, like DoesNotExist.
@@ -97,6 +100,8 @@ class PendingFinish:
     done: threading.Event = field(default_factory=threading.Event)
     stored: bool = False
     failures: int = 0
+    replaced: str = ""
+    """Why the outcome was replaced by a FAILED one, if it could not be stored."""
 
 
 @dataclass(slots=True)
@@ -314,21 +319,19 @@ class Worker:
     def _store(self, claim: Claim, result: TaskResult[Any], outcome: Outcome) -> bool:
         """The executor's Store, in an executor thread: hand the outcome to the main thread
         and wait until it is written."""
-        returned = outcome.status == ResultStatus.SUCCEEDED
-        finish = Finish(
-            id=claim.row_id,
-            attempts=claim.attempts,
-            status=outcome.status.value,
-            started_at=result.started_at or outcome.finished_at,
-            finished_at=outcome.finished_at,
-            return_value=json.dumps(outcome.return_value) if returned else None,
-            exception_class_path=class_path(type(outcome.exception)) if outcome.exception else "",
-            traceback=outcome.traceback or "",
-        )
-        pending = PendingFinish(claim, finish)
+        finish, unencodable = _finish(claim, result, outcome)
+        pending = PendingFinish(claim, finish, replaced=unencodable)
         self._finishes.append(pending)
         self._alarm.wake()
         pending.done.wait()
+        if pending.replaced:
+            logger.error(
+                "Task outcome not stored id=%s path=%s: %s; stored as FAILED instead.",
+                claim.row_id,
+                result.task.module_path,
+                pending.replaced,
+            )
+            return False
         if not pending.stored:
             logger.warning(
                 "Task lost its lease id=%s path=%s attempt=%s; its outcome was not stored "
@@ -340,12 +343,17 @@ class Worker:
         return pending.stored
 
     def _flush(self) -> None:
-        """Write the outcomes that finished tasks are waiting on; wake their threads."""
+        """Write the outcomes that finished tasks are waiting on; wake their threads.
+
+        Outcomes are written together; one whose write failed is retried on its own, so that
+        it holds back nothing else.
+        """
         if not self._finishes:
             return
-        isolate = self._finishes[0].failures > 0
-        count = 1 if isolate else min(len(self._finishes), MAX_FINISH_BATCH)
-        batch = [self._finishes.popleft() for _ in range(count)]
+        fresh = [pending for pending in self._finishes if not pending.failures]
+        batch = fresh[:MAX_FINISH_BATCH] or [self._finishes[0]]
+        for pending in batch:
+            self._finishes.remove(pending)
         try:
             stored = self._db(
                 lambda cursor: self._queries().finish(
@@ -363,14 +371,17 @@ class Worker:
 
     def _unstored(self, batch: list[PendingFinish], error: DatabaseError) -> None:
         """Count a failed write against its outcomes if the database is otherwise reachable
-        (the outcome itself is the problem), and replace or give up on the stubborn ones."""
+        (the outcome itself may be the problem), and replace or give up on stubborn ones."""
         if not self._database_reachable():
             return
+        transient = isinstance(error, (OperationalError, InterfaceError))
+        limit = TRANSIENT_STORE_ATTEMPTS if transient else STORE_ATTEMPTS
         for pending in batch:
             pending.failures += 1
-            if pending.failures == STORE_ATTEMPTS:
-                pending.finish = _storage_failure(pending.finish, error)
-            elif pending.failures >= 2 * STORE_ATTEMPTS:
+            if pending.failures == limit:
+                pending.replaced = f"{type(error).__name__}: {str(error).strip()[:500]}"
+                pending.finish = _storage_failure(pending.finish, pending.replaced)
+            elif pending.failures >= 2 * limit:
                 self._finishes.remove(pending)
                 logger.error(
                     "Outcome not stored id=%s error=%s; the task will be retaken when its "
@@ -631,19 +642,37 @@ def _claim_order(row: ClaimedRow) -> tuple[int, Any, str]:
     return (-row.priority, row.run_after or row.enqueued_at, row.id)
 
 
-def _storage_failure(finish: Finish, error: DatabaseError) -> Finish:
-    """A FAILED outcome saying why the real one could not be stored."""
-    message = (
-        f"The task finished ({finish.status}), but its outcome could not be stored: "
-        f"{type(error).__name__}: {str(error).strip()[:500]}"
-    )
-    return Finish(
-        id=finish.id,
-        attempts=finish.attempts,
-        status=ResultStatus.FAILED.value,
-        started_at=finish.started_at,
-        finished_at=finish.finished_at,
+def _finish(claim: Claim, result: TaskResult[Any], outcome: Outcome) -> tuple[Finish, str]:
+    """The row values of an outcome, or of a FAILED one (and why) if its return value cannot
+    be encoded."""
+    returned = outcome.status == ResultStatus.SUCCEEDED
+    finish = Finish(
+        id=claim.row_id,
+        attempts=claim.attempts,
+        status=outcome.status.value,
+        started_at=result.started_at or outcome.finished_at,
+        finished_at=outcome.finished_at,
         return_value=None,
-        exception_class_path=class_path(type(error)),
-        traceback=f"{class_path(type(error))}: {message}\n",
+        exception_class_path=class_path(type(outcome.exception)) if outcome.exception else "",
+        traceback=outcome.traceback or "",
+    )
+    if not returned:
+        return finish, ""
+    try:
+        return dataclasses.replace(finish, return_value=json.dumps(outcome.return_value)), ""
+    except (ValueError, TypeError, RecursionError) as e:  # An int beyond Python's digit limit.
+        reason = f"{type(e).__name__}: {e}"
+        return _storage_failure(finish, reason), reason
+
+
+def _storage_failure(finish: Finish, reason: str) -> Finish:
+    """A FAILED outcome saying why the real one could not be stored."""
+    message = f"The task finished ({finish.status}), but its outcome could not be stored: {reason}"
+    error = class_path(StorageError)
+    return dataclasses.replace(
+        finish,
+        status=ResultStatus.FAILED.value,
+        return_value=None,
+        exception_class_path=error,
+        traceback=f"{error}: {message}\n",
     )
