@@ -200,6 +200,11 @@ def test_w022_notify_needs_psycopg_3(monkeypatch: pytest.MonkeyPatch) -> None:
             ["--max-tasks", "-3"],
             "argument --max-tasks: '-3' is invalid; it must be a whole number above 0",
         ),
+        (
+            ["--reload", "--batch"],
+            "--reload cannot be combined with --batch or --max-tasks: the reloader keeps the "
+            "worker running until it is stopped.",
+        ),
     ],
 )
 def test_db_worker_refuses_bad_arguments_with_a_clear_message(
@@ -235,3 +240,16 @@ def test_db_worker_help_documents_every_option(capsys: pytest.CaptureFixture[str
         "--reload",
     ):
         assert option in text
+
+
+def test_the_package_imports_before_the_app_registry_is_ready() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, django_tasks.backends.database as db; "
+        "assert db.__all__ == ['DatabaseBackend']; "
+        "assert 'django_tasks.backends.database.models' not in sys.modules"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr

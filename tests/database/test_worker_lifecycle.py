@@ -203,3 +203,44 @@ def test_an_idle_worker_on_postgresql_wakes_on_notify_without_polling(
     assert worker.wait() == 0
     assert backend.get_result(result.id).status == ResultStatus.SUCCEEDED
     assert backend.get_result(other.id).status == ResultStatus.NEW
+
+
+@pytest.mark.databases("default")
+def test_with_reload_the_worker_runs_under_the_autoreloader(
+    backend: DatabaseBackend, alias: str, tmp_path: Path
+) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.database.conftest import ROOT, tasks_setting
+
+    log = tmp_path / "worker.log"
+    environment = {**os.environ, "DJANGO_TASKS_TEST_TASKS": json.dumps(tasks_setting(alias))}
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "django",
+                "db_worker",
+                "--settings=tests.worker_settings",
+                "--reload",
+                "--interval",
+                "0.1",
+            ],
+            cwd=ROOT,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # The reloader runs the worker in a child process.
+        )
+    try:
+        result = add.enqueue(2, 3)
+        wait_until(lambda: backend.get_result(result.id).is_finished, timeout=60)
+        assert backend.get_result(result.id).return_value == 5
+        assert "Worker started" in log.read_text()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)

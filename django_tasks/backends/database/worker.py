@@ -238,7 +238,7 @@ class Worker:
         self.tally.claimed += len(rows)
         self._claim_now = False
         self._more = len(rows) == limit
-        self._schedule_poll()
+        self._schedule_poll(found=bool(rows))
         lease_until = sent + self.backend.options.LEASE_SECONDS
         for row in sorted(rows, key=_claim_order):
             self._accept(row, lease_until)
@@ -248,11 +248,16 @@ class Worker:
             )
             self._claiming = False
 
-    def _schedule_poll(self) -> None:
+    def _schedule_poll(self, *, found: bool) -> None:
+        """When to look again: as soon as there is room if the claim was full; at ``interval``
+        when notifications wake the worker; else soon after finding tasks, backing off to
+        ``interval`` while the queue stays empty."""
         now = time.monotonic()
-        if self._more:
+        if self._more or found:
             self._poll_delay = POLL_START
-        elif self._alarm.listening:  # New tasks wake it: poll only for run_after.
+        if self._more:
+            return
+        if self._alarm.listening:
             self._next_poll = now + self.options.interval
         else:
             self._next_poll = now + self._poll_delay

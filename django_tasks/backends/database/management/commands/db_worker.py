@@ -95,6 +95,11 @@ class Command(BaseCommand):
             concurrency=options["concurrency"],
         )
         if options["reload"]:
+            if options["batch"] or options["max_tasks"]:
+                raise CommandError(
+                    "--reload cannot be combined with --batch or --max-tasks: the reloader "
+                    "keeps the worker running until it is stopped."
+                )
             autoreload.run_with_reloader(self._work, backend, worker_options)
         else:
             self._work(backend, worker_options)
