@@ -211,13 +211,13 @@ def measure_history(database: str, n: int, history: int) -> None:
                     )
                 cursor.execute(f"VACUUM ANALYZE {table}")
             rates[full].append(measure_claims(database, n))
-    empty, full = statistics.median(rates[False]), statistics.median(rates[True])
+    empty, loaded = statistics.median(rates[False]), statistics.median(rates[True])
     report(
         f"claim+finish, 1 by 1, empty table: {empty:8.0f} /s  {[round(r) for r in rates[False]]}"
     )
     report(
-        f"claim+finish, 1 by 1, {history} finished rows: {full:8.0f} /s "
-        f"{[round(r) for r in rates[True]]} ({full / empty:.0%} of empty)"
+        f"claim+finish, 1 by 1, {history} finished rows: {loaded:8.0f} /s "
+        f"{[round(r) for r in rates[True]]} ({loaded / empty:.0%} of empty)"
     )
 
 
