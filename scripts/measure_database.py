@@ -92,11 +92,17 @@ def finished(database: str) -> int:
 
 
 def worker(extra: list[str]) -> "subprocess.Popen[bytes]":
-    return subprocess.Popen(
-        [sys.executable, "-m", "django", "db_worker", "-v0", *extra],
-        cwd=ROOT,
-        env=os.environ,
-    )
+    """A db_worker process (at verbosity 0 unless ``extra`` says otherwise), its output
+    appended to /tmp/measure_database_worker.log."""
+    verbosity = [] if any(arg.startswith("-v") for arg in extra) else ["-v0"]
+    with open("/tmp/measure_database_worker.log", "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "django", "db_worker", *verbosity, *extra],
+            cwd=ROOT,
+            env=os.environ,
+            stdout=log,
+            stderr=log,
+        )
 
 
 def measure_drain(database: str, n: int, workers: int, extra: list[str]) -> None:

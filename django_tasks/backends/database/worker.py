@@ -150,11 +150,13 @@ class Worker:
             "*" if self.options.queues is None else ",".join(self.options.queues),
             self.options.concurrency,
         )
+        status = None
         try:
             status = self._loop()
         finally:
             restore()
-            self._executor.stop(wait=self._signals < 2)
+            # After a forced stop (1) or a crash (None), executors may wait on this thread.
+            self._executor.stop(wait=status == 0)
             self._alarm.close()
         self._log_summary(status)
         return status
@@ -273,11 +275,11 @@ class Worker:
             free = min(free, self.options.max_tasks - self.tally.claimed)
         if free <= 0:
             return 0
-        if self._claim_now or time.monotonic() >= self._next_poll:
+        if self._claim_now:
             return free
-        if self._more and free >= max(1, target // 2):
-            return free
-        return 0
+        if self._more:  # The queue had more: claim again once half the room is free.
+            return free if free >= max(1, target // 2) else 0
+        return free if time.monotonic() >= self._next_poll else 0
 
     def _prefetch(self) -> int:
         pace = self._executor.pace
@@ -292,11 +294,15 @@ class Worker:
         except InvalidTaskError as e:  # Also InvalidTaskArgumentsError.
             self._reject(row, e)
             return
+        except Exception as e:  # A row no check foresaw must not stop the worker.
+            logger.exception("Unexpected error reading the row of task id=%s.", row.id)
+            self._reject(row, e)
+            return
         claim = Claim(row.id, row.attempts, result, lease_until)
         self._held[row.id] = claim
         self._executor.submit(claim)
 
-    def _reject(self, row: ClaimedRow, error: InvalidTaskError) -> None:
+    def _reject(self, row: ClaimedRow, error: Exception) -> None:
         """Fail a row that cannot run (unknown task, bad arguments) without running anything."""
         self.tally.rejected += 1
         logger.error(
