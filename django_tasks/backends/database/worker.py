@@ -270,9 +270,9 @@ class Worker:
         when the queue may have some (and not a handful at a time while it does)."""
         active = sum(1 for claim in self._held.values() if claim.state != DONE)
         target = self.options.concurrency + self._prefetch()
-        free = target - active
         if self.options.max_tasks is not None:
-            free = min(free, self.options.max_tasks - self.tally.claimed)
+            target = min(target, self.options.max_tasks - self.tally.claimed + active)
+        free = target - active
         if free <= 0:
             return 0
         if self._claim_now:
