@@ -100,6 +100,18 @@ def test_a_claim_takes_only_the_queues_and_backend_asked_for(
     assert [r.queue_name for r in claim(queries, cursor, queues=None)] == ["c"]
 
 
+def test_queue_names_are_matched_exactly_whatever_they_contain(
+    backend: DatabaseBackend, queries: Queries, cursor: Any
+) -> None:
+    names = ["a,b", "q'; DROP TABLE x; --", "{x}", "50%_off", 'quo"te', "ünï"]
+    results = {name: add.using(queue_name=name).enqueue(1, 1) for name in names}
+    add.using(queue_name="50%Xoff").enqueue(2, 2)  # LIKE would match "50%_off".
+    add.using(queue_name="a").enqueue(3, 3)
+    claimed = claim(queries, cursor, queues=names)
+    assert sorted(r.id for r in claimed) == sorted(r.id for r in results.values())
+    assert {r.queue_name for r in claimed} == set(names)
+
+
 def test_finish_stores_the_outcome_only_for_the_worker_and_attempt_holding_the_lease(
     backend: DatabaseBackend, queries: Queries, cursor: Any
 ) -> None:

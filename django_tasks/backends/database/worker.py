@@ -311,6 +311,7 @@ class Worker:
             row.task_path[:200],
             row.queue_name,
             error,
+            exc_info=error,
         )
         now = timezone.now()
         finish = Finish(
