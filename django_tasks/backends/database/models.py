@@ -11,10 +11,9 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils.translation import gettext_lazy as _
 
+from django_tasks.backends.database.backend import MAX_NAME_LENGTH
 from django_tasks.task import DEFAULT_PRIORITY, ResultStatus
 
-QUEUE_NAME_MAX_LENGTH = 100
-BACKEND_MAX_LENGTH = 100
 WORKER_ID_MAX_LENGTH = 255
 
 if TYPE_CHECKING:
@@ -48,8 +47,8 @@ class DBTaskResult(models.Model):
     status = models.CharField(
         _("status"), max_length=9, choices=ResultStatus.choices, default=ResultStatus.NEW
     )
-    backend = models.CharField(_("backend"), max_length=BACKEND_MAX_LENGTH)
-    queue_name = models.CharField(_("queue name"), max_length=QUEUE_NAME_MAX_LENGTH)
+    backend = models.CharField(_("backend"), max_length=MAX_NAME_LENGTH)
+    queue_name = models.CharField(_("queue name"), max_length=MAX_NAME_LENGTH)
     task_path = models.TextField(_("task path"))
     priority = models.SmallIntegerField(_("priority"), default=DEFAULT_PRIORITY)
     arguments = models.JSONField(_("arguments"), help_text=_('{"args": [...], "kwargs": {...}}'))
