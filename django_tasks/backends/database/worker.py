@@ -184,6 +184,7 @@ class Worker:
             self._wait()
 
     def _step(self) -> None:
+        self._listen()  # Before claiming: a task enqueued after the claim wakes the worker.
         self._release_dropped()
         self._flush()
         self._keep_leases()
@@ -548,7 +549,6 @@ class Worker:
                 return
             deadline = min(deadline, self._next_poll)
         try:
-            self._listen()
             if self._notified():
                 return
             self._alarm.sleep(deadline - now)
