@@ -18,3 +18,7 @@ for _database in DATABASES.values():
 
 if "DJANGO_TASKS_TEST_TASKS" in os.environ:
     TASKS = json.loads(os.environ["DJANGO_TASKS_TEST_TASKS"])
+
+if "DJANGO_TASKS_TEST_SQLITE_TIMEOUT" in os.environ:  # Seconds SQLite waits for a lock.
+    _options = cast(dict[str, Any], DATABASES["default"].setdefault("OPTIONS", {}))
+    _options["timeout"] = float(os.environ["DJANGO_TASKS_TEST_SQLITE_TIMEOUT"])

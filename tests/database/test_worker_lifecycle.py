@@ -244,3 +244,25 @@ def test_with_reload_the_worker_runs_under_the_autoreloader(
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+
+
+@pytest.mark.databases("default")
+def test_a_locked_sqlite_database_delays_the_worker_without_stopping_it(
+    backend: DatabaseBackend, alias: str, start_worker: StartWorker
+) -> None:
+    import sqlite3
+
+    worker = start_worker("--interval", "0.1", env={"DJANGO_TASKS_TEST_SQLITE_TIMEOUT": "0.2"})
+    worker.wait_for_output("Worker started")
+    result = add.enqueue(1, 1)
+    blocker = sqlite3.connect(connections[alias].settings_dict["NAME"], isolation_level=None)
+    try:
+        blocker.execute("BEGIN EXCLUSIVE")  # Longer than the worker's 0.2 s busy timeout.
+        worker.wait_for_output("database is locked")
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    wait_until(lambda: backend.get_result(result.id).is_finished, timeout=60)
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+    assert backend.get_result(result.id).return_value == 2
