@@ -38,6 +38,17 @@ def test_the_migration_creates_and_drops_the_database_specific_objects(alias: st
 
 
 @pytest.mark.databases("postgres")
+def test_on_postgresql_the_table_is_vacuumed_early(alias: str) -> None:
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", [TABLE])
+        (options,) = cursor.fetchone()
+    assert options == [
+        "autovacuum_vacuum_scale_factor=0.01",
+        "autovacuum_analyze_scale_factor=0.02",
+    ]
+
+
+@pytest.mark.databases("postgres")
 @pytest.mark.transactional
 def test_on_postgresql_the_claim_walks_the_partial_index_of_new_rows(alias: str) -> None:
     arguments = json.dumps({"args": [], "kwargs": {}})
