@@ -66,18 +66,18 @@ def run_task(result: TaskResult[Any], sender: type, record: Recorder) -> Outcome
     except KeyboardInterrupt:
         raise
     except BaseException as e:  # A task's failure is data, not a crash.
-        return _finish(result, sender, record, Outcome.failed(e))
+        return finish_task(result, sender, record, Outcome.failed(e))
     try:
         return_value = normalize_json(value, "Return value", of=f"task {result.task.module_path}")
     except NotJSONSafeError as e:
         try:
             raise InvalidReturnValueError(str(e)) from None  # Traceback: where it was refused.
         except InvalidReturnValueError as error:
-            return _finish(result, sender, record, Outcome.failed(error))
+            return finish_task(result, sender, record, Outcome.failed(error))
     except Exception as e:  # The return value's own methods raised (a dict's items(), ...).
-        return _finish(result, sender, record, Outcome.failed(e))
+        return finish_task(result, sender, record, Outcome.failed(e))
     outcome = Outcome(status=ResultStatus.SUCCEEDED, return_value=return_value)
-    return _finish(result, sender, record, outcome)
+    return finish_task(result, sender, record, outcome)
 
 
 def _call(task: TaskProtocol[Any, Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
@@ -86,8 +86,13 @@ def _call(task: TaskProtocol[Any, Any], args: list[Any], kwargs: dict[str, Any])
     return task.func(*args, **kwargs)
 
 
-def _finish(result: TaskResult[Any], sender: type, record: Recorder, outcome: Outcome) -> Outcome:
-    # Called inside the except block for failures, so receivers (the logger) see exc_info.
+def finish_task(
+    result: TaskResult[Any], sender: type, record: Recorder, outcome: Outcome
+) -> Outcome:
+    """Record an outcome and, if it was stored, update the result and send task_finished.
+
+    Call it inside the except block for failures, so receivers (the logger) see exc_info.
+    """
     if record(result, outcome):
         result._update(
             status=outcome.status,

@@ -4,10 +4,18 @@ Workers run only what is in the registry: a stored task path is looked up here, 
 and called blindly, so a tampered row cannot name ``os.system``.
 """
 
+import importlib
+import re
+import sys
 from collections.abc import Iterator
 from typing import Any
 
+from django.apps import apps
+
+from django_tasks.exceptions import InvalidTaskError
 from django_tasks.task import Task
+
+_DOTTED_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+")
 
 
 class TaskRegistry:
@@ -21,6 +29,45 @@ class TaskRegistry:
 
     def get(self, module_path: str) -> Task[Any, Any] | None:
         return self._tasks.get(module_path)
+
+    def resolve(self, module_path: str) -> Task[Any, Any]:
+        """Return the task declared at ``module_path``, as a worker finds a stored path.
+
+        A task whose module has not been imported yet is found by importing that module, but
+        only if it belongs to an installed app: a path naming any other module (``os.system``,
+        ``antigravity``) imports nothing and runs nothing. Raises InvalidTaskError saying why
+        the path does not lead to a task.
+        """
+        task = self._tasks.get(module_path)
+        if task is not None:
+            return task
+        if len(module_path) > 1000 or not _DOTTED_PATH.fullmatch(module_path):
+            raise InvalidTaskError(
+                f"Task path {module_path[:200]!r} is not a dotted path to a function; it "
+                f"cannot name a task."
+            )
+        module_name = module_path.rpartition(".")[0]
+        if module_name not in sys.modules:
+            if apps.get_containing_app_config(module_name) is None:
+                raise InvalidTaskError(
+                    f"Task path {module_path!r} is not a registered task, and its module "
+                    f"{module_name!r} is not part of an installed app, so it is not imported; "
+                    f"only functions declared with @task in installed apps run."
+                )
+            try:
+                importlib.import_module(module_name)
+            except Exception as e:  # Any error of the module's code: report it, run nothing.
+                raise InvalidTaskError(
+                    f"Task path {module_path!r} cannot be resolved: importing {module_name!r} "
+                    f"failed ({type(e).__name__}: {e})."
+                ) from e
+        task = self._tasks.get(module_path)
+        if task is None:
+            raise InvalidTaskError(
+                f"Task path {module_path!r} is not a registered task; only functions declared "
+                f"with @task run."
+            )
+        return task
 
     def __iter__(self) -> Iterator[Task[Any, Any]]:
         return iter(list(self._tasks.values()))

@@ -45,9 +45,10 @@ def log_task_enqueued(sender: type, *, task_result: Any, **kwargs: Any) -> None:
 @receiver(task_started)
 def log_task_started(sender: type, *, task_result: Any, **kwargs: Any) -> None:
     logger.debug(
-        "Task started id=%s path=%s attempt=%s",
+        "Task started id=%s path=%s queue=%s attempt=%s",
         task_result.id,
         task_result.task.module_path,
+        task_result.task.queue_name,
         task_result.attempts,
     )
 
@@ -55,12 +56,16 @@ def log_task_started(sender: type, *, task_result: Any, **kwargs: Any) -> None:
 @receiver(task_finished)
 def log_task_finished(sender: type, *, task_result: Any, **kwargs: Any) -> None:
     failed = task_result.status == "FAILED"
+    started, finished = task_result.started_at, task_result.finished_at
     logger.log(
         logging.ERROR if failed else logging.INFO,
-        "Task finished id=%s path=%s state=%s",
+        "Task finished id=%s path=%s queue=%s state=%s duration=%.3fs attempt=%s",
         task_result.id,
         task_result.task.module_path,
+        task_result.task.queue_name,
         task_result.status,
+        (finished - started).total_seconds() if started and finished else 0.0,
+        task_result.attempts,
         # Sent inside the exception handler for failures, so the exception is at hand.
         exc_info=sys.exc_info() if failed else None,
     )

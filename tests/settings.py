@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django_tasks",
+    "django_tasks.backends.database",
     "tests",
 ]
 

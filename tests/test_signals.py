@@ -76,13 +76,20 @@ def test_logs_enqueue_and_finish(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG, logger="django_tasks"):
         result = test_tasks.add.enqueue(1, 2)
     messages = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "django_tasks"]
+    assert result.started_at is not None
+    assert result.finished_at is not None
+    duration = f"{(result.finished_at - result.started_at).total_seconds():.3f}s"
     assert messages == [
         (
             "DEBUG",
             f"Task enqueued id={result.id} path=tests.tasks.add queue=default backend=default",
         ),
-        ("DEBUG", f"Task started id={result.id} path=tests.tasks.add attempt=1"),
-        ("INFO", f"Task finished id={result.id} path=tests.tasks.add state=SUCCEEDED"),
+        ("DEBUG", f"Task started id={result.id} path=tests.tasks.add queue=default attempt=1"),
+        (
+            "INFO",
+            f"Task finished id={result.id} path=tests.tasks.add queue=default state=SUCCEEDED "
+            f"duration={duration} attempt=1",
+        ),
     ]
 
 
@@ -90,7 +97,9 @@ def test_logs_failures_with_the_traceback(caplog: pytest.LogCaptureFixture) -> N
     with caplog.at_level(logging.INFO, logger="django_tasks"):
         result = test_tasks.fail.enqueue("Logged.")
     [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
-    assert record.getMessage() == f"Task finished id={result.id} path=tests.tasks.fail state=FAILED"
+    assert record.getMessage().startswith(
+        f"Task finished id={result.id} path=tests.tasks.fail queue=default state=FAILED duration="
+    )
     assert record.exc_info is not None
     assert record.exc_info[0] is ValueError
     assert str(record.exc_info[1]) == "Logged."

@@ -104,7 +104,7 @@ class BaseTaskBackend(ABC):
         if self.waits_for_commit(task) and in_transaction(DEFAULT_DB_ALIAS):
             if not autocommits(DEFAULT_DB_ALIAS):
                 raise InvalidTaskBackendError(manual_commit_message(self.alias, task))
-            transaction.on_commit(partial(self._enqueue, result), using=DEFAULT_DB_ALIAS)
+            self._enqueue_on_commit(result)
         else:
             self._enqueue(result)
         return result
@@ -121,6 +121,14 @@ class BaseTaskBackend(ABC):
 
         Set ``enqueued_at`` and send ``task_enqueued`` once the task is really enqueued.
         """
+
+    def _enqueue_on_commit(self, result: TaskResult[Any]) -> None:
+        """Enqueue a result once the default database's current transaction commits.
+
+        A backend that keeps its tasks in that database may instead write them inside the
+        transaction, so that they commit (or roll back) with it.
+        """
+        transaction.on_commit(partial(self._enqueue, result), using=DEFAULT_DB_ALIAS)
 
     def get_result(self, result_id: str) -> TaskResult[Any]:
         """Return the result with this id, or raise ResultDoesNotExist."""
@@ -154,7 +162,7 @@ class BaseTaskBackend(ABC):
         normal_args, normal_kwargs = normalize_arguments(args, kwargs)
         return TaskResult(
             task=task,
-            id=get_random_id(),
+            id=self._new_result_id(),
             status=ResultStatus.NEW,
             enqueued_at=None,
             started_at=None,
@@ -163,6 +171,10 @@ class BaseTaskBackend(ABC):
             kwargs=normal_kwargs,
             backend=self.alias,
         )
+
+    def _new_result_id(self) -> str:
+        """A new, unique result id of at most MAX_RESULT_ID_LENGTH characters."""
+        return get_random_id()
 
 
 def in_transaction(alias: str) -> bool:

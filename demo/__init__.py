@@ -1,0 +1,1 @@
+"""A small Django project that runs tasks on the database backend: see run.py."""

@@ -1,0 +1,150 @@
+"""The task results in the Django admin: read-only, with an action to re-enqueue failures.
+
+Nothing can be added or edited here: a row that could be edited into another task path or
+other arguments would let anyone with admin access run any registered task with anything.
+Re-enqueueing creates a new result from a FAILED one, through the task registry and the
+backend's validation, for users with the "Can re-enqueue failed task results" permission.
+"""
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import admin, messages
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from django_tasks.backends.database.backend import decode_arguments, task_for_row
+from django_tasks.backends.database.models import DBTaskResult
+from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError
+from django_tasks.task import ResultStatus
+
+if TYPE_CHECKING:
+    _ModelAdmin = admin.ModelAdmin[DBTaskResult]
+else:  # ModelAdmin is generic only in django-stubs.
+    _ModelAdmin = admin.ModelAdmin
+
+
+@admin.register(DBTaskResult)
+class DBTaskResultAdmin(_ModelAdmin):
+    list_display = (
+        "id",
+        "task_path",
+        "status",
+        "queue_name",
+        "priority",
+        "enqueued_at",
+        "started_at",
+        "finished_at",
+        "worker_id",
+        "attempts",
+    )
+    list_filter = ("status", "queue_name", "backend", "priority")
+    search_fields = ("=id", "task_path", "=worker_id")
+    # Ids are UUIDv7, ordered by enqueue time: the primary key sorts newest first, no index
+    # on enqueued_at needed.
+    ordering = ("-id",)
+    show_full_result_count = False  # COUNT(*) of a large table is slow.
+    list_per_page = 50
+    actions = ("reenqueue",)
+    fieldsets = (
+        (None, {"fields": ("id", "task_path", "status", "backend", "queue_name", "priority")}),
+        (_("Arguments and outcome"), {"fields": ("arguments_json", "return_value_json")}),
+        (_("Failure"), {"fields": ("exception_class_path", "traceback_text")}),
+        (
+            _("Timing"),
+            {"fields": ("run_after", "enqueued_at", "available_at", "started_at", "finished_at")},
+        ),
+        (_("Workers"), {"fields": ("attempts", "worker_id", "worker_ids", "lease_expires_at")}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DBTaskResult]:
+        return super().get_queryset(request).using(queue_database())
+
+    def get_readonly_fields(self, request: HttpRequest, obj: DBTaskResult | None = None) -> Any:
+        return [field for _, options in self.fieldsets for field in options["fields"]]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: DBTaskResult | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: DBTaskResult | None = None) -> bool:
+        return False
+
+    def has_reenqueue_permission(self, request: HttpRequest) -> bool:
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.reenqueue_{opts.model_name}")
+
+    @admin.display(description=_("arguments"))
+    def arguments_json(self, obj: DBTaskResult) -> SafeString:
+        return _pre(obj.arguments)
+
+    @admin.display(description=_("return value"))
+    def return_value_json(self, obj: DBTaskResult) -> SafeString | str:
+        return _pre(obj.return_value) if obj.status == ResultStatus.SUCCEEDED else "-"
+
+    @admin.display(description=_("traceback"))
+    def traceback_text(self, obj: DBTaskResult) -> SafeString | str:
+        return format_html("<pre>{}</pre>", obj.traceback) if obj.traceback else "-"
+
+    @admin.action(
+        description=_("Re-enqueue the selected FAILED tasks as new results"),
+        permissions=["reenqueue"],
+    )
+    def reenqueue(self, request: HttpRequest, queryset: QuerySet[DBTaskResult]) -> None:
+        enqueued = skipped = 0
+        for row in queryset:
+            if row.status != ResultStatus.FAILED:
+                skipped += 1
+                continue
+            try:
+                task = task_for_row(row.task_path, row.priority, row.queue_name, row.backend, None)
+                args, kwargs = decode_arguments(row.id, row.arguments)
+                result = task.get_backend().enqueue(task, args, kwargs)
+            except (InvalidTaskError, InvalidTaskBackendError) as e:
+                self.message_user(
+                    request,
+                    f"Task result {row.id!r} was not re-enqueued: {e}",
+                    messages.ERROR,
+                )
+                continue
+            enqueued += 1
+            self.log_change(request, row, f"Re-enqueued as {result.id}.")
+        if enqueued:
+            message = ngettext(
+                "Re-enqueued %(count)d failed task as a new result.",
+                "Re-enqueued %(count)d failed tasks as new results.",
+                enqueued,
+            )
+            self.message_user(request, message % {"count": enqueued}, messages.SUCCESS)
+        if skipped:
+            message = ngettext(
+                "Skipped %(count)d task result that has not FAILED.",
+                "Skipped %(count)d task results that have not FAILED.",
+                skipped,
+            )
+            self.message_user(request, message % {"count": skipped}, messages.WARNING)
+
+
+def queue_database() -> str:
+    """The database whose queue the admin shows: that of the "default" task backend if it is
+    a database backend, else of the first database backend in TASKS."""
+    from django_tasks import tasks
+    from django_tasks.backends.database.backend import DatabaseBackend
+
+    aliases = sorted(tasks.settings, key=lambda alias: alias != "default")
+    for alias in aliases:
+        backend = tasks[alias]
+        if isinstance(backend, DatabaseBackend):
+            return backend.database
+    return DEFAULT_DB_ALIAS
+
+
+def _pre(value: Any) -> SafeString:
+    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, sort_keys=True))

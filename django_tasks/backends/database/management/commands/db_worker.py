@@ -1,0 +1,172 @@
+"""``manage.py db_worker``: run the tasks of a DatabaseBackend. The work is in worker.py."""
+
+import argparse
+import math
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import autoreload
+
+from django_tasks import tasks
+from django_tasks.backends.database.backend import DatabaseBackend
+from django_tasks.backends.database.models import WORKER_ID_MAX_LENGTH
+from django_tasks.backends.database.worker import (
+    QueueTableMissing,
+    Worker,
+    WorkerOptions,
+    configure_logging,
+)
+from django_tasks.exceptions import InvalidTaskBackendError
+from django_tasks.utils import default_worker_id
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the tasks of a database backend: claim them from its table, run them, store "
+        "their results. Run as many workers as you like, on one machine or many. SIGTERM or "
+        "SIGINT finishes the running tasks and exits; a second signal hands them back to the "
+        "queue and exits at once."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--queue-name",
+            action="append",
+            metavar="NAME",
+            help="The queue to run tasks from: a name, several separated by commas (or the "
+            "option repeated), or '*' for every queue. Default: 'default'.",
+        )
+        parser.add_argument(
+            "--backend",
+            default="default",
+            help="The alias in TASKS of the database backend. Default: 'default'.",
+        )
+        parser.add_argument(
+            "--interval",
+            type=_positive(float),
+            default=1.0,
+            metavar="SECONDS",
+            help="The longest wait between looks for new tasks, in (fractional) seconds; an "
+            "idle worker polls more often at first. Tasks whose run_after has come start "
+            "within about this long. On PostgreSQL, new tasks wake idle workers at once. "
+            "Default: 1.",
+        )
+        parser.add_argument(
+            "--batch",
+            action="store_true",
+            help="Exit once no task is ready to run (tasks deferred to later stay queued).",
+        )
+        parser.add_argument(
+            "--max-tasks",
+            type=_positive(int),
+            metavar="N",
+            help="Exit after running N tasks.",
+        )
+        parser.add_argument(
+            "--worker-id",
+            metavar="ID",
+            help="The name this worker records on the tasks it runs. Default: host:pid.",
+        )
+        parser.add_argument(
+            "--concurrency",
+            type=_positive(int),
+            default=1,
+            metavar="N",
+            help="How many tasks run at once in this worker, each in its own thread (so with "
+            "its own database connection). Threads suit tasks that wait on I/O; for "
+            "CPU-bound tasks run more workers. Default: 1.",
+        )
+        parser.add_argument(
+            "--reload",
+            action="store_true",
+            help="Restart the worker when a Python file changes (for development). Stopping "
+            "it does not wait for running tasks.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        configure_logging(options["verbosity"])
+        backend = self._backend(options["backend"])
+        worker_options = WorkerOptions(
+            queues=self._queues(backend, options["queue_name"] or ["default"]),
+            interval=options["interval"],
+            batch=options["batch"],
+            max_tasks=options["max_tasks"],
+            worker_id=self._worker_id(options["worker_id"]),
+            concurrency=options["concurrency"],
+        )
+        if options["reload"]:
+            if options["batch"] or options["max_tasks"]:
+                raise CommandError(
+                    "--reload cannot be combined with --batch or --max-tasks: the reloader "
+                    "keeps the worker running until it is stopped."
+                )
+            autoreload.run_with_reloader(self._work, backend, worker_options)
+        else:
+            self._work(backend, worker_options)
+
+    def _work(self, backend: DatabaseBackend, options: WorkerOptions) -> None:
+        try:
+            status = Worker(backend, options).run()
+        except QueueTableMissing as e:
+            raise CommandError(str(e)) from None
+        if status:
+            raise CommandError(
+                "Stopped at once by a second signal; the running tasks were handed back to "
+                "the queue.",
+                returncode=status,
+            )
+
+    def _backend(self, alias: str) -> DatabaseBackend:
+        try:
+            backend = tasks[alias]
+        except InvalidTaskBackendError as e:
+            raise CommandError(str(e)) from None
+        if not isinstance(backend, DatabaseBackend):
+            raise CommandError(
+                f"Backend {alias!r} ({type(backend).__name__}) is not a DatabaseBackend; "
+                f"db_worker runs only the tasks of a DatabaseBackend."
+            )
+        return backend
+
+    def _queues(self, backend: DatabaseBackend, values: list[str]) -> list[str] | None:
+        names = [name.strip() for value in values for name in value.split(",")]
+        if "*" in names:
+            if names != ["*"]:
+                raise CommandError(
+                    f"--queue-name {','.join(names)!r} mixes '*' (every queue) with queue "
+                    f"names; pass one or the other."
+                )
+            return None
+        if "" in names:
+            raise CommandError(f"--queue-name {','.join(names)!r} contains an empty queue name.")
+        for name in names:
+            if backend.queues and name not in backend.queues:
+                raise CommandError(
+                    f"Queue {name!r} is not valid for backend {backend.alias!r}; allowed: "
+                    f"{sorted(backend.queues)}."
+                )
+        return list(dict.fromkeys(names))
+
+    def _worker_id(self, worker_id: str | None) -> str:
+        if worker_id is None:
+            return default_worker_id()[:WORKER_ID_MAX_LENGTH]
+        if not worker_id or len(worker_id) > WORKER_ID_MAX_LENGTH:
+            raise CommandError(
+                f"--worker-id {worker_id[:50]!r} is invalid; it must be between 1 and "
+                f"{WORKER_ID_MAX_LENGTH} characters long."
+            )
+        return worker_id
+
+
+def _positive(kind: type[int] | type[float]) -> Any:
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = 0
+        if not (value > 0 and math.isfinite(value)):
+            name = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is invalid; it must be {name} above 0")
+        return value
+
+    return parse

@@ -1,0 +1,96 @@
+"""``manage.py prune_db_task_results``: delete old finished results. The work is in
+pruning.py."""
+
+import argparse
+import math
+from datetime import timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from django_tasks import tasks
+from django_tasks.backends.database.backend import DatabaseBackend
+from django_tasks.backends.database.pruning import prune_results
+from django_tasks.exceptions import InvalidTaskBackendError
+
+
+class Command(BaseCommand):
+    help = (
+        "Delete the finished (SUCCEEDED or FAILED) results of a database backend that are "
+        "older than a minimum age. Tasks still queued or running are never deleted."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--backend",
+            default="default",
+            help="The alias in TASKS of the database backend. Default: 'default'.",
+        )
+        parser.add_argument(
+            "--queue-name",
+            action="append",
+            metavar="NAME",
+            help="Only prune this queue (several separated by commas, or the option "
+            "repeated). Default: every queue.",
+        )
+        parser.add_argument(
+            "--min-age-days",
+            type=_days,
+            default=14.0,
+            metavar="DAYS",
+            help="Delete results that finished more than DAYS days ago (fractions allowed). "
+            "Default: 14.",
+        )
+        parser.add_argument(
+            "--failed-min-age-days",
+            type=_days,
+            metavar="DAYS",
+            help="The same for FAILED results, if they should be kept for another time. "
+            "Default: --min-age-days.",
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Count the results that would be deleted; delete nothing.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        alias = options["backend"]
+        try:
+            backend = tasks[alias]
+        except InvalidTaskBackendError as e:
+            raise CommandError(str(e)) from None
+        if not isinstance(backend, DatabaseBackend):
+            raise CommandError(
+                f"Backend {alias!r} ({type(backend).__name__}) is not a DatabaseBackend; "
+                f"prune_db_task_results prunes only the results of a DatabaseBackend."
+            )
+        min_age = options["min_age_days"]
+        failed_min_age = options["failed_min_age_days"]
+        queues = None
+        if options["queue_name"]:
+            queues = [name.strip() for value in options["queue_name"] for name in value.split(",")]
+        pruned = prune_results(
+            backend,
+            min_age=timedelta(days=min_age),
+            failed_min_age=timedelta(days=min_age if failed_min_age is None else failed_min_age),
+            queues=queues,
+            dry_run=options["dry_run"],
+        )
+        verb = "Would delete" if options["dry_run"] else "Deleted"
+        self.stdout.write(
+            f"{verb} {pruned.total} task result{'' if pruned.total == 1 else 's'} "
+            f"({pruned.succeeded} succeeded, {pruned.failed} failed)."
+        )
+
+
+def _days(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is invalid; it must be a number of days, 0 or more"
+        )
+    return value

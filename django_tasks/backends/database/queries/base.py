@@ -1,0 +1,271 @@
+"""The SQL the backend and the worker run: one method per step, one statement where possible.
+
+Each database gets its own subclass of ``Queries``, in a module of its own; nothing outside
+this package knows which database it talks to. Every statement that changes a claimed row is
+fenced: it names the worker and the attempt that holds the lease, so a worker that has lost its
+lease changes no rows. Times come from the database's clock (``now``), never from the worker's
+host.
+
+Statements are plain SQL on Django's connection (so they take part in its transactions and its
+error translation) rather than ORM queries: the worker runs them thousands of times a second,
+and building a queryset costs more than the round trip.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from django_tasks.task import ResultStatus
+
+NEW = ResultStatus.NEW.value
+RUNNING = ResultStatus.RUNNING.value
+FAILED = ResultStatus.FAILED.value
+
+# The columns a claim returns, in this order.
+CLAIMED_COLUMNS = (
+    "id, task_path, queue_name, priority, run_after, arguments, enqueued_at, started_at, "
+    "attempts, worker_ids"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NewRow:
+    """A task to insert."""
+
+    id: str
+    backend: str
+    queue_name: str
+    task_path: str
+    priority: int
+    arguments: str
+    """{"args": [...], "kwargs": {...}} as JSON text."""
+    run_after: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedRow:
+    """A task this worker has just claimed: RUNNING, leased to it, its attempt counted."""
+
+    id: str
+    task_path: str
+    queue_name: str
+    priority: int
+    run_after: datetime | None
+    arguments: str
+    enqueued_at: datetime
+    started_at: datetime
+    attempts: int
+    worker_ids: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """The outcome of one claimed attempt, to store."""
+
+    id: str
+    attempts: int
+    status: str
+    started_at: datetime
+    finished_at: datetime
+    return_value: str | None
+    """JSON text, or None when the task failed."""
+    exception_class_path: str
+    traceback: str
+
+
+class Queries:
+    """The statements of one database; subclasses fill in what differs."""
+
+    now = "CURRENT_TIMESTAMP"
+    """SQL for the database's current time."""
+
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        from django_tasks.backends.database.models import DBTaskResult
+
+        self.connection = connection
+        self.table = connection.ops.quote_name(DBTaskResult._meta.db_table)
+
+    # Conversions between Python values and what the driver takes and returns.
+
+    def to_db(self, value: datetime | None) -> Any:
+        return self.connection.ops.adapt_datetimefield_value(value)
+
+    def from_db(self, value: Any) -> datetime:
+        if isinstance(value, str):
+            value = parse_datetime(value)
+        if settings.USE_TZ and timezone.is_naive(value):
+            value = timezone.make_aware(value, self.connection.timezone)
+        return value  # type: ignore[no-any-return]  # a datetime once parsed
+
+    def from_db_or_none(self, value: Any) -> datetime | None:
+        return None if value is None else self.from_db(value)
+
+    def placeholders(self, count: int) -> str:
+        return ", ".join(["%s"] * count)
+
+    def in_queues(self, queues: Sequence[str] | None) -> str:
+        """A condition on the queue name (None: every queue), for ``queues`` as parameters."""
+        return "" if queues is None else f"AND queue_name IN ({self.placeholders(len(queues))}) "
+
+    # Enqueueing.
+
+    def insert(self, cursor: Any, row: NewRow) -> datetime:
+        """Insert a NEW row; return its enqueued_at (the database's time)."""
+        cursor.execute(
+            f"INSERT INTO {self.table} (id, status, backend, queue_name, task_path, priority, "
+            f"arguments, run_after, available_at, attempts, worker_id, worker_ids, "
+            f"exception_class_path, traceback) "
+            f"VALUES (%s, '{NEW}', %s, %s, %s, %s, %s, %s, COALESCE(%s, {self.now}), 0, '', "
+            f"'[]', '', '') RETURNING enqueued_at",
+            [
+                row.id,
+                row.backend,
+                row.queue_name,
+                row.task_path,
+                row.priority,
+                row.arguments,
+                self.to_db(row.run_after),
+                self.to_db(row.run_after),
+            ],
+        )
+        return self.from_db(cursor.fetchone()[0])
+
+    def current_time(self, cursor: Any) -> datetime:
+        cursor.execute(f"SELECT {self.now}", [])
+        return self.from_db(cursor.fetchone()[0])
+
+    def insert_many(self, cursor: Any, rows: Sequence[NewRow], now: datetime) -> None:
+        """Insert NEW rows enqueued at ``now``, in as few statements as the database allows."""
+        per_statement = 500
+        enqueued_at = self.to_db(now)
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            values = ", ".join(
+                [f"(%s, '{NEW}', %s, %s, %s, %s, %s, %s, %s, %s, 0, '', '[]', '', '')"] * len(chunk)
+            )
+            params: list[Any] = []
+            for row in chunk:
+                available_at = enqueued_at if row.run_after is None else self.to_db(row.run_after)
+                params += [
+                    row.id,
+                    row.backend,
+                    row.queue_name,
+                    row.task_path,
+                    row.priority,
+                    row.arguments,
+                    self.to_db(row.run_after),
+                    enqueued_at,
+                    available_at,
+                ]
+            cursor.execute(
+                f"INSERT INTO {self.table} (id, status, backend, queue_name, task_path, "
+                f"priority, arguments, run_after, enqueued_at, available_at, attempts, "
+                f"worker_id, worker_ids, exception_class_path, traceback) VALUES {values}",
+                params,
+            )
+
+    # The worker's steps.
+
+    def claim(
+        self,
+        cursor: Any,
+        *,
+        worker_id: str,
+        backend: str,
+        queues: Sequence[str] | None,
+        limit: int,
+        lease_seconds: float,
+    ) -> list[ClaimedRow]:
+        """Claim up to ``limit`` available NEW rows, highest priority and oldest first."""
+        raise NotImplementedError
+
+    def finish(self, cursor: Any, *, worker_id: str, finishes: Sequence[Finish]) -> set[str]:
+        """Store outcomes; return the ids whose lease this worker still held.
+
+        Idempotent: a retry after a lost connection recognises its own earlier write by
+        ``finished_at``.
+        """
+        raise NotImplementedError
+
+    def renew(
+        self, cursor: Any, *, worker_id: str, ids: Sequence[str], lease_seconds: float
+    ) -> set[str]:
+        """Extend the leases of the rows this worker holds; return the ids it still holds."""
+        raise NotImplementedError
+
+    def release(self, cursor: Any, *, worker_id: str, ids: Sequence[str], started: bool) -> int:
+        """Hand rows this worker holds back to the queue (NEW, no lease); return how many.
+
+        Rows that never ``started`` are put back exactly as they were before the claim: their
+        attempt is not counted. Started rows keep their attempt.
+        """
+        undo = (
+            ", started_at = NULL, attempts = attempts - 1, "
+            f"worker_ids = {self.drop_last_worker_id('worker_ids')}"
+            if not started
+            else ""
+        )
+        return self._requeue(
+            cursor,
+            f"UPDATE {self.table} SET status = '{NEW}', worker_id = '', lease_expires_at = NULL"
+            f"{undo} WHERE id IN ({self.placeholders(len(ids))}) AND status = '{RUNNING}' "
+            f"AND worker_id = %s",
+            [*ids, worker_id],
+        )
+
+    def reap(
+        self,
+        cursor: Any,
+        *,
+        backend: str,
+        max_attempts: int,
+        lost_class_path: str,
+        lost_traceback: str,
+    ) -> tuple[int, int]:
+        """Deal with rows whose lease has expired: fail those on their last attempt, put the
+        others back in the queue. Return how many failed and how many went back."""
+        expired = f"status = '{RUNNING}' AND backend = %s AND lease_expires_at < {self.now}"
+        cursor.execute(
+            f"UPDATE {self.table} SET status = '{FAILED}', finished_at = {self.now}, "
+            f"lease_expires_at = NULL, exception_class_path = %s, traceback = %s "
+            f"WHERE {expired} AND attempts >= %s",
+            [lost_class_path, lost_traceback, backend, max_attempts],
+        )
+        failed: int = cursor.rowcount
+        requeued = self._requeue(
+            cursor,
+            f"UPDATE {self.table} SET status = '{NEW}', worker_id = '', lease_expires_at = NULL "
+            f"WHERE {expired}",
+            [backend],
+        )
+        return failed, requeued
+
+    def drop_last_worker_id(self, column: str) -> str:
+        raise NotImplementedError
+
+    def _requeue(self, cursor: Any, sql: str, params: list[Any]) -> int:
+        """Run an UPDATE that makes rows NEW again; return how many it changed."""
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
+
+    def _claimed(self, row: Sequence[Any]) -> ClaimedRow:
+        worker_ids = row[9]
+        return ClaimedRow(
+            id=row[0],
+            task_path=row[1],
+            queue_name=row[2],
+            priority=row[3],
+            run_after=self.from_db_or_none(row[4]),
+            arguments=row[5],
+            enqueued_at=self.from_db(row[6]),
+            started_at=self.from_db(row[7]),
+            attempts=row[8],
+            worker_ids=json.loads(worker_ids) if isinstance(worker_ids, str) else worker_ids,
+        )

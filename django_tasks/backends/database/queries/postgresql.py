@@ -1,0 +1,140 @@
+"""PostgreSQL: single-statement claims with FOR UPDATE SKIP LOCKED, outcomes written with one
+UPDATE ... FROM (VALUES ...), new tasks bulk-loaded with COPY, and NOTIFY for requeued tasks."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django_tasks.backends.database.queries.base import (
+    CLAIMED_COLUMNS,
+    NEW,
+    RUNNING,
+    ClaimedRow,
+    Finish,
+    NewRow,
+    Queries,
+)
+from django_tasks.backends.database.schema import NOTIFY_CHANNEL
+
+
+class PostgreSQLQueries(Queries):
+    now = "STATEMENT_TIMESTAMP()"
+
+    def claim(
+        self,
+        cursor: Any,
+        *,
+        worker_id: str,
+        backend: str,
+        queues: Sequence[str] | None,
+        limit: int,
+        lease_seconds: float,
+    ) -> list[ClaimedRow]:
+        # The ARRAY() subquery runs once, walking the claim index in order and locking the
+        # rows it keeps; rows that another worker is claiming right now are skipped.
+        in_queues = "" if queues is None else "AND queue_name = ANY(%s) "
+        cursor.execute(
+            f"UPDATE {self.table} SET status = '{RUNNING}', worker_id = %s, "
+            f"attempts = attempts + 1, started_at = {self.now}, "
+            f"lease_expires_at = {self.now} + %s * INTERVAL '1 second', "
+            f"worker_ids = worker_ids || to_jsonb(%s::text) "
+            f"WHERE id = ANY(ARRAY(SELECT id FROM {self.table} "
+            f"WHERE status = '{NEW}' AND backend = %s {in_queues}"
+            f"AND available_at <= {self.now} "
+            f"ORDER BY priority DESC, available_at, id LIMIT %s FOR UPDATE SKIP LOCKED)) "
+            f"RETURNING {CLAIMED_COLUMNS}",
+            [
+                worker_id,
+                lease_seconds,
+                worker_id,
+                backend,
+                *([] if queues is None else [list(queues)]),
+                limit,
+            ],
+        )
+        return [self._claimed(row) for row in cursor.fetchall()]
+
+    def finish(self, cursor: Any, *, worker_id: str, finishes: Sequence[Finish]) -> set[str]:
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(finishes))
+        params: list[Any] = []
+        for f in finishes:
+            params += [
+                f.id,
+                f.attempts,
+                f.status,
+                f.started_at,
+                f.finished_at,
+                f.return_value,
+                f.exception_class_path,
+                f.traceback,
+            ]
+        cursor.execute(
+            f"UPDATE {self.table} AS t SET status = v.v_status, "
+            f"started_at = v.v_started_at::timestamptz, "
+            f"finished_at = v.v_finished_at::timestamptz, return_value = v.v_return::jsonb, "
+            f"exception_class_path = v.v_exception, traceback = v.v_traceback, "
+            f"lease_expires_at = NULL "
+            f"FROM (VALUES {values}) AS v(v_id, v_attempts, v_status, v_started_at, "
+            f"v_finished_at, v_return, v_exception, v_traceback) "
+            f"WHERE t.id = v.v_id AND t.worker_id = %s AND t.attempts = v.v_attempts "
+            f"AND (t.status = '{RUNNING}' OR t.finished_at = v.v_finished_at::timestamptz) "
+            f"RETURNING t.id",
+            [*params, worker_id],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+    def renew(
+        self, cursor: Any, *, worker_id: str, ids: Sequence[str], lease_seconds: float
+    ) -> set[str]:
+        cursor.execute(
+            f"UPDATE {self.table} SET lease_expires_at = {self.now} + %s * INTERVAL '1 second' "
+            f"WHERE id = ANY(%s) AND status = '{RUNNING}' AND worker_id = %s RETURNING id",
+            [lease_seconds, list(ids), worker_id],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+    def drop_last_worker_id(self, column: str) -> str:
+        return f"{column} - (jsonb_array_length({column}) - 1)"
+
+    def _requeue(self, cursor: Any, sql: str, params: list[Any]) -> int:
+        # Wake idle workers of those queues, as the INSERT trigger does for new tasks.
+        cursor.execute(
+            f"WITH changed AS ({sql} RETURNING queue_name), "
+            f"notified AS (SELECT pg_notify('{NOTIFY_CHANNEL}', queue_name) "
+            f"FROM (SELECT DISTINCT queue_name FROM changed) AS queues) "
+            f"SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM notified)",
+            params,
+        )
+        return int(cursor.fetchone()[0])
+
+    def insert_many(self, cursor: Any, rows: Sequence[NewRow], now: datetime) -> None:
+        # COPY is several times faster than multi-row INSERTs for large batches.
+        columns = (
+            "id, status, backend, queue_name, task_path, priority, arguments, run_after, "
+            "enqueued_at, available_at, attempts, worker_id, worker_ids, "
+            "exception_class_path, traceback"
+        )
+        with (
+            self.connection.wrap_database_errors,
+            cursor.copy(f"COPY {self.table} ({columns}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(
+                    (
+                        row.id,
+                        NEW,
+                        row.backend,
+                        row.queue_name,
+                        row.task_path,
+                        row.priority,
+                        row.arguments,
+                        row.run_after,
+                        now,
+                        now if row.run_after is None else row.run_after,
+                        0,
+                        "",
+                        "[]",
+                        "",
+                        "",
+                    )
+                )

@@ -1,0 +1,107 @@
+"""SQLite: every write is one statement in autocommit, which SQLite runs as one write
+transaction: a claim's SELECT and UPDATE cannot interleave with another worker's."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from django_tasks.backends.database.queries.base import (
+    CLAIMED_COLUMNS,
+    NEW,
+    RUNNING,
+    ClaimedRow,
+    Finish,
+    Queries,
+)
+
+
+class SQLiteQueries(Queries):
+    # Millisecond precision, in UTC, in the text format Django stores datetimes in.
+    now = "STRFTIME('%%Y-%%m-%%d %%H:%%M:%%f', 'now')"
+
+    def lease_until(self) -> str:
+        return "STRFTIME('%%Y-%%m-%%d %%H:%%M:%%f', 'now', %s)"
+
+    def current_time(self, cursor: Any) -> datetime:
+        return timezone.now()  # SQLite runs in this process: its clock is this host's.
+
+    def claim(
+        self,
+        cursor: Any,
+        *,
+        worker_id: str,
+        backend: str,
+        queues: Sequence[str] | None,
+        limit: int,
+        lease_seconds: float,
+    ) -> list[ClaimedRow]:
+        # One statement is one write transaction, which SQLite serialises: the SELECT inside
+        # cannot race with another worker's claim. It waits for the lock (the connection's
+        # timeout) rather than failing at once, as it starts by taking the write lock.
+        in_queues = self.in_queues(queues)
+        cursor.execute(
+            f"UPDATE {self.table} SET status = '{RUNNING}', worker_id = %s, "
+            f"attempts = attempts + 1, started_at = {self.now}, "
+            f"lease_expires_at = {self.lease_until()}, "
+            f"worker_ids = json_insert(worker_ids, '$[#]', %s) "
+            f"WHERE id IN (SELECT id FROM {self.table} "
+            f"WHERE status = '{NEW}' AND backend = %s {in_queues}"
+            f"AND available_at <= {self.now} "
+            f"ORDER BY priority DESC, available_at, id LIMIT %s) "
+            f"RETURNING {CLAIMED_COLUMNS}",
+            [
+                worker_id,
+                f"+{lease_seconds} seconds",
+                worker_id,
+                backend,
+                *([] if queues is None else queues),
+                limit,
+            ],
+        )
+        return [self._claimed(row) for row in cursor.fetchall()]
+
+    def finish(self, cursor: Any, *, worker_id: str, finishes: Sequence[Finish]) -> set[str]:
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(finishes))
+        params: list[Any] = []
+        for f in finishes:
+            params += [
+                f.id,
+                f.attempts,
+                f.status,
+                self.to_db(f.started_at),
+                self.to_db(f.finished_at),
+                f.return_value,
+                f.exception_class_path,
+                f.traceback,
+            ]
+        t = self.table
+        cursor.execute(
+            f"WITH v(v_id, v_attempts, v_status, v_started_at, v_finished_at, v_return, "
+            f"v_exception, v_traceback) AS (VALUES {values}) "
+            f"UPDATE {t} SET status = v.v_status, started_at = v.v_started_at, "
+            f"finished_at = v.v_finished_at, return_value = v.v_return, "
+            f"exception_class_path = v.v_exception, traceback = v.v_traceback, "
+            f"lease_expires_at = NULL "
+            f"FROM v WHERE {t}.id = v.v_id AND {t}.worker_id = %s "
+            f"AND {t}.attempts = v.v_attempts "
+            f"AND ({t}.status = '{RUNNING}' OR {t}.finished_at = v.v_finished_at) "
+            f"RETURNING id",
+            [*params, worker_id],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+    def renew(
+        self, cursor: Any, *, worker_id: str, ids: Sequence[str], lease_seconds: float
+    ) -> set[str]:
+        cursor.execute(
+            f"UPDATE {self.table} SET lease_expires_at = {self.lease_until()} "
+            f"WHERE id IN ({self.placeholders(len(ids))}) AND status = '{RUNNING}' "
+            f"AND worker_id = %s RETURNING id",
+            [f"+{lease_seconds} seconds", *ids, worker_id],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+    def drop_last_worker_id(self, column: str) -> str:
+        return f"json_remove({column}, '$[#-1]')"

@@ -1,0 +1,96 @@
+"""What a worker's main thread sleeps on, and what wakes it.
+
+- A self-pipe: executor threads write to it when a task finishes, and the signal module writes
+  to it when a signal arrives (``signal.set_wakeup_fd``), so neither waits for a timeout.
+- On PostgreSQL, the worker's connection, LISTENing on the channel the queue table's INSERT
+  trigger NOTIFYs (payload: the queue name). Notifications that arrived while the connection
+  ran other statements wait in psycopg's backlog; ``notified()`` reads both.
+"""
+
+import contextlib
+import logging
+import os
+import selectors
+from collections.abc import Sequence
+from typing import Any
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from django_tasks.backends.database.schema import NOTIFY_CHANNEL
+
+logger = logging.getLogger("django_tasks.worker")
+
+
+class Alarm:
+    """A selector over the self-pipe and, once ``listen()`` succeeds, the LISTENing socket."""
+
+    def __init__(self) -> None:
+        self._read, self.wakeup_fd = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self.wakeup_fd, False)
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._read, selectors.EVENT_READ)
+        self._listening: Any = None
+        """The raw psycopg connection that LISTENs, if any."""
+
+    @property
+    def listening(self) -> bool:
+        return self._listening is not None
+
+    def wake(self) -> None:
+        """Wake the sleeping thread (from any thread)."""
+        # A full pipe means the sleeper has wake-ups to read already.
+        with contextlib.suppress(BlockingIOError):
+            os.write(self.wakeup_fd, b"\0")
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep until woken, a notification arrives, or ``seconds`` pass."""
+        self._selector.select(max(0.0, seconds))
+        self.drain()
+
+    def drain(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self._read, 512):
+                pass
+
+    def listen(self, connection: BaseDatabaseWrapper) -> None:
+        """LISTEN on ``connection`` (PostgreSQL with psycopg 3), again after a reconnection.
+
+        Raises DatabaseError if the LISTEN fails.
+        """
+        raw = connection.connection
+        if raw is not None and raw is self._listening:
+            return
+        self.unlisten()
+        with connection.cursor() as cursor:
+            cursor.execute(f'LISTEN "{NOTIFY_CHANNEL}"')
+        raw = connection.connection
+        if not hasattr(raw, "notifies"):  # psycopg2: the worker polls instead.
+            return
+        self._listening = raw
+        self._selector.register(raw.fileno(), selectors.EVENT_READ)
+        logger.debug("Listening for new tasks on channel %r.", NOTIFY_CHANNEL)
+
+    def unlisten(self) -> None:
+        """Forget the LISTENing connection (it was closed: a new one must LISTEN again)."""
+        if self._listening is None:
+            return
+        for key in list(self._selector.get_map().values()):
+            if key.fd != self._read:
+                self._selector.unregister(key.fd)
+        self._listening = None
+
+    def notified(self, connection: BaseDatabaseWrapper, queues: Sequence[str] | None) -> bool:
+        """Read the pending notifications; True if one is about one of ``queues`` (None:
+        any). Raises DatabaseError if the connection is broken."""
+        raw = self._listening
+        if raw is None or raw is not connection.connection:
+            return False
+        with connection.wrap_database_errors:
+            payloads = [notify.payload for notify in raw.notifies(timeout=0)]
+        return any(queues is None or payload in queues for payload in payloads)
+
+    def close(self) -> None:
+        self._selector.close()
+        os.close(self._read)
+        os.close(self.wakeup_fd)

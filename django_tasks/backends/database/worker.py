@@ -1,0 +1,690 @@
+"""The worker behind ``manage.py db_worker``: claim tasks, run them, record how they ended.
+
+Threads. The main thread owns the worker's database connection and does all its bookkeeping:
+it claims tasks, writes their outcomes, renews their leases, takes back the tasks of dead
+workers and reacts to signals. Task functions run in executor threads (executor.py), at most
+``concurrency`` at once. A finished task hands its outcome to the main thread and waits for
+the write; outcomes that arrive together are written in one statement.
+
+Claims. The main thread claims several tasks per statement when tasks are short (enough for
+about PREFETCH_WINDOW seconds of work, at most MAX_PREFETCH beyond the free slots) and one per
+free slot when they are long, so a slow task never holds back tasks another worker could run.
+Each claimed task is leased to this worker for OPTIONS["LEASE_SECONDS"], renewed every
+OPTIONS["HEARTBEAT_SECONDS"]; a worker that stops renewing (killed, frozen, cut off from the
+database) loses its tasks to the next worker that looks for expired leases, which every worker
+does at each heartbeat.
+
+Waiting. On PostgreSQL an idle worker LISTENs and wakes when a task is enqueued on one of its
+queues, and polls at ``interval`` for tasks whose run_after has come. Elsewhere it polls,
+backing off from POLL_START to ``interval`` while the queue stays empty.
+
+Stopping. SIGTERM or SIGINT: claim nothing more, hand back claimed tasks that have not started,
+finish the running ones, exit 0. A second signal: hand back the running ones too (they start
+again elsewhere; their attempt counts) and exit 1 at once. Signal handlers only count.
+
+Database errors. An error of the worker's own statements (the database restarts, the
+connection is killed) closes the connection; the worker retries after a backoff of up to
+MAX_BACKOFF seconds, stays responsive to signals, and keeps finished outcomes until it can
+write them.
+"""
+
+import dataclasses
+import json
+import logging
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
+from django.utils import timezone
+
+from django_tasks.backends.database.backend import DatabaseBackend, result_from_claim
+from django_tasks.backends.database.exceptions import LeaseExpiredError, StorageError
+from django_tasks.backends.database.executor import DONE, READY, RUNNING, Claim, Executor
+from django_tasks.backends.database.queries import ClaimedRow, Finish, Queries, queries_for
+from django_tasks.backends.database.waking import Alarm
+from django_tasks.exceptions import InvalidTaskError
+from django_tasks.execution import Outcome
+from django_tasks.task import ResultStatus, TaskResult
+from django_tasks.utils import class_path, format_exception
+
+logger = logging.getLogger("django_tasks.worker")
+
+R = TypeVar("R")
+
+PREFETCH_WINDOW = 0.05
+"""Seconds of work (at the recent pace) to claim beyond the free slots."""
+MAX_PREFETCH = 100
+"""The most tasks claimed beyond the free slots."""
+MAX_FINISH_BATCH = 200
+"""The most outcomes written in one statement."""
+POLL_START = 0.05
+"""The first poll delay once the queue runs dry, doubled up to ``interval``."""
+MAX_BACKOFF = 5.0
+"""The longest wait between attempts to reach the database."""
+STORE_ATTEMPTS = 3
+"""Failed writes of an outcome, while the database is reachable, before a FAILED outcome saying
+why is written instead (and as many again before giving up on it)."""
+TRANSIENT_STORE_ATTEMPTS = 20
+"""The same, for errors that usually pass (deadlocks, locks, lost connections)."""
+
+
+class QueueTableMissing(Exception):  # noqa: N818  # Says what is wrong, like DoesNotExist.
+    """The queue table does not exist: the migrations have not been applied."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkerOptions:
+    """What ``db_worker``'s command line sets."""
+
+    queues: Sequence[str] | None = ("default",)
+    """The queues to take tasks from; None for every queue."""
+    interval: float = 1.0
+    batch: bool = False
+    max_tasks: int | None = None
+    worker_id: str
+    concurrency: int = 1
+
+
+@dataclass(slots=True, eq=False)
+class PendingFinish:
+    """An outcome waiting to be written; ``done`` is set once it is (or cannot be)."""
+
+    claim: Claim | None
+    """None for a rejected row, which no thread waits on."""
+    finish: Finish
+    done: threading.Event = field(default_factory=threading.Event)
+    stored: bool = False
+    failures: int = 0
+    replaced: str = ""
+    """Why the outcome was replaced by a FAILED one, if it could not be stored."""
+
+
+@dataclass(slots=True)
+class Tally:
+    claimed: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    rejected: int = 0
+    lost: int = 0
+    handed_back: int = 0
+
+
+class Worker:
+    """Runs the tasks of one DatabaseBackend until told to stop. See the module docstring."""
+
+    def __init__(self, backend: DatabaseBackend, options: WorkerOptions) -> None:
+        self.backend = backend
+        self.options = options
+        self.alias = backend.database
+        self.tally = Tally()
+        self._held: dict[str, Claim] = {}
+        self._finishes: deque[PendingFinish] = deque()
+        self._dropped: deque[Claim] = deque()
+        self._alarm = Alarm()
+        self._executor = Executor(options.concurrency, type(backend), self._store, self._drop)
+        self._signals = 0
+        self._stopping = False
+        self._claiming = True
+        self._more = True
+        self._claim_now = True
+        self._poll_delay = POLL_START
+        self._next_poll = 0.0
+        self._next_heartbeat = 0.0
+        self._backoff = 0.0
+        self._retry_at = 0.0
+        self._started = time.monotonic()
+
+    def run(self) -> int:
+        """Work until stopped; return the exit status (0, or 1 after a forced stop)."""
+        restore = self._install_signal_handlers()
+        self._executor.start()
+        logger.info(
+            "Worker started id=%s backend=%s queues=%s concurrency=%s",
+            self.options.worker_id,
+            self.backend.alias,
+            "*" if self.options.queues is None else ",".join(self.options.queues),
+            self.options.concurrency,
+        )
+        status = None
+        try:
+            status = self._loop()
+        finally:
+            restore()
+            # After a forced stop (1) or a crash (None), executors may wait on this thread.
+            self._executor.stop(wait=status == 0)
+            self._alarm.close()
+        self._log_summary(status)
+        return status
+
+    def stop(self) -> None:
+        """Ask the worker to stop as SIGTERM does; a second call stops it at once."""
+        self._signals += 1
+        self._alarm.wake()
+
+    def _loop(self) -> int:
+        self._wait_for_table()
+        while True:
+            if self._signals >= 2:
+                return self._stop_now()
+            if self._signals == 1 and not self._stopping:
+                self._begin_stop()
+            if time.monotonic() >= self._retry_at:
+                try:
+                    self._step()
+                    self._backoff = 0.0
+                except DatabaseError as e:
+                    self._database_error(e)
+            if self._finished():
+                return 0
+            self._wait()
+
+    def _step(self) -> None:
+        self._listen()  # Before claiming: a task enqueued after the claim wakes the worker.
+        self._release_dropped()
+        self._flush()
+        self._keep_leases()
+        if self._claiming:
+            self._fill()
+
+    def _finished(self) -> bool:
+        if self._held or self._finishes or self._dropped:
+            return False
+        if self._stopping or not self._claiming:
+            return True
+        if self.options.batch and not self._more and time.monotonic() >= self._retry_at:
+            logger.info("No task is ready; exiting (--batch).")
+            return True
+        return False
+
+    def _wait_for_table(self) -> None:
+        """Check that the queue table exists, waiting (responsive to signals) for the
+        database to be reachable; raise QueueTableMissing if it is not there."""
+        from django_tasks.backends.database.models import DBTaskResult
+
+        table = DBTaskResult._meta.db_table
+        while self._signals == 0:
+            try:
+                tables = self._db(connections[self.alias].introspection.table_names)
+            except DatabaseError as e:
+                self._database_error(e)
+                self._wait()
+                continue
+            if table not in tables:
+                raise QueueTableMissing(
+                    f"The task table {table!r} does not exist in database {self.alias!r}; "
+                    f"run 'manage.py migrate --database {self.alias}'."
+                )
+            return
+
+    # Claiming.
+
+    def _fill(self) -> None:
+        limit = self._claim_limit()
+        if limit <= 0:
+            return
+        sent = time.monotonic()
+        rows = self._db(
+            lambda cursor: self._queries().claim(
+                cursor,
+                worker_id=self.options.worker_id,
+                backend=self.backend.alias,
+                queues=self.options.queues,
+                limit=limit,
+                lease_seconds=self.backend.options.LEASE_SECONDS,
+            )
+        )
+        self.tally.claimed += len(rows)
+        self._claim_now = False
+        self._more = len(rows) == limit
+        self._schedule_poll(found=bool(rows))
+        lease_until = sent + self.backend.options.LEASE_SECONDS
+        for row in sorted(rows, key=_claim_order):
+            self._accept(row, lease_until)
+        if self.options.max_tasks is not None and self.tally.claimed >= self.options.max_tasks:
+            logger.info(
+                "Claimed %s task(s); exiting once they finish (--max-tasks).", self.tally.claimed
+            )
+            self._claiming = False
+
+    def _schedule_poll(self, *, found: bool) -> None:
+        """When to look again: as soon as there is room if the claim was full; at ``interval``
+        when notifications wake the worker; else soon after finding tasks, backing off to
+        ``interval`` while the queue stays empty."""
+        now = time.monotonic()
+        if self._more or found:
+            self._poll_delay = POLL_START
+        if self._more:
+            return
+        if self._alarm.listening:
+            self._next_poll = now + self.options.interval
+        else:
+            self._next_poll = now + self._poll_delay
+            self._poll_delay = min(self._poll_delay * 2, self.options.interval)
+
+    def _claim_limit(self) -> int:
+        """How many tasks to claim now: up to the free slots plus the prefetch, but only
+        when the queue may have some (and not a handful at a time while it does)."""
+        active = sum(1 for claim in self._held.values() if claim.state != DONE)
+        target = self.options.concurrency + self._prefetch()
+        if self.options.max_tasks is not None:
+            target = min(target, self.options.max_tasks - self.tally.claimed + active)
+        free = target - active
+        if free <= 0:
+            return 0
+        if self._claim_now:
+            return free
+        if self._more:  # The queue had more: claim again once half the room is free.
+            return free if free >= max(1, target // 2) else 0
+        return free if time.monotonic() >= self._next_poll else 0
+
+    def _prefetch(self) -> int:
+        pace = self._executor.pace
+        if pace is None:
+            return 0
+        per_second = self.options.concurrency / max(pace, 1e-6)
+        return min(MAX_PREFETCH, int(per_second * PREFETCH_WINDOW))
+
+    def _accept(self, row: ClaimedRow, lease_until: float) -> None:
+        try:
+            result = result_from_claim(row, self.backend.alias)
+        except InvalidTaskError as e:  # Also InvalidTaskArgumentsError.
+            self._reject(row, e)
+            return
+        except Exception as e:  # A row no check foresaw must not stop the worker.
+            logger.exception("Unexpected error reading the row of task id=%s.", row.id)
+            self._reject(row, e)
+            return
+        claim = Claim(row.id, row.attempts, result, lease_until)
+        self._held[row.id] = claim
+        self._executor.submit(claim)
+
+    def _reject(self, row: ClaimedRow, error: Exception) -> None:
+        """Fail a row that cannot run (unknown task, bad arguments) without running anything."""
+        self.tally.rejected += 1
+        logger.error(
+            "Task rejected id=%s path=%s queue=%s error=%s",
+            row.id,
+            row.task_path[:200],
+            row.queue_name,
+            error,
+            exc_info=error,
+        )
+        now = timezone.now()
+        finish = Finish(
+            id=row.id,
+            attempts=row.attempts,
+            status=ResultStatus.FAILED.value,
+            started_at=now,
+            finished_at=now,
+            return_value=None,
+            exception_class_path=class_path(type(error)),
+            traceback=format_exception(error),
+        )
+        self._finishes.append(PendingFinish(None, finish))
+
+    # Recording outcomes.
+
+    def _store(self, claim: Claim, result: TaskResult[Any], outcome: Outcome) -> bool:
+        """The executor's Store, in an executor thread: hand the outcome to the main thread
+        and wait until it is written."""
+        finish, unencodable = _finish(claim, result, outcome)
+        pending = PendingFinish(claim, finish, replaced=unencodable)
+        self._finishes.append(pending)
+        self._alarm.wake()
+        pending.done.wait()
+        if pending.replaced:
+            logger.error(
+                "Task outcome not stored id=%s path=%s: %s; stored as FAILED instead.",
+                claim.row_id,
+                result.task.module_path,
+                pending.replaced,
+            )
+            return False
+        if not pending.stored:
+            logger.warning(
+                "Task lost its lease id=%s path=%s attempt=%s; its outcome was not stored "
+                "(another worker has taken the task over).",
+                claim.row_id,
+                result.task.module_path,
+                claim.attempts,
+            )
+        return pending.stored
+
+    def _flush(self) -> None:
+        """Write the outcomes that finished tasks are waiting on; wake their threads.
+
+        Outcomes are written together; one whose write failed is retried on its own, so that
+        it holds back nothing else.
+        """
+        if not self._finishes:
+            return
+        fresh = [pending for pending in self._finishes if not pending.failures]
+        batch = fresh[:MAX_FINISH_BATCH] or [self._finishes[0]]
+        for pending in batch:
+            self._finishes.remove(pending)
+        try:
+            stored = self._db(
+                lambda cursor: self._queries().finish(
+                    cursor,
+                    worker_id=self.options.worker_id,
+                    finishes=[pending.finish for pending in batch],
+                )
+            )
+        except DatabaseError as e:
+            self._finishes.extendleft(reversed(batch))
+            self._unstored(batch, e)
+            raise
+        for pending in batch:
+            self._settle(pending, pending.finish.id in stored)
+
+    def _unstored(self, batch: list[PendingFinish], error: DatabaseError) -> None:
+        """Count a failed write against its outcomes if the database is otherwise reachable
+        (the outcome itself may be the problem), and replace or give up on stubborn ones."""
+        if not self._database_reachable():
+            return
+        transient = isinstance(error, (OperationalError, InterfaceError))
+        limit = TRANSIENT_STORE_ATTEMPTS if transient else STORE_ATTEMPTS
+        for pending in batch:
+            pending.failures += 1
+            if pending.failures == limit:
+                pending.replaced = f"{type(error).__name__}: {str(error).strip()[:500]}"
+                pending.finish = _storage_failure(pending.finish, pending.replaced)
+            elif pending.failures >= 2 * limit:
+                self._finishes.remove(pending)
+                logger.error(
+                    "Outcome not stored id=%s error=%s; the task will be retaken when its "
+                    "lease expires.",
+                    pending.finish.id,
+                    error,
+                )
+                self._settle(pending, False)
+
+    def _settle(self, pending: PendingFinish, stored: bool) -> None:
+        pending.stored = stored
+        claim = pending.claim
+        if claim is not None:
+            self._held.pop(claim.row_id, None)
+            if not stored:
+                self.tally.lost += 1
+            elif pending.finish.status == ResultStatus.SUCCEEDED:
+                self.tally.succeeded += 1
+            else:
+                self.tally.failed += 1
+        pending.done.set()
+
+    # Leases.
+
+    def _keep_leases(self) -> None:
+        """Every HEARTBEAT_SECONDS: renew this worker's leases, and take back the tasks of
+        workers whose leases have expired."""
+        now = time.monotonic()
+        if now < self._next_heartbeat:
+            return
+        options = self.backend.options
+        if self._held:
+            ids = list(self._held)
+            owned = self._db(
+                lambda cursor: self._queries().renew(
+                    cursor,
+                    worker_id=self.options.worker_id,
+                    ids=ids,
+                    lease_seconds=options.LEASE_SECONDS,
+                )
+            )
+            self._renewed(ids, owned, now + options.LEASE_SECONDS)
+        failed, requeued = self._db(self._reap)
+        if failed or requeued:
+            logger.warning(
+                "Took back tasks whose worker stopped renewing its lease: %s requeued, "
+                "%s failed after %s attempts.",
+                requeued,
+                failed,
+                options.MAX_ATTEMPTS,
+            )
+        self._next_heartbeat = now + options.HEARTBEAT_SECONDS
+
+    def _renewed(self, ids: list[str], owned: set[str], lease_until: float) -> None:
+        for row_id in ids:
+            claim = self._held.get(row_id)
+            if claim is None:
+                continue
+            if row_id in owned:
+                claim.lease_until = lease_until
+            elif claim.state == READY:
+                claim.cancelled = True
+
+    def _reap(self, cursor: Any) -> tuple[int, int]:
+        options = self.backend.options
+        error = LeaseExpiredError(
+            f"The task's lease expired on its last attempt ({options.MAX_ATTEMPTS} of "
+            f"MAX_ATTEMPTS {options.MAX_ATTEMPTS}): its worker stopped renewing it (killed, "
+            f"frozen, or cut off from the database), so it is not retaken."
+        )
+        return self._queries().reap(
+            cursor,
+            backend=self.backend.alias,
+            max_attempts=options.MAX_ATTEMPTS,
+            lost_class_path=class_path(LeaseExpiredError),
+            lost_traceback=f"{class_path(LeaseExpiredError)}: {error}\n",
+        )
+
+    def _drop(self, claim: Claim) -> None:
+        """The executor's callback for a claim it did not start: its lease was lost."""
+        self._dropped.append(claim)
+        self._alarm.wake()
+
+    def _release_dropped(self) -> None:
+        """Give back the claims that executors skipped, if they are still this worker's."""
+        dropped = []
+        while self._dropped:
+            claim = self._dropped.popleft()
+            self._held.pop(claim.row_id, None)
+            dropped.append(claim.row_id)
+        if dropped:
+            self._release(dropped, started=False)
+
+    def _release(self, ids: list[str], *, started: bool) -> None:
+        self.tally.handed_back += self._db(
+            lambda cursor: self._queries().release(
+                cursor, worker_id=self.options.worker_id, ids=ids, started=started
+            )
+        )
+
+    # Stopping.
+
+    def _begin_stop(self) -> None:
+        running = sum(1 for claim in self._held.values() if claim.state == RUNNING)
+        logger.info("Stopping: finishing %s running task(s).", running)
+        self._stopping = True
+        self._claiming = False
+        unstarted = self._take_unstarted()
+        if unstarted:
+            try:
+                self._release(unstarted, started=False)
+            except DatabaseError as e:
+                self._database_error(e)
+
+    def _take_unstarted(self) -> list[str]:
+        unstarted = [claim.row_id for claim in self._executor.take_unstarted()]
+        for row_id in unstarted:
+            self._held.pop(row_id, None)
+        return unstarted
+
+    def _stop_now(self) -> int:
+        self._stopping = True
+        self._claiming = False
+        self._take_unstarted()
+        logger.warning("Stopping at once: handing %s task(s) back to the queue.", len(self._held))
+        try:
+            while self._finishes:
+                self._flush()
+            running = [claim.row_id for claim in self._held.values() if claim.state != DONE]
+            if running:
+                self._release(running, started=True)
+        except DatabaseError as e:
+            logger.error(
+                "Could not hand tasks back (%s); they are retaken when their leases expire.", e
+            )
+        return 1
+
+    # Waiting and the database connection.
+
+    def _wait(self) -> None:
+        """Sleep until there is something to do: an outcome to write, a signal, a
+        notification, the next poll or heartbeat, or the end of a backoff."""
+        now = time.monotonic()
+        if self._retry_at > now:
+            self._alarm.sleep(self._retry_at - now)
+            return
+        if self._finishes or self._dropped or (self._signals and not self._stopping):
+            return
+        deadline = self._next_heartbeat
+        if self._claiming:
+            if self._claim_limit() > 0:
+                return
+            deadline = min(deadline, self._next_poll)
+        try:
+            if self._notified():
+                return
+            self._alarm.sleep(deadline - now)
+            self._notified()
+        except DatabaseError as e:
+            self._database_error(e)
+
+    def _listen(self) -> None:
+        connection = connections[self.alias]
+        if connection.vendor == "postgresql" and self.backend.options.NOTIFY:
+            self._alarm.listen(connection)
+
+    def _notified(self) -> bool:
+        if self._alarm.notified(connections[self.alias], self.options.queues):
+            self._claim_now = True
+            return True
+        return False
+
+    def _queries(self) -> Queries:
+        return queries_for(self.alias)
+
+    def _db(self, operation: Callable[[Any], R]) -> R:
+        with connections[self.alias].cursor() as cursor:
+            return operation(cursor)
+
+    def _database_error(self, error: DatabaseError) -> None:
+        self._backoff = min(MAX_BACKOFF, max(0.1, self._backoff * 2))
+        self._retry_at = time.monotonic() + self._backoff
+        logger.warning(
+            "Database error on %r (%s: %s); retrying in %.1f s.",
+            self.alias,
+            type(error).__name__,
+            str(error).strip(),
+            self._backoff,
+        )
+        connection = connections[self.alias]
+        try:
+            connection.close()
+        except DatabaseError:
+            connection.connection = None
+        self._alarm.unlisten()
+
+    def _database_reachable(self) -> bool:
+        try:
+            self._db(lambda cursor: cursor.execute("SELECT 1"))
+        except DatabaseError:
+            return False
+        return True
+
+    # Signals and the summary.
+
+    def _install_signal_handlers(self) -> Callable[[], None]:
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None  # Under --reload the reloader owns the signals.
+        previous = {
+            number: signal.signal(number, self._on_signal)
+            for number in (signal.SIGTERM, signal.SIGINT)
+        }
+        previous_fd = signal.set_wakeup_fd(self._alarm.wakeup_fd, warn_on_full_buffer=False)
+
+        def restore() -> None:
+            signal.set_wakeup_fd(previous_fd)
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
+        return restore
+
+    def _on_signal(self, number: int, frame: object) -> None:
+        self._signals += 1
+
+    def _log_summary(self, status: int) -> None:
+        tally = self.tally
+        logger.info(
+            "Worker stopped id=%s status=%s uptime=%.1fs claimed=%s succeeded=%s failed=%s "
+            "rejected=%s lost=%s handed_back=%s",
+            self.options.worker_id,
+            status,
+            time.monotonic() - self._started,
+            tally.claimed,
+            tally.succeeded,
+            tally.failed,
+            tally.rejected,
+            tally.lost,
+            tally.handed_back,
+        )
+
+
+def configure_logging(verbosity: int) -> None:
+    """Show the worker's log lines on stderr, unless the project has configured logging for
+    ``django_tasks`` (or the root logger): verbosity 0 shows warnings and errors, 1 also a
+    line per finished task, 2 and 3 also a line per started task."""
+    tasks_logger = logging.getLogger("django_tasks")
+    if tasks_logger.hasHandlers():
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    tasks_logger.addHandler(handler)
+    levels = {0: logging.WARNING, 1: logging.INFO}
+    tasks_logger.setLevel(levels.get(verbosity, logging.DEBUG))
+
+
+def _claim_order(row: ClaimedRow) -> tuple[int, Any, str]:
+    return (-row.priority, row.run_after or row.enqueued_at, row.id)
+
+
+def _finish(claim: Claim, result: TaskResult[Any], outcome: Outcome) -> tuple[Finish, str]:
+    """The row values of an outcome, or of a FAILED one (and why) if its return value cannot
+    be encoded."""
+    returned = outcome.status == ResultStatus.SUCCEEDED
+    finish = Finish(
+        id=claim.row_id,
+        attempts=claim.attempts,
+        status=outcome.status.value,
+        started_at=result.started_at or outcome.finished_at,
+        finished_at=outcome.finished_at,
+        return_value=None,
+        exception_class_path=class_path(type(outcome.exception)) if outcome.exception else "",
+        traceback=outcome.traceback or "",
+    )
+    if not returned:
+        return finish, ""
+    try:
+        return dataclasses.replace(finish, return_value=json.dumps(outcome.return_value)), ""
+    except (ValueError, TypeError, RecursionError) as e:  # An int beyond Python's digit limit.
+        reason = f"{type(e).__name__}: {e}"
+        return _storage_failure(finish, reason), reason
+
+
+def _storage_failure(finish: Finish, reason: str) -> Finish:
+    """A FAILED outcome saying why the real one could not be stored."""
+    message = f"The task finished ({finish.status}), but its outcome could not be stored: {reason}"
+    error = class_path(StorageError)
+    return dataclasses.replace(
+        finish,
+        status=ResultStatus.FAILED.value,
+        return_value=None,
+        exception_class_path=error,
+        traceback=f"{error}: {message}\n",
+    )

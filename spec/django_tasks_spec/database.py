@@ -1,0 +1,54 @@
+"""The OPTIONS schema of the database backend (``django_tasks.backends.database``).
+
+Every key is optional::
+
+    TASKS = {
+        "default": {
+            "BACKEND": "django_tasks.backends.database.DatabaseBackend",
+            "OPTIONS": {"DATABASE": "queue", "LEASE_SECONDS": 60},
+        }
+    }
+"""
+
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+DatabaseAlias = Annotated[str, StringConstraints(min_length=1)]
+
+
+class DatabaseOptions(BaseModel):
+    """OPTIONS of DatabaseBackend."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    DATABASE: DatabaseAlias = "default"
+    """The alias in DATABASES of the database that holds the queue table."""
+
+    LEASE_SECONDS: Annotated[float, Field(gt=0)] = 30.0
+    """How long a claimed task stays reserved for its worker without a heartbeat. A task whose
+    worker stops renewing its lease (killed, machine gone, database unreachable) is retaken once
+    the lease has expired."""
+
+    HEARTBEAT_SECONDS: Annotated[float, Field(gt=0)] = 10.0
+    """How often a worker renews the leases of the tasks it holds, and looks for expired leases
+    of other workers' tasks. At most half of LEASE_SECONDS."""
+
+    MAX_ATTEMPTS: Annotated[int, Field(ge=1)] = 3
+    """How many times a task may be started. A task whose lease expires on its last attempt
+    (its worker keeps dying while running it) is marked FAILED instead of being retaken."""
+
+    NOTIFY: bool = True
+    """PostgreSQL only: idle workers LISTEN for new tasks and start them within milliseconds of
+    the commit. Turn it off behind a pooler in transaction mode (PgBouncer), where LISTEN does
+    not work; workers then poll."""
+
+    @model_validator(mode="after")
+    def _heartbeat_within_lease(self) -> Self:
+        if self.HEARTBEAT_SECONDS * 2 > self.LEASE_SECONDS:
+            raise ValueError(
+                f"HEARTBEAT_SECONDS ({self.HEARTBEAT_SECONDS!r}) must be at most half of "
+                f"LEASE_SECONDS ({self.LEASE_SECONDS!r}), so that a lease is renewed at least "
+                f"twice before it expires"
+            )
+        return self

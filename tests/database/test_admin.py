@@ -1,0 +1,173 @@
+"""The task results in the Django admin: read-only, escaped, and a guarded re-enqueue action."""
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.test import Client
+from django.urls import reverse
+
+from django_tasks.backends.database import DatabaseBackend
+from django_tasks.backends.database.models import DBTaskResult
+
+pytestmark = pytest.mark.with_default
+
+CHANGELIST = reverse("admin:django_tasks_database_dbtaskresult_changelist")
+SCRIPT = "<script>alert(1)</script>"
+
+
+def change_url(result_id: str) -> str:
+    return reverse("admin:django_tasks_database_dbtaskresult_change", args=[result_id])
+
+
+@pytest.fixture
+def rows(backend: DatabaseBackend) -> Any:
+    table = DBTaskResult.objects.using(backend.database)
+    common: dict[str, Any] = {"backend": "default", "queue_name": "mail", "priority": 4}
+    table.create(
+        id="failed-1",
+        status="FAILED",
+        task_path="tests.tasks.add",
+        arguments={"args": [1, 2], "kwargs": {}},
+        exception_class_path="builtins.ValueError",
+        traceback=f"ValueError: {SCRIPT}",
+        attempts=1,
+        worker_id="host:1",
+        worker_ids=["host:1"],
+        **common,
+    )
+    table.create(
+        id="failed-2",
+        status="FAILED",
+        task_path="os.system",
+        arguments={"args": ["ls"], "kwargs": {}},
+        **common,
+    )
+    table.create(
+        id="done-1",
+        status="SUCCEEDED",
+        task_path="tests.tasks.echo",
+        arguments={"args": [SCRIPT], "kwargs": {}},
+        return_value={"html": SCRIPT},
+        **common,
+    )
+    return table
+
+
+def user(name: str, *permissions: str, superuser: bool = False) -> User:
+    account = User.objects.create_user(name, is_staff=True)  # No password: force_login.
+    account.is_superuser = superuser
+    account.save()
+    for codename in permissions:
+        account.user_permissions.add(Permission.objects.get(codename=codename))
+    return account
+
+
+@pytest.fixture
+def as_user(client: Client) -> Any:
+    count = 0
+
+    def log_in(*permissions: str, superuser: bool = False) -> Client:
+        nonlocal count
+        count += 1
+        client.force_login(user(f"user{count}", *permissions, superuser=superuser))
+        return client
+
+    return log_in
+
+
+def test_the_list_shows_each_result_escaped(rows: Any, as_user: Any) -> None:
+    response = as_user(superuser=True).get(CHANGELIST)
+    assert response.status_code == 200
+    content = response.content.decode()
+    for result_id in ("failed-1", "failed-2", "done-1"):
+        assert result_id in content
+    for column in ("Task path", "Status", "Queue name", "Priority", "Worker", "Attempts"):
+        assert column in content
+    assert "host:1" in content
+    assert SCRIPT not in content
+
+    filtered = as_user(superuser=True).get(CHANGELIST, {"status__exact": "SUCCEEDED"})
+    assert "done-1" in filtered.content.decode()
+    assert "failed-1" not in filtered.content.decode()
+    found = as_user(superuser=True).get(CHANGELIST, {"q": "os.system"})
+    assert "failed-2" in found.content.decode()
+    assert "done-1" not in found.content.decode()
+
+
+def test_the_detail_is_read_only_and_escaped(rows: Any, as_user: Any) -> None:
+    client = as_user(superuser=True)
+    response = client.get(change_url("failed-1"))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "ValueError: &lt;script&gt;alert(1)&lt;/script&gt;" in content
+    assert SCRIPT not in content
+    assert 'name="task_path"' not in content
+    assert 'name="status"' not in content
+    assert SCRIPT not in client.get(change_url("done-1")).content.decode()
+
+    response = client.post(change_url("failed-1"), {"task_path": "os.system", "status": "NEW"})
+    assert response.status_code == 403
+    assert rows.get(pk="failed-1").task_path == "tests.tasks.add"
+    add_url = reverse("admin:django_tasks_database_dbtaskresult_add")
+    assert client.get(add_url).status_code == 403
+    delete_url = reverse("admin:django_tasks_database_dbtaskresult_delete", args=["failed-1"])
+    assert client.post(delete_url, {"post": "yes"}).status_code == 403
+    assert rows.filter(pk="failed-1").exists()
+
+
+def test_only_staff_with_the_view_permission_see_results(
+    rows: Any, client: Client, as_user: Any
+) -> None:
+    assert client.get(CHANGELIST).status_code == 302  # To the login page.
+    assert as_user().get(CHANGELIST).status_code == 403
+    viewer = as_user("view_dbtaskresult")
+    assert viewer.get(CHANGELIST).status_code == 200
+    assert viewer.get(change_url("failed-1")).status_code == 200
+
+
+@pytest.fixture
+def reenqueue(django_capture_on_commit_callbacks: Any) -> Any:
+    def post(client: Client, *ids: str) -> Any:
+        # A queue on another database waits for the commit of the default one's transaction.
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(
+                CHANGELIST, {"action": "reenqueue", "_selected_action": list(ids)}, follow=True
+            )
+
+    return post
+
+
+def test_reenqueue_creates_new_results_from_failed_ones(
+    backend: DatabaseBackend, rows: Any, as_user: Any, reenqueue: Any
+) -> None:
+    response = reenqueue(as_user(superuser=True), "failed-1", "failed-2", "done-1")
+    content = response.content.decode()
+    assert "Re-enqueued 1 failed task as a new result." in content
+    assert "Skipped 1 task result that has not FAILED." in content
+    assert (
+        "Task result &#x27;failed-2&#x27; was not re-enqueued: Task path &#x27;os.system&#x27; "
+        "is not a registered task" in content
+    )
+
+    (new,) = rows.filter(status="NEW")
+    assert (new.task_path, new.arguments, new.queue_name, new.priority) == (
+        "tests.tasks.add",
+        {"args": [1, 2], "kwargs": {}},
+        "mail",
+        4,
+    )
+    assert backend.get_result(new.id).args == [1, 2]
+    assert rows.get(pk="failed-1").status == "FAILED"  # The old result stays as it was.
+
+
+def test_reenqueue_needs_its_own_permission(rows: Any, as_user: Any, reenqueue: Any) -> None:
+    viewer = as_user("view_dbtaskresult")
+    assert "reenqueue" not in viewer.get(CHANGELIST).content.decode()
+    reenqueue(viewer, "failed-1")
+    assert not rows.filter(status="NEW").exists()
+
+    allowed = as_user("view_dbtaskresult", "reenqueue_dbtaskresult")
+    assert "Re-enqueue the selected FAILED tasks" in allowed.get(CHANGELIST).content.decode()
+    reenqueue(allowed, "failed-1")
+    assert rows.filter(status="NEW").count() == 1

@@ -1,0 +1,307 @@
+"""Enqueueing on the database backend: the row it writes, transactions, async and bulk."""
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.test import override_settings
+from django.utils import timezone
+
+from django_tasks import tasks
+from django_tasks.backends.database import DatabaseBackend
+from django_tasks.backends.database.models import DBTaskResult
+from django_tasks.exceptions import InvalidTaskArgumentsError, InvalidTaskError
+from django_tasks.signals import task_enqueued
+from django_tasks.task import ResultStatus, TaskResult, task
+from tests.database.conftest import tasks_setting
+from tests.tasks import add, add_async, echo, never_waits, noop
+
+Captured = Callable[..., Any]
+
+
+@pytest.fixture
+def enqueued() -> Iterator[list[tuple[str, bool]]]:
+    """(result id, whether its row was visible to a fresh query) for each task_enqueued."""
+    sent: list[tuple[str, bool]] = []
+
+    def receiver(sender: type, *, task_result: TaskResult[Any], **kwargs: Any) -> None:
+        backend = tasks["default"]
+        assert isinstance(backend, DatabaseBackend)
+        rows = DBTaskResult.objects.using(backend.database)
+        sent.append((task_result.id, rows.filter(pk=task_result.id).exists()))
+
+    task_enqueued.connect(receiver)
+    yield sent
+    task_enqueued.disconnect(receiver)
+
+
+def rows(backend: DatabaseBackend) -> Any:
+    return DBTaskResult.objects.using(backend.database)
+
+
+def test_enqueue_writes_one_row_with_everything_the_result_knows(
+    backend: DatabaseBackend, django_capture_on_commit_callbacks: Captured
+) -> None:
+    run_after = timezone.now() + timedelta(hours=1)
+    with django_capture_on_commit_callbacks(execute=True, using=backend.database):
+        result = echo.using(priority=7, queue_name="mail", run_after=run_after).enqueue(
+            1, "two", three=[3]
+        )
+
+    row = rows(backend).get()
+    assert (row.id, row.status, row.backend, row.queue_name) == (
+        result.id,
+        "NEW",
+        "default",
+        "mail",
+    )
+    assert (row.task_path, row.priority, row.run_after) == ("tests.tasks.echo", 7, run_after)
+    assert row.arguments == {"args": [1, "two"], "kwargs": {"three": [3]}}
+    assert row.available_at == run_after
+    assert (row.attempts, row.worker_id, row.worker_ids, row.started_at) == (0, "", [], None)
+    assert result.enqueued_at == row.enqueued_at
+    assert len(result.id) == 36
+
+
+def test_an_immediate_task_is_available_from_its_enqueue_time(
+    backend: DatabaseBackend, django_capture_on_commit_callbacks: Captured
+) -> None:
+    before = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True, using=backend.database):
+        add.enqueue(1, 2)
+    row = rows(backend).get()
+    assert row.available_at == row.enqueued_at
+    assert row.run_after is None
+    # The database's clock, which on this machine is the test's clock.
+    assert before - timedelta(seconds=5) < row.enqueued_at < timezone.now() + timedelta(seconds=5)
+
+
+def test_get_result_reads_back_the_enqueued_result(
+    backend: DatabaseBackend, django_capture_on_commit_callbacks: Captured
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True, using=backend.database):
+        result = echo.using(priority=-3).enqueue({"a": [1, None]}, flag=True)
+
+    found = backend.get_result(result.id)
+    assert found.task == echo.using(priority=-3)
+    assert found.status == ResultStatus.NEW
+    assert (found.args, found.kwargs) == ([{"a": [1, None]}], {"flag": True})
+    assert (found.enqueued_at, found.started_at, found.finished_at) == (
+        result.enqueued_at,
+        None,
+        None,
+    )
+    assert (found.attempts, found.worker_ids, found.backend) == (0, [], "default")
+    assert echo.get_result(result.id).id == result.id
+
+
+@pytest.mark.parametrize("result_id", ["missing", "x" * 65])
+def test_an_unknown_id_raises_result_does_not_exist(
+    backend: DatabaseBackend, result_id: str
+) -> None:
+    from django_tasks.exceptions import ResultDoesNotExist
+
+    message = f"No task result with id {result_id!r} in backend 'default'."
+    with pytest.raises(ResultDoesNotExist, match=re.escape(message)):
+        backend.get_result(result_id)
+
+
+def test_a_result_of_another_backend_alias_is_not_found(
+    backend: DatabaseBackend, alias: str, django_capture_on_commit_callbacks: Captured
+) -> None:
+    from django_tasks.exceptions import ResultDoesNotExist
+
+    with django_capture_on_commit_callbacks(execute=True, using=alias):
+        result = add.enqueue(1, 2)
+    setting = {**tasks_setting(alias), "other": tasks_setting(alias)["default"]}
+    with override_settings(TASKS=setting):
+        with pytest.raises(ResultDoesNotExist):
+            tasks["other"].get_result(result.id)
+        assert tasks["default"].get_result(result.id).id == result.id
+
+
+@pytest.mark.transactional
+def test_inside_a_transaction_the_row_commits_or_rolls_back_with_it(
+    backend: DatabaseBackend, alias: str, enqueued: list[tuple[str, bool]]
+) -> None:
+    with transaction.atomic(using=alias):
+        kept = add.enqueue(1, 2)
+        assert rows(backend).filter(pk=kept.id).exists()  # Inserted in the transaction...
+        assert enqueued == []  # ...but task_enqueued waits for the commit,
+        assert kept.enqueued_at is None  # and so does enqueued_at.
+    assert enqueued == [(kept.id, True)]
+    assert kept.enqueued_at is not None
+
+    with transaction.atomic(using=alias):
+        dropped = add.enqueue(3, 4)
+        transaction.set_rollback(True, using=alias)
+    assert not rows(backend).filter(pk=dropped.id).exists()
+    assert enqueued == [(kept.id, True)]
+    assert dropped.enqueued_at is None
+
+
+@pytest.mark.transactional
+def test_outside_a_transaction_the_row_is_committed_at_once(
+    backend: DatabaseBackend, enqueued: list[tuple[str, bool]]
+) -> None:
+    result = add.enqueue(1, 2)
+    assert enqueued == [(result.id, True)]
+    assert result.enqueued_at == rows(backend).get(pk=result.id).enqueued_at
+
+
+@pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
+@pytest.mark.parametrize("enqueue_on_commit", [True, False])
+def test_a_queue_on_another_database_waits_for_the_default_databases_commit(
+    enqueued: list[tuple[str, bool]], enqueue_on_commit: bool
+) -> None:
+    setting = tasks_setting("postgres")
+    setting["default"]["ENQUEUE_ON_COMMIT"] = enqueue_on_commit
+    with override_settings(TASKS=setting):
+        backend = tasks["default"]
+        assert isinstance(backend, DatabaseBackend)
+        with transaction.atomic():  # On "default"; the queue lives on "postgres".
+            result = add.enqueue(1, 2)
+            inserted_before_commit = rows(backend).filter(pk=result.id).exists()
+        assert inserted_before_commit is not enqueue_on_commit
+        assert enqueued == [(result.id, True)]
+
+        with transaction.atomic():
+            dropped = add.enqueue(3, 4)
+            transaction.set_rollback(True)
+        assert rows(backend).filter(pk=dropped.id).exists() is not enqueue_on_commit
+
+
+@pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
+def test_a_task_that_never_waits_is_inserted_inside_the_default_transaction(
+    enqueued: list[tuple[str, bool]],
+) -> None:
+    with override_settings(TASKS=tasks_setting("postgres")):
+        backend = tasks["default"]
+        assert isinstance(backend, DatabaseBackend)
+        with transaction.atomic():
+            result = never_waits.enqueue()
+            assert rows(backend).filter(pk=result.id).exists()
+            assert enqueued == [(result.id, True)]
+
+
+@pytest.mark.transactional
+def test_aenqueue_writes_the_same_row_as_enqueue(
+    backend: DatabaseBackend, enqueued: list[tuple[str, bool]]
+) -> None:
+    from asgiref.sync import async_to_sync
+
+    run_after = timezone.now() + timedelta(minutes=5)
+    deferred = echo.using(priority=3, queue_name="q", run_after=run_after)
+    sync = deferred.enqueue(1, k="v")
+
+    async def enqueue_async() -> tuple[TaskResult[Any], TaskResult[Any], TaskResult[Any]]:
+        asynchronous = await deferred.aenqueue(1, k="v")
+        now = await add_async.aenqueue(1, 2)
+        return asynchronous, now, await backend.aget_result(now.id)
+
+    asynchronous, now, found = async_to_sync(enqueue_async)()
+
+    fields = ["status", "backend", "queue_name", "task_path", "priority", "arguments"]
+    fields += ["run_after", "available_at", "attempts", "worker_id", "worker_ids"]
+    one, two = (rows(backend).values(*fields).get(pk=r.id) for r in (sync, asynchronous))
+    assert one == two
+    row = rows(backend).get(pk=now.id)
+    assert row.available_at == row.enqueued_at == now.enqueued_at
+    assert row.task_path == "tests.tasks.add_async"
+    assert [result_id for result_id, _ in enqueued] == [sync.id, asynchronous.id, now.id]
+    assert found.args == [1, 2]
+
+
+def test_bulk_enqueue_inserts_every_call_and_signals_each_after_the_commit(
+    backend: DatabaseBackend,
+    enqueued: list[tuple[str, bool]],
+    django_capture_on_commit_callbacks: Captured,
+) -> None:
+    calls = [((i,), {"b": i * 2}) for i in range(1200)]
+    deferred = timezone.now() + timedelta(minutes=1)
+    with django_capture_on_commit_callbacks(execute=True, using=backend.database):
+        results = backend.bulk_enqueue(add.using(run_after=deferred), calls)
+        assert enqueued == []
+
+    assert len(results) == 1200
+    assert [result_id for result_id, _ in enqueued] == [result.id for result in results]
+    stored = {row.id: row for row in rows(backend).all()}
+    assert set(stored) == {result.id for result in results}
+    assert stored[results[7].id].arguments == {"args": [7], "kwargs": {"b": 14}}
+    assert stored[results[7].id].available_at == deferred
+    assert results[0].enqueued_at == stored[results[0].id].enqueued_at
+    assert backend.get_result(results[1199].id).args == [1199]
+    assert backend.bulk_enqueue(noop, []) == []
+
+
+def test_bulk_enqueue_stores_nothing_if_one_call_is_invalid(backend: DatabaseBackend) -> None:
+    calls: list[Any] = [((1, 2), {}), ((1, {2}), {})]
+    message = (
+        "calls[1]: Argument args[1] is {2} (type set), which is not JSON-serializable; use a "
+        "list (list(value))."
+    )
+    with pytest.raises(InvalidTaskArgumentsError, match=re.escape(message)):
+        backend.bulk_enqueue(add, calls)
+    with pytest.raises(
+        TypeError,
+        match=re.escape("calls[1] is (1, 2, 3); each call must be a pair (args, kwargs)."),
+    ):
+        backend.bulk_enqueue(add, [((1, 2), {}), (1, 2, 3)])  # type: ignore[list-item]  # The wrong shape on purpose.
+    assert not rows(backend).exists()
+
+
+@pytest.mark.transactional
+def test_bulk_enqueue_rolls_back_with_the_transaction(backend: DatabaseBackend) -> None:
+    with transaction.atomic(using=backend.database):
+        backend.bulk_enqueue(add, [((1, 2), {})] * 3)
+        assert rows(backend).count() == 3
+        transaction.set_rollback(True, using=backend.database)
+    assert not rows(backend).exists()
+
+
+def test_invalid_arguments_store_nothing(backend: DatabaseBackend) -> None:
+    with pytest.raises(InvalidTaskArgumentsError):
+        echo.enqueue(timezone.now())
+    assert not rows(backend).exists()
+
+
+def main_task() -> None:
+    """Given __main__ as its module below."""
+
+
+@pytest.fixture
+def main_task_module() -> Iterator[None]:
+    yield
+    main_task.__module__ = __name__
+
+
+def test_tasks_a_worker_cannot_import_are_refused(
+    backend: DatabaseBackend, main_task_module: None
+) -> None:
+    main_task.__module__ = "__main__"
+    message = (
+        "Task __main__.main_task is defined in __main__, which a worker cannot import; move it "
+        "into a module of an installed app."
+    )
+    with pytest.raises(InvalidTaskError, match=re.escape(message)):
+        task(main_task)
+    main_task.__module__ = "outside_the_apps"
+    message = (
+        "Task outside_the_apps.main_task is defined in module 'outside_the_apps', which is not "
+        "part of an installed app; a worker imports tasks only from INSTALLED_APPS."
+    )
+    with pytest.raises(InvalidTaskError, match=re.escape(message)):
+        task(main_task)
+
+
+def test_queue_names_longer_than_the_column_are_refused(backend: DatabaseBackend) -> None:
+    name = "q" * 101
+    message = (
+        f"Queue name {name[:50]!r}... is 101 characters long; the database backend stores "
+        f"queue names of at most 100 characters."
+    )
+    with pytest.raises(InvalidTaskError, match=re.escape(message)):
+        add.using(queue_name=name)

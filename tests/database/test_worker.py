@@ -1,0 +1,232 @@
+"""db_worker as a real process, on each database: running tasks, order, tampered rows."""
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from django_tasks.backends.database import DatabaseBackend
+from django_tasks.backends.database.exceptions import StorageError
+from django_tasks.backends.database.models import DBTaskResult
+from django_tasks.task import ResultStatus
+from tests.database.conftest import StartWorker, wait_until
+from tests.database.tasks import huge_number, record
+from tests.tasks import add, add_async, echo, exit_task, fail, interrupt_task
+
+pytestmark = pytest.mark.transactional
+
+
+def test_a_worker_runs_tasks_and_stores_their_results(
+    backend: DatabaseBackend, start_worker: StartWorker
+) -> None:
+    added = add.enqueue(1, 2)
+    failed = fail.enqueue("Boom <b>")
+    coroutine = add_async.enqueue(3, 4)
+    echoed = echo.enqueue([1, {"a": None}], key="value")
+    exited = exit_task.enqueue()
+    interrupted = interrupt_task.enqueue()
+    unstorable = huge_number.enqueue()
+
+    worker = start_worker("--batch", "--worker-id", "worker-1", "-v2")
+    assert worker.wait() == 0
+
+    result = backend.get_result(added.id)
+    assert (result.status, result.return_value, result.attempts) == ("SUCCEEDED", 3, 1)
+    assert result.worker_ids == ["worker-1"]
+    assert result.started_at
+    assert result.finished_at
+    assert result.enqueued_at
+    assert result.enqueued_at <= result.started_at <= result.finished_at
+    assert (result.exception_class, result.traceback) == (None, None)
+    assert backend.get_result(coroutine.id).return_value == 7
+    assert backend.get_result(echoed.id).return_value == {
+        "args": [[1, {"a": None}]],
+        "kwargs": {"key": "value"},
+    }
+    failure = backend.get_result(failed.id)
+    assert (failure.status, failure.exception_class) == ("FAILED", ValueError)
+    assert failure.traceback is not None
+    assert failure.traceback.endswith("ValueError: Boom <b>\n")
+    assert backend.get_result(exited.id).exception_class is SystemExit
+    assert backend.get_result(interrupted.id).exception_class is KeyboardInterrupt
+    not_stored = backend.get_result(unstorable.id)
+    assert (not_stored.status, not_stored.exception_class) == ("FAILED", StorageError)
+    assert not_stored.traceback is not None
+    assert "The task finished (SUCCEEDED), but its outcome could not be stored: ValueError: " in (
+        not_stored.traceback
+    )
+
+    output = worker.output()
+    assert (
+        f"Task finished id={added.id} path=tests.tasks.add queue=default state=SUCCEEDED duration="
+    ) in output
+    assert f"Task started id={added.id} path=tests.tasks.add queue=default attempt=1" in output
+    assert re.search(
+        rf"ERROR django_tasks: Task finished id={failed.id} path=tests.tasks.fail queue=default "
+        rf"state=FAILED duration=\d+\.\d+s attempt=1\nTraceback",
+        output,
+    )
+    assert "Worker stopped id=worker-1 status=0 uptime=" in output
+    assert "claimed=7 succeeded=3 failed=4 rejected=0 lost=0 handed_back=0" in output
+    assert f"Task outcome not stored id={unstorable.id} path=tests.database.tasks.huge_number" in (
+        output
+    )
+
+
+def test_tasks_run_by_priority_then_age_and_never_before_their_run_after(
+    backend: DatabaseBackend, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    ledger = str(tmp_path / "ledger")
+    run_after = timezone.now() + timedelta(seconds=2)
+    deferred = record.using(run_after=run_after, priority=100).enqueue(ledger, "deferred")
+    record.using(priority=-5).enqueue(ledger, "low")
+    record.enqueue(ledger, "first")
+    record.using(priority=10).enqueue(ledger, "high")
+    record.enqueue(ledger, "second")
+
+    assert start_worker("--batch").wait() == 0
+    assert [line.split()[0] for line in Path(ledger).read_text().splitlines()] == [
+        "high",
+        "first",
+        "second",
+        "low",
+    ]
+    assert backend.get_result(deferred.id).status == ResultStatus.NEW  # Not ready: left.
+
+    wait_until(lambda: timezone.now() > run_after + timedelta(milliseconds=50))
+    assert start_worker("--batch").wait() == 0
+    result = backend.get_result(deferred.id)
+    assert result.status == ResultStatus.SUCCEEDED
+    assert result.started_at is not None
+    assert result.started_at >= run_after
+
+
+def test_a_deferred_task_starts_within_about_an_interval_of_its_time(
+    backend: DatabaseBackend, start_worker: StartWorker
+) -> None:
+    worker = start_worker("--interval", "0.2")
+    worker.wait_for_output("Worker started")
+    run_after = timezone.now() + timedelta(seconds=1)
+    deferred = add.using(run_after=run_after).enqueue(1, 2)
+
+    wait_until(lambda: backend.get_result(deferred.id).is_finished, timeout=30)
+    started_at = backend.get_result(deferred.id).started_at
+    assert started_at is not None
+    assert run_after <= started_at < run_after + timedelta(seconds=5)
+
+
+SIDE_EFFECT_MODULE = """
+from pathlib import Path
+Path({sentinel!r}).write_text("imported")
+
+def run():
+    Path({sentinel!r}).write_text("ran")
+"""
+
+
+def test_rows_naming_anything_but_a_registered_task_fail_without_running_anything(
+    backend: DatabaseBackend, alias: str, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    sentinel = tmp_path / "sentinel"
+    (tmp_path / "side_effect_module.py").write_text(
+        SIDE_EFFECT_MODULE.format(sentinel=str(sentinel))
+    )
+    paths = {
+        "os.system": "Task path 'os.system' is not a registered task; only functions",
+        "subprocess.check_output": "Task path 'subprocess.check_output' is not a registered task",
+        "antigravity.fly": "its module 'antigravity' is not part of an installed app",
+        "side_effect_module.run": "its module 'side_effect_module' is not part of an installed",
+        "tests.tasks.missing": "Task path 'tests.tasks.missing' is not a registered task; only",
+        "tests.tasks": "Task path 'tests.tasks' is not a registered task",
+        "__main__.main": "Task path '__main__.main' is not a registered task",
+        "x" * 8000: "is not a dotted path to a function; it cannot name a task.",
+        "tests.tasks.add; DROP TABLE x": "is not a dotted path to a function",
+    }
+    rows = DBTaskResult.objects.using(alias)
+    arguments = {"args": ["touch " + str(sentinel)], "kwargs": {}}
+    for number, path in enumerate(paths):
+        rows.create(
+            id=f"tampered-{number}",
+            backend="default",
+            queue_name="default",
+            task_path=path,
+            arguments=arguments,
+        )
+    malformed = {
+        "args-not-a-list": {"args": "rm -rf /", "kwargs": {}},
+        "not-an-object": ["args", "kwargs"],
+        "extra-key": {"args": [], "kwargs": {}, "more": 1},
+    }
+    for name, value in malformed.items():
+        rows.create(
+            id=name,
+            backend="default",
+            queue_name="default",
+            task_path="tests.tasks.noop",
+            arguments=value,
+        )
+    rows.create(
+        id="bad-priority",
+        backend="default",
+        queue_name="default",
+        task_path="tests.tasks.noop",
+        arguments={"args": [], "kwargs": {}},
+        priority=500,
+    )
+    fine = add.using(priority=-1).enqueue(2, 2)  # Runs after the others.
+
+    worker = start_worker("--batch", env={"PYTHONPATH": str(tmp_path)})
+    assert worker.wait() == 0
+
+    assert not sentinel.exists()
+    for number, message in enumerate(paths.values()):
+        result = rows.get(pk=f"tampered-{number}")
+        assert (result.status, result.exception_class_path) == (
+            "FAILED",
+            "django_tasks.exceptions.InvalidTaskError",
+        )
+        assert message in result.traceback
+    for name in malformed:
+        result = rows.get(pk=name)
+        assert result.exception_class_path == "django_tasks.exceptions.InvalidTaskArgumentsError"
+        assert f"The stored arguments of result {name!r} are malformed" in result.traceback
+    assert "Priority 500 is invalid" in rows.get(pk="bad-priority").traceback
+    assert backend.get_result(fine.id).return_value == 4
+    assert "rejected=13" in worker.output()
+    assert "Task rejected id=tampered-0 path=os.system queue=default error=" in worker.output()
+
+
+def test_max_tasks_and_queue_names_limit_what_a_worker_takes(
+    backend: DatabaseBackend, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    ledger = str(tmp_path / "ledger")
+    for queue in ("a", "b", "c", "a", "b", "c"):
+        record.using(queue_name=queue).enqueue(ledger, queue)
+
+    assert start_worker("--queue-name", "a,b", "--max-tasks", "3").wait() == 0
+    assert sorted(Path(ledger).read_text().split()[::2]) in (["a", "a", "b"], ["a", "b", "b"])
+    assert start_worker("--queue-name", "a", "--queue-name", "b", "--batch").wait() == 0
+    assert sorted(Path(ledger).read_text().split()[::2]) == ["a", "a", "b", "b"]
+    assert start_worker("--queue-name", "*", "--batch").wait() == 0
+    assert sorted(Path(ledger).read_text().split()[::2]) == ["a", "a", "b", "b", "c", "c"]
+
+
+def test_concurrency_runs_several_tasks_at_once_but_no_more(
+    backend: DatabaseBackend, start_worker: StartWorker
+) -> None:
+    from tests.database.tasks import sleep
+
+    results = [sleep.enqueue(0.3) for _ in range(9)]
+    assert start_worker("--batch", "--concurrency", "3").wait() == 0
+
+    spans = []
+    for result in results:
+        found = backend.get_result(result.id)
+        assert found.status == ResultStatus.SUCCEEDED
+        assert found.started_at
+        assert found.finished_at
+        spans.append((found.started_at, found.finished_at))
+    most = max(sum(1 for start, end in spans if start <= moment < end) for moment, _ in spans)
+    assert most == 3

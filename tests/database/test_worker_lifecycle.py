@@ -1,0 +1,271 @@
+"""How db_worker stops, crashes, freezes and loses its database, as a real process."""
+
+import signal
+from pathlib import Path
+
+import pytest
+from django.db import connections
+
+from django_tasks.backends.database import DatabaseBackend
+from django_tasks.backends.database.models import DBTaskResult
+from django_tasks.task import ResultStatus, TaskResult
+from tests.database.conftest import StartWorker, wait_until
+from tests.database.tasks import record, wait_for
+from tests.tasks import add
+
+pytestmark = pytest.mark.transactional
+
+SHORT_LEASE = {"LEASE_SECONDS": 2.0, "HEARTBEAT_SECONDS": 0.25}
+
+
+class Scenario:
+    """A task that records when it starts and then waits for the test's go-ahead."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.ledger = tmp_path / "ledger"
+        self.go = tmp_path / "go"
+        self.result: TaskResult[str] = wait_for.enqueue(str(self.go), str(self.ledger))
+
+    def starts(self) -> int:
+        text = self.ledger.read_text() if self.ledger.exists() else ""
+        return text.count("started")
+
+    def wait_until_started(self, times: int = 1) -> None:
+        wait_until(lambda: self.starts() >= times, timeout=60, what="the task to start")
+
+    def release(self) -> None:
+        self.go.touch()
+
+
+def row(alias: str, result_id: str) -> DBTaskResult:
+    return DBTaskResult.objects.using(alias).get(pk=result_id)
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_lets_running_tasks_finish_and_hands_back_the_rest(
+    backend: DatabaseBackend, start_worker: StartWorker, tmp_path: Path, number: int
+) -> None:
+    first = add.enqueue(1, 1)  # Quick: once it has run, the worker claims ahead.
+    scenario = Scenario(tmp_path)
+    queued = [add.enqueue(i, i) for i in range(3)]
+    worker = start_worker("--worker-id", "w1")
+    scenario.wait_until_started()
+
+    worker.signal(number)
+    worker.wait_for_output("Stopping: finishing 1 running task(s).")
+    scenario.release()
+    assert worker.wait() == 0
+
+    assert backend.get_result(first.id).status == ResultStatus.SUCCEEDED
+    assert backend.get_result(scenario.result.id).status == ResultStatus.SUCCEEDED
+    for result in queued:  # Claimed ahead of time, never started: put back as they were.
+        again = backend.get_result(result.id)
+        assert (again.status, again.attempts, again.worker_ids) == (ResultStatus.NEW, 0, [])
+    assert "status=0 " in worker.output()
+    assert "claimed=5 succeeded=2 failed=0 rejected=0 lost=0 handed_back=3" in worker.output()
+
+
+def test_a_second_signal_stops_at_once_and_hands_the_running_task_back(
+    backend: DatabaseBackend, alias: str, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    scenario = Scenario(tmp_path)
+    worker = start_worker("--worker-id", "w1")
+    scenario.wait_until_started()
+
+    worker.signal(signal.SIGTERM)
+    worker.wait_for_output("Stopping: finishing 1 running task(s).")
+    worker.signal(signal.SIGTERM)
+    assert worker.wait(timeout=10) == 1
+    assert "Stopping at once: handing 1 task(s) back to the queue." in worker.output()
+    assert "second signal" in worker.output()
+
+    handed_back = row(alias, scenario.result.id)
+    assert (handed_back.status, handed_back.worker_id, handed_back.lease_expires_at) == (
+        "NEW",
+        "",
+        None,
+    )
+    assert handed_back.attempts == 1  # It did start: the attempt counts.
+
+    scenario.release()
+    assert start_worker("--batch", "--worker-id", "w2").wait() == 0
+    result = backend.get_result(scenario.result.id)
+    assert (result.status, result.attempts, result.worker_ids) == ("SUCCEEDED", 2, ["w1", "w2"])
+
+
+def test_a_killed_workers_task_is_retaken_once_its_lease_expires(
+    backend: DatabaseBackend, alias: str, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    scenario = Scenario(tmp_path)
+    first = start_worker("--worker-id", "w1", options=SHORT_LEASE)
+    scenario.wait_until_started()
+    first.process.kill()  # SIGKILL: no chance to clean up.
+    first.wait()
+    assert row(alias, scenario.result.id).status == "RUNNING"
+
+    scenario.release()
+    second = start_worker("--worker-id", "w2", "--interval", "0.1", options=SHORT_LEASE)
+    wait_until(lambda: backend.get_result(scenario.result.id).is_finished, timeout=60)
+    second.signal(signal.SIGTERM)
+    assert second.wait() == 0
+
+    result = backend.get_result(scenario.result.id)
+    assert (result.status, result.return_value) == ("SUCCEEDED", "done")
+    assert (result.attempts, result.worker_ids) == (2, ["w1", "w2"])
+    assert scenario.starts() == 2  # At least once: the first attempt did start.
+    assert "Took back tasks whose worker stopped renewing its lease: 1 requeued" in second.output()
+
+
+def test_a_frozen_worker_that_lost_its_lease_does_not_overwrite_the_new_outcome(
+    backend: DatabaseBackend, alias: str, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    scenario = Scenario(tmp_path)
+    frozen = start_worker("--worker-id", "w1", options=SHORT_LEASE)
+    scenario.wait_until_started()
+    frozen.signal(signal.SIGSTOP)
+
+    second = start_worker("--worker-id", "w2", "--interval", "0.1", options=SHORT_LEASE)
+    scenario.wait_until_started(times=2)
+    scenario.release()
+    wait_until(lambda: backend.get_result(scenario.result.id).is_finished, timeout=60)
+    second.signal(signal.SIGTERM)
+    assert second.wait() == 0
+
+    frozen.signal(signal.SIGCONT)
+    frozen.wait_for_output(
+        f"Task lost its lease id={scenario.result.id} path=tests.database.tasks.wait_for "
+        f"attempt=1; its outcome was not stored"
+    )
+    frozen.signal(signal.SIGTERM)
+    assert frozen.wait() == 0
+    assert "lost=1" in frozen.output()
+    result = backend.get_result(scenario.result.id)
+    assert (result.status, result.attempts, result.worker_ids) == ("SUCCEEDED", 2, ["w1", "w2"])
+
+
+KILL_CONNECTIONS = {
+    "postgres": (
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    ),
+    "mysql": (
+        "SELECT id FROM information_schema.processlist "
+        "WHERE db = DATABASE() AND id <> CONNECTION_ID()"
+    ),
+}
+
+
+def kill_other_connections(alias: str) -> int:
+    """Cut every other connection to the test database, as a database restart would."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute(KILL_CONNECTIONS[alias])
+        killed = cursor.fetchall()
+        if alias == "mysql":
+            for (connection_id,) in killed:
+                cursor.execute(f"KILL {int(connection_id)}")
+    return len(killed)
+
+
+@pytest.mark.databases("postgres", "mysql")
+def test_a_worker_survives_losing_its_connection_and_loses_nothing(
+    backend: DatabaseBackend, alias: str, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    scenario = Scenario(tmp_path)
+    worker = start_worker("--interval", "0.1")
+    scenario.wait_until_started()
+
+    assert kill_other_connections(alias) >= 1  # While the task runs...
+    scenario.release()  # ...so its outcome is written after the worker reconnects.
+    wait_until(lambda: backend.get_result(scenario.result.id).is_finished, timeout=60)
+    assert kill_other_connections(alias) >= 1  # While it is idle.
+    later = add.enqueue(20, 22)
+    wait_until(lambda: backend.get_result(later.id).is_finished, timeout=60)
+
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+    result = backend.get_result(scenario.result.id)
+    assert (result.status, result.attempts) == ("SUCCEEDED", 1)
+    assert backend.get_result(later.id).return_value == 42
+    assert "Database error on" in worker.output()
+    assert "lost=0" in worker.output()
+
+
+@pytest.mark.databases("postgres")
+def test_an_idle_worker_on_postgresql_wakes_on_notify_without_polling(
+    backend: DatabaseBackend, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    worker = start_worker("--interval", "600", "-v2")
+    worker.wait_for_output("Listening for new tasks")
+    ledger = tmp_path / "ledger"
+
+    result = record.using(queue_name="default").enqueue(str(ledger), "woken")
+    # Far sooner than the 600 s poll interval: only the notification can have woken it.
+    wait_until(lambda: ledger.exists(), timeout=30, what="the task to run")
+    other = record.using(queue_name="elsewhere").enqueue(str(ledger), "not mine")
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+    assert backend.get_result(result.id).status == ResultStatus.SUCCEEDED
+    assert backend.get_result(other.id).status == ResultStatus.NEW
+
+
+@pytest.mark.databases("default")
+def test_with_reload_the_worker_runs_under_the_autoreloader(
+    backend: DatabaseBackend, alias: str, tmp_path: Path
+) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.database.conftest import ROOT, tasks_setting
+
+    log = tmp_path / "worker.log"
+    environment = {**os.environ, "DJANGO_TASKS_TEST_TASKS": json.dumps(tasks_setting(alias))}
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "django",
+                "db_worker",
+                "--settings=tests.worker_settings",
+                "--reload",
+                "--interval",
+                "0.1",
+            ],
+            cwd=ROOT,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # The reloader runs the worker in a child process.
+        )
+    try:
+        result = add.enqueue(2, 3)
+        wait_until(lambda: backend.get_result(result.id).is_finished, timeout=60)
+        assert backend.get_result(result.id).return_value == 5
+        assert "Worker started" in log.read_text()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+@pytest.mark.databases("default")
+def test_a_locked_sqlite_database_delays_the_worker_without_stopping_it(
+    backend: DatabaseBackend, alias: str, start_worker: StartWorker
+) -> None:
+    import sqlite3
+
+    worker = start_worker("--interval", "0.1", env={"DJANGO_TASKS_TEST_SQLITE_TIMEOUT": "0.2"})
+    worker.wait_for_output("Worker started")
+    result = add.enqueue(1, 1)
+    blocker = sqlite3.connect(connections[alias].settings_dict["NAME"], isolation_level=None)
+    try:
+        blocker.execute("BEGIN EXCLUSIVE")  # Longer than the worker's 0.2 s busy timeout.
+        worker.wait_for_output("database is locked")
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    wait_until(lambda: backend.get_result(result.id).is_finished, timeout=60)
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+    assert backend.get_result(result.id).return_value == 2
