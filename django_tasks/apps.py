@@ -1,6 +1,8 @@
-"""The django_tasks app: connects the signal receivers and registers the system checks."""
+"""The django_tasks app: connects the signal receivers, registers the system checks, and
+imports the ``tasks`` module of every installed app."""
 
 from django.apps import AppConfig
+from django.utils.module_loading import autodiscover_modules
 
 
 class TasksConfig(AppConfig):
@@ -9,3 +11,7 @@ class TasksConfig(AppConfig):
 
     def ready(self) -> None:
         from django_tasks import checks, signals  # noqa: F401  # Connect receivers, register checks.
+
+        # Like admin.py for the admin: declaring the tasks of <app>/tasks.py at start-up lets
+        # the system checks see every task, and workers find them without importing on demand.
+        autodiscover_modules("tasks")
