@@ -213,7 +213,13 @@ class ConformanceRun:
 
     def isolated(self) -> Iterator[Suite]:
         if not self._set_up:
-            self.harness.setup()
+            try:
+                self.harness.setup()
+            except Exception as e:  # Every test would fail the same way: stop, and say why.
+                pytest.exit(
+                    f"{self.harness_path}.setup() failed: {type(e).__name__}: {e}",
+                    returncode=pytest.ExitCode.USAGE_ERROR,
+                )
             self._set_up = True
         self.harness.stop_worker()
         self.harness.clear()
@@ -226,6 +232,7 @@ class ConformanceRun:
         finally:
             self.harness.stop_worker()
             self.harness.clear()
+            close_async_connections()
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if getattr(self, "_set_up", False):
@@ -397,3 +404,18 @@ class ConformanceRun:
             f"{self.harness_path}, spec {catalogue().revision} ({catalogue().digest}), "
             f"Python {platform.python_version()}"
         ]
+
+
+def close_async_connections() -> None:
+    """Close the database connections of the thread that ran the async ORM's queries.
+
+    A test that calls asyncio.run() from sync code gets its sync_to_async() calls run in one
+    long-lived thread, whose connections would outlive the run (and stop the test databases from
+    being dropped).
+    """
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    asyncio.run(sync_to_async(connections.close_all)())
