@@ -119,6 +119,9 @@ class DatabaseHarness(WorkerHarness):
             )
         return backend.database
 
+    def test_databases(self) -> list[str]:
+        return sorted({"default", self.database})  # default: the suite's transactions.
+
     def _rows(self) -> Any:
         from django_tasks.backends.database.models import DBTaskResult
 
@@ -175,12 +178,13 @@ class DatabaseHarness(WorkerHarness):
                 f"which worker processes cannot share; give it a file: "
                 f"DATABASES[{self.database!r}]['TEST']['NAME'] = 'test.sqlite3'."
             )
+        # The name Django gives the test database: TEST["NAME"], or NAME prefixed with "test_".
         test_name = connection.settings_dict.get("TEST", {}).get("NAME")
-        if name != str(test_name) and not Path(name).name.startswith(TEST_DATABASE_PREFIX):
+        if name != str(test_name) if test_name else not name.startswith(TEST_DATABASE_PREFIX):
             raise ImproperlyConfigured(
                 f"The queue's database {self.database!r} is {name!r}, not a test database; "
-                f"the harness deletes every task in it. Run the suite with pytest-django, "
-                f"which creates the test databases."
+                f"the harness deletes every task in it. Run the suite under pytest-django, "
+                f"which creates the test databases that test_databases() names."
             )
 
     def teardown(self) -> None:

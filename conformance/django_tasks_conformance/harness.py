@@ -79,6 +79,13 @@ class Harness:
             ALIASES["no_commit"]: {**base, "QUEUES": DEFAULT_QUEUES, "ENQUEUE_ON_COMMIT": False},
         }
 
+    def test_databases(self) -> list[str]:
+        """The DATABASES aliases the backend keeps tasks in, whose test databases must exist.
+
+        Under pytest-django, the suite has them created (and flushed after one test).
+        """
+        return []
+
     def setup(self) -> None:
         """Prepare once per session, after TASKS is set (create tables, connect...)."""
 

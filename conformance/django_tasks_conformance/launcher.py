@@ -110,7 +110,8 @@ class Launcher:
 
     def close(self) -> None:
         """Stop the launcher (and any command still running) and wait for it."""
-        assert self._process.stdin is not None and self._process.stdout is not None
+        assert self._process.stdin is not None
+        assert self._process.stdout is not None
         self._process.stdin.close()
         try:
             self._process.wait(30)

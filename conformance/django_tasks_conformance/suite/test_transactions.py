@@ -1,5 +1,7 @@
 """Enqueueing on commit: waiting for the default database's transaction, or not."""
 
+from typing import Any
+
 import pytest
 from django.db import transaction
 
@@ -18,7 +20,7 @@ class RollbackError(Exception):
     """Raised to roll a transaction back."""
 
 
-def _is_stored(suite: Suite, result: TaskResult[None]) -> bool | None:
+def _is_stored(suite: Suite, result: TaskResult[Any]) -> bool | None:
     """Whether the backend holds the result; None if the suite cannot tell."""
     if suite.harness.has_back_door:
         return suite.harness.stored(result.id) is not None
@@ -84,7 +86,10 @@ def test_enqueue_on_commit_false_enqueues_at_once_in_a_transaction(suite: Suite)
     eager = task(enqueue_on_commit=False)(plain_function)
     with captured(task_enqueued) as sent:
         with transaction.atomic():
-            results = [noop.using(backend=ALIASES["no_commit"]).enqueue(), eager.enqueue()]
+            results: list[TaskResult[Any]] = [
+                noop.using(backend=ALIASES["no_commit"]).enqueue(),
+                eager.enqueue(),
+            ]
             announced = [s.result_id for s in sent]
             for result in results:
                 with clause("TASK-COMMIT-004"):
