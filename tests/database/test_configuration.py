@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from django.core import checks
 from django.core.management import CommandError, call_command
+from django.core.management.base import SystemCheckError
 from django.db import connections
 from django.test import override_settings
 
@@ -169,6 +170,27 @@ def test_w020_and_w021_sqlite_is_not_set_up_for_concurrent_writers() -> None:
         "journal mode: every commit waits for the disk, and readers block writers."
     )
     assert ids(backend_with("default").check()) == ["django_tasks.W020"]  # No connection.
+
+
+def test_manage_py_check_with_database_runs_the_checks_that_connect(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The system check passes its databases on to the backend's check()."""
+    connection: Any = connections["mysql"]
+    monkeypatch.setattr(connection, "mysql_version", (10, 5, 2))
+    check = ["check", "--tag", "tasks", "--fail-level", "WARNING"]
+    with override_settings(TASKS=tasks_setting("mysql")):
+        call_command(*check)  # No connection: nothing to report.
+        with pytest.raises(SystemCheckError, match=re.escape("(django_tasks.E026)")):
+            call_command(*check, "--database", "mysql")
+    with override_settings(TASKS=tasks_setting("default")):
+        with pytest.raises(SystemCheckError) as caught:
+            call_command(*check, "--database", "default")
+        assert "(django_tasks.W021)" in str(caught.value)
+        with pytest.raises(SystemCheckError) as caught:
+            call_command(*check)
+        assert "(django_tasks.W020)" in str(caught.value)
+        assert "W021" not in str(caught.value)
 
 
 def test_w022_notify_needs_psycopg_3(monkeypatch: pytest.MonkeyPatch) -> None:
