@@ -5,6 +5,7 @@ test_builtin_backends.py.)"""
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -26,11 +27,15 @@ DATABASE_BACKEND = "django_tasks.backends.database.DatabaseBackend"
 SUCCEEDS = "test_results.py::test_a_task_that_returns_succeeds_with_its_return_value"
 
 
-def test_an_author_runs_the_suite_against_a_database_backend_with_one_command(
-    tmp_path: Path,
-) -> None:
+def test_the_readme_command_runs_the_suite_against_the_database_backend(tmp_path: Path) -> None:
     """pytest-django creates the test database the harness needs; the harness is the default
     for a DatabaseBackend, and its workers run with this run's settings."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = re.search(
+        r"```shell\n(python -m pytest [^`]*?DatabaseBackend.*?)```", readme, re.DOTALL
+    )
+    assert command is not None
+    args = shlex.split(command.group(1).replace("\\\n", " ").replace("myproject", "tests"))
     report_path = tmp_path / "conformance.json"
     requirements = "TASK-PRIORITY-001,TASK-DEFER-001,TASK-COMMIT-004,TASK-GET-001"
     environment = {
@@ -41,13 +46,7 @@ def test_an_author_runs_the_suite_against_a_database_backend_with_one_command(
     completed = subprocess.run(
         [
             sys.executable,
-            "-m",
-            "pytest",
-            "--pyargs",
-            "django_tasks_conformance",
-            "--ds=tests.settings",
-            f"--tasks-backend={DATABASE_BACKEND}",
-            '--tasks-options={"DATABASE": "default"}',
+            *args[1:],
             f"--tasks-requirements={requirements}",
             f"--tasks-report={report_path}",
             "-p",
