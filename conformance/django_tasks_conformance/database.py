@@ -148,6 +148,15 @@ class DatabaseHarness(WorkerHarness):
                 f"'django_tasks.backends.database' to INSTALLED_APPS and migrate it."
             )
         self._logs = Path(tempfile.mkdtemp(prefix="tasks-conformance-workers-"))
+        engine = f"{connection.settings_dict['ENGINE']}.base"
+        self._launcher = Launcher(
+            self._worker_environment(settings_module),
+            [*PRELOAD, engine],
+            self._logs / "launcher.log",
+        )
+
+    def _worker_environment(self, settings_module: str) -> dict[str, str]:
+        """This process's environment, with what the workers' settings module reads."""
         worker = {
             "settings": settings_module,
             "databases": {
@@ -159,14 +168,12 @@ class DatabaseHarness(WorkerHarness):
         }
         # This run's sys.path, so that the workers import the same modules (settings, tasks).
         path = [entry for entry in sys.path if entry and os.path.isdir(entry)]
-        environment = {
+        return {
             **os.environ,
             SETTINGS_VARIABLE: WORKER_SETTINGS,
             ENVIRONMENT_VARIABLE: json.dumps(worker),
             "PYTHONPATH": os.pathsep.join(path),
         }
-        engine = f"{connection.settings_dict['ENGINE']}.base"
-        self._launcher = Launcher(environment, [*PRELOAD, engine], self._logs / "launcher.log")
 
     def _check_test_database(self) -> None:
         """Refuse a database that is not a test database: clear() deletes every task in it."""
