@@ -11,8 +11,8 @@ enqueued tasks wait (which is what lets the suite check the order they start in)
   ``TASKS``, and the names of the databases this run uses (the test databases).
 - They are forked by a ``Launcher`` that has set Django up once for the run, so a drain costs
   milliseconds rather than the few hundred it takes to start Python and Django.
-- The back door, ``stored``, reads the queue table through the ORM; ``clear`` empties it. Both
-  refuse to touch a database that is not a test database.
+- The back door, ``stored``, reads the queue table through the ORM; ``clear`` empties it, and
+  (like ``setup``) refuses a database that is not a test database.
 - ``task_started`` and ``task_finished`` are sent in the workers, so this process cannot
   observe them (``observes_worker_signals = False``).
 """
