@@ -114,7 +114,9 @@ def check_tasks(
         if resolved.config is not None:
             configs[alias] = resolved.config
         if not resolved.problems:
-            backend, backend_messages = _check_backend(alias, **kwargs)
+            # Without databases: the checks that connect run in check_task_databases().
+            offline = {key: value for key, value in kwargs.items() if key != "databases"}
+            backend, backend_messages = _check_backend(alias, **offline)
             messages.extend(backend_messages)
             if backend is not None:
                 backends[alias] = backend
@@ -122,6 +124,46 @@ def check_tasks(
     messages.extend(_on_commit_messages(configs, commit))
     for task in task_registry:
         messages.extend(_task_messages(task, list(raw), configs, backends, commit))
+    return messages
+
+
+@checks.register(checks.Tags.database)
+def check_task_databases(
+    app_configs: Sequence[AppConfig] | None = None,
+    databases: Sequence[str] | None = None,
+    **kwargs: Any,
+) -> list[checks.CheckMessage]:
+    """What the backends' check() adds when it may connect to ``databases`` (``check
+    --database``, migrate, the test runner).
+
+    Tagged ``database``, as Django's own checks that connect are, so that no other command
+    connects: Django 6.1 gives every other check all the databases, which check_tasks()
+    therefore does not pass on.
+    """
+    from django_tasks import tasks
+
+    raw = tasks_setting()
+    if not databases or not isinstance(raw, Mapping):
+        return []  # Before Django 6.1 this runs without databases, unless asked for them.
+    messages: list[checks.CheckMessage] = []
+    for alias, params in raw.items():
+        if not isinstance(alias, str) or not valid_alias(alias):
+            continue
+        try:
+            if resolve_backend(alias, params).problems:
+                continue
+            backend = tasks[alias]
+            offline = list(backend.check(**kwargs))
+        except Exception:  # Reported by check_tasks().
+            continue
+        try:
+            online = list(backend.check(databases=list(databases), **kwargs))
+        except Exception as e:
+            message = backend_failed_message(alias, type(backend), "raised in check()", e)
+            call = f".check(databases={list(databases)!r})"
+            messages.append(_backend_raised(alias, message, call))
+            continue
+        messages.extend(message for message in online if message not in offline)
     return messages
 
 

@@ -89,3 +89,15 @@ class CheckingBackend(DummyBackend):
 
     def check(self, **kwargs: Any) -> Iterable[checks.CheckMessage]:
         yield checks.Warning("The queue table is empty.", obj=self.alias, id="tests.W001")
+
+
+class ConnectingCheckBackend(DummyBackend):
+    """check() looks into the databases it is given, as a backend that connects would; it
+    raises for one called 'unreachable'."""
+
+    def check(self, **kwargs: Any) -> Iterable[checks.CheckMessage]:
+        yield checks.Warning("The queue table is empty.", obj=self.alias, id="tests.W001")
+        for alias in kwargs.get("databases") or ():
+            if alias == "unreachable":
+                raise ConnectionError("Connection refused.")
+            yield checks.Warning(f"Database {alias!r} is read-only.", obj=alias, id="tests.W002")

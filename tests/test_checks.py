@@ -21,7 +21,7 @@ from django.test import override_settings
 
 from django_tasks import tasks
 from django_tasks.backends.dummy import DummyBackend
-from django_tasks.checks import SETTING_PROBLEM_IDS, check_tasks
+from django_tasks.checks import SETTING_PROBLEM_IDS, check_task_databases, check_tasks
 from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError
 from django_tasks.registry import task_registry
 from django_tasks.task import Task, task
@@ -764,6 +764,29 @@ def test_a_backend_reports_its_own_problems() -> None:
     assert run_checks() == [
         checks.Warning("The queue table is empty.", obj="default", id="tests.W001")
     ]
+
+
+@override_settings(TASKS={"default": {"BACKEND": "tests.backends.ConnectingCheckBackend"}})
+def test_a_backend_checks_the_databases_only_in_the_database_checks() -> None:
+    """Django 6.1 gives every check all the databases; only the database-tagged check (run by
+    `check --database`) passes them on to the backends, which may then connect."""
+    empty = checks.Warning("The queue table is empty.", obj="default", id="tests.W001")
+    read_only = checks.Warning("Database 'default' is read-only.", obj="default", id="tests.W002")
+    assert check_tasks(databases=["default"]) == [empty]
+    assert check_task_databases(databases=["default"]) == [read_only]
+    assert check_task_databases(databases=None) == []
+    assert check_task_databases(databases=["unreachable"]) == [
+        checks.Error(
+            "Backend 'default' (tests.backends.ConnectingCheckBackend) raised in check(): "
+            "ConnectionError: Connection refused.",
+            hint="The backend class raised; django_tasks.tasks['default']"
+            ".check(databases=['unreachable']) raises it again, with its traceback.",
+            obj="TASKS['default']",
+            id="django_tasks.E019",
+        )
+    ]
+    with override_settings(TASKS={"default": {"BACKEND": "tests.backends.BrokenCheckBackend"}}):
+        assert check_task_databases(databases=["default"]) == []  # check_tasks() reports it.
 
 
 DEPLOY_HINT = (

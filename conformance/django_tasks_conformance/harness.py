@@ -79,6 +79,13 @@ class Harness:
             ALIASES["no_commit"]: {**base, "QUEUES": DEFAULT_QUEUES, "ENQUEUE_ON_COMMIT": False},
         }
 
+    def test_databases(self) -> list[str]:
+        """The DATABASES aliases the backend keeps tasks in, whose test databases must exist.
+
+        Under pytest-django, the suite has them created (and flushed after one test).
+        """
+        return []
+
     def setup(self) -> None:
         """Prepare once per session, after TASKS is set (create tables, connect...)."""
 
@@ -188,11 +195,15 @@ def stored_from_result(result: TaskResult[Any]) -> StoredTask:
 
 def default_harness(backend_class: type) -> type[Harness]:
     """The harness for a backend when --tasks-harness is not given, chosen by its base class."""
+    from django_tasks.backends.database import DatabaseBackend
     from django_tasks.backends.dummy import DummyBackend
+    from django_tasks_conformance.database import DatabaseHarness
     from django_tasks_conformance.memory import MemoryBackend, MemoryHarness
 
     if issubclass(backend_class, DummyBackend):
         return StoreOnlyHarness
     if issubclass(backend_class, MemoryBackend):
         return MemoryHarness
+    if issubclass(backend_class, DatabaseBackend):
+        return DatabaseHarness
     return InlineHarness

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 from django.core import checks
+from django.db import transaction
 from django.utils import timezone
 
 from django_tasks.backends.dummy import DummyBackend
@@ -100,6 +101,24 @@ class AlwaysWaitsForCommit(Mutant, MemoryBackend):
 
     def waits_for_commit(self, task: TaskProtocol[Any, Any]) -> bool:
         return True
+
+
+class AnnouncesAtCommitWhatRollbackKeeps(Mutant, MemoryBackend):
+    """With enqueue_on_commit=False, stores the task at once but announces it at the commit, as
+    if it were part of the transaction; a rollback keeps it, never announced."""
+
+    violates = "TASK-COMMIT-004"
+
+    def _enqueue(self, result: TaskResult[Any]) -> None:
+        row = self._row_for(result)
+        with STORE.lock:
+            STORE.rows[row.id] = row
+
+        def announce() -> None:
+            result._update(enqueued_at=row.enqueued_at)
+            task_enqueued.send(type(self), task_result=result)
+
+        transaction.on_commit(announce)
 
 
 class StaleResults(Mutant, MemoryBackend):
@@ -326,6 +345,7 @@ MUTANTS: tuple[type[Mutant], ...] = (
     ConfusesSameNamedTasks,
     EnqueuesBeforeCommit,
     AlwaysWaitsForCommit,
+    AnnouncesAtCommitWhatRollbackKeeps,
     StaleResults,
     StartedWhileNew,
     LosesTheTraceback,

@@ -178,6 +178,30 @@ class ConformanceRun:
         self._override = override_settings(TASKS=self.harness.tasks_setting())
         self._override.enable()
         self.features = self._features(backend_class)
+        self._check_fixture_tasks()
+
+    def _check_fixture_tasks(self) -> None:
+        """Stop at once if the backend refuses the suite's tasks for not being in an installed
+        app (as a backend whose workers import tasks from INSTALLED_APPS does)."""
+        from django.apps import apps
+
+        from django_tasks import tasks
+        from django_tasks.exceptions import InvalidTaskError
+        from django_tasks_conformance.tasks import noop
+
+        if apps.is_installed("django_tasks_conformance"):
+            return
+        try:
+            backend = tasks["default"]
+        except Exception:  # Every test reports what is wrong with the backend.
+            return
+        try:
+            backend.validate_task(noop)
+        except InvalidTaskError as e:
+            raise pytest.UsageError(
+                f"The backend refuses the suite's tasks: {e} Add 'django_tasks_conformance' "
+                f"to INSTALLED_APPS in the settings the suite runs with."
+            ) from None
 
     def _harness_class(self, backend_class: type) -> "type[Harness]":
         from django.utils.module_loading import import_string
@@ -213,7 +237,13 @@ class ConformanceRun:
 
     def isolated(self) -> Iterator[Suite]:
         if not self._set_up:
-            self.harness.setup()
+            try:
+                self.harness.setup()
+            except Exception as e:  # Every test would fail the same way: stop, and say why.
+                pytest.exit(
+                    f"{self.harness_path}.setup() failed: {type(e).__name__}: {e}",
+                    returncode=pytest.ExitCode.USAGE_ERROR,
+                )
             self._set_up = True
         self.harness.stop_worker()
         self.harness.clear()
@@ -226,6 +256,7 @@ class ConformanceRun:
         finally:
             self.harness.stop_worker()
             self.harness.clear()
+            close_async_connections()
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if getattr(self, "_set_up", False):
@@ -286,6 +317,18 @@ class ConformanceRun:
         if deselected:
             config.hook.pytest_deselected(items=deselected)
             items[:] = kept
+        self._mark_test_databases([item for item in kept if is_suite_item(item)])
+
+    def _mark_test_databases(self, items: list[pytest.Item]) -> None:
+        """Have pytest-django create the test databases the harness needs.
+
+        pytest-django creates the databases that tests name in a django_db marker; the suite's
+        tests need no marker (the harness isolates them), so one test names them, outside a
+        transaction (workers must see its commits).
+        """
+        databases = self.harness.test_databases()
+        if databases and items and self.config.pluginmanager.has_plugin("django"):
+            items[0].add_marker(pytest.mark.django_db(databases=databases, transaction=True))
 
     def _selection(self) -> set[str]:
         from django_tasks_spec.requirements import catalogue
@@ -397,3 +440,18 @@ class ConformanceRun:
             f"{self.harness_path}, spec {catalogue().revision} ({catalogue().digest}), "
             f"Python {platform.python_version()}"
         ]
+
+
+def close_async_connections() -> None:
+    """Close the database connections of the thread that ran the async ORM's queries.
+
+    A test that calls asyncio.run() from sync code gets its sync_to_async() calls run in one
+    long-lived thread, whose connections would outlive the run (and stop the test databases from
+    being dropped).
+    """
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    asyncio.run(sync_to_async(connections.close_all)())

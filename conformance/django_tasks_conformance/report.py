@@ -108,11 +108,12 @@ CAPABILITY_COLUMNS = (
 def capability_table(reports: list[tuple[str, Report]]) -> str:
     """The README's backend table, built from conformance reports (never by hand).
 
-    Each report comes with the name its row shows (one backend may run in several configurations).
+    Each report comes with the label its row shows, as Markdown (one backend may run in several
+    configurations: "`DatabaseBackend` on SQLite").
     """
     header = ["Backend", *(f"`{name}`" for name in CAPABILITY_COLUMNS), "Conformance"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for name, report in reports:
+    for label, report in reports:
         states = list(report.requirements.values())
         checked = sum(state != "not_run" for state in states)
         passed = states.count("passed")
@@ -121,7 +122,7 @@ def capability_table(reports: list[tuple[str, Report]]) -> str:
         if states.count("failed") or states.count("xfailed"):
             verdict += f", {states.count('failed')} fail, {states.count('xfailed')} expected to"
         cells = [
-            f"`{name}`",
+            label,
             *("yes" if report.capabilities[name] else "no" for name in CAPABILITY_COLUMNS),
             verdict,
         ]

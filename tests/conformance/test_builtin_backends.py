@@ -14,26 +14,51 @@ from django_tasks_conformance.runner import run_suite
 from django_tasks_spec.requirements import catalogue
 from tests.conformance.conftest import ROOT, UPDATE_DOCS
 
+DATABASE_BACKEND = "django_tasks.backends.database.DatabaseBackend"
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Target:
     """One configuration the suite runs against."""
 
     name: str
-    """How the README's table names it."""
+    """How the tests name it."""
 
     backend: str
     harness: str | None = None
     """The harness, if not the backend's default (a worker-based backend needs its own)."""
 
     options: dict[str, Any] = field(default_factory=dict)
+    on: str = ""
+    """Where it keeps its tasks, when the README's table shows it per database."""
+
     shipped: bool = True
     """Whether it appears in the README's table."""
+
+    @property
+    def label(self) -> str:
+        """How the README's table names it."""
+        label = f"`{self.backend.rpartition('.')[2]}`"
+        return f"{label} on {self.on}" if self.on else label
+
+    @property
+    def databases(self) -> list[str]:
+        """The test databases the run uses: the queue's, and `default` for transactions."""
+        return sorted({"default", self.options["DATABASE"]}) if "DATABASE" in self.options else []
 
 
 TARGETS = [
     Target(name="ImmediateBackend", backend="django_tasks.backends.immediate.ImmediateBackend"),
     Target(name="DummyBackend", backend="django_tasks.backends.dummy.DummyBackend"),
+    *(
+        Target(
+            name=f"DatabaseBackend on {on}",
+            backend=DATABASE_BACKEND,
+            options={"DATABASE": alias},
+            on=on,
+        )
+        for alias, on in (("default", "SQLite"), ("postgres", "PostgreSQL"), ("mysql", "MariaDB"))
+    ),
     Target(
         name="MemoryBackend",
         backend="django_tasks_conformance.memory.MemoryBackend",
@@ -41,28 +66,52 @@ TARGETS = [
     ),
 ]
 """Every backend the project ships (and its configurations), in the order of the README's table.
-A worker-based backend adds one Target per database, with its harness and OPTIONS."""
+The database backend runs once per database, with its DatabaseHarness (the default for it)
+starting real db_worker processes on the test database."""
+
+BY_NAME = {target.name: target for target in TARGETS}
 
 TABLE = re.compile(
     r"(<!-- conformance-table: .*? -->\n)(.*?)(<!-- /conformance-table -->)", re.DOTALL
 )
 
 
+def on_databases(*targets: Target) -> pytest.MarkDecorator:
+    """Create the test databases these targets use (pytest-django creates only those that a
+    test marks), outside a transaction: the workers must see the suite's commits."""
+    databases = sorted({alias for target in targets for alias in target.databases})
+    return pytest.mark.django_db(databases=databases, transaction=True)
+
+
+class Reports:
+    """The report of each target, from one run of the suite each, made when first needed."""
+
+    def __init__(self, blocker: DjangoDbBlocker) -> None:
+        self._blocker = blocker
+        self._reports: dict[str, Report] = {}
+
+    def __getitem__(self, name: str) -> Report:
+        if name not in self._reports:
+            target = BY_NAME[name]
+            with self._blocker.unblock():
+                run = run_suite(target.backend, harness=target.harness, options=target.options)
+            self._reports[name] = run.checked()
+        return self._reports[name]
+
+
 @pytest.fixture(scope="module")
-def reports(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> dict[str, Report]:
-    with django_db_blocker.unblock():
-        return {
-            target.name: run_suite(
-                target.backend, harness=target.harness, options=target.options
-            ).checked()
-            for target in TARGETS
-        }
+def reports(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Reports:
+    return Reports(django_db_blocker)
 
 
-@pytest.mark.parametrize("name", [target.name for target in TARGETS])
-def test_the_backend_passes_with_no_expected_failures(
-    reports: dict[str, Report], name: str
-) -> None:
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(target.name, marks=[on_databases(target)] if target.databases else [])
+        for target in TARGETS
+    ],
+)
+def test_the_backend_passes_with_no_expected_failures(reports: Reports, name: str) -> None:
     report = reports[name]
     failures = {test: outcome.message for test, outcome in report.failures().items()}
     assert failures == {}
@@ -71,7 +120,7 @@ def test_the_backend_passes_with_no_expected_failures(
     assert "failed" not in report.requirements.values()
 
 
-def test_the_report_describes_the_run(reports: dict[str, Report]) -> None:
+def test_the_report_describes_the_run(reports: Reports) -> None:
     report = reports["ImmediateBackend"]
     assert report.suite_version == __version__
     assert (report.spec_revision, report.spec_digest) == (catalogue().revision, catalogue().digest)
@@ -96,7 +145,7 @@ def test_the_report_describes_the_run(reports: dict[str, Report]) -> None:
     assert report.requirements["TASK-SETTINGS-001"] == "not_run"  # Untestable by the suite.
 
 
-def test_the_worker_harness_checks_what_the_others_cannot(reports: dict[str, Report]) -> None:
+def test_the_worker_harness_checks_what_the_others_cannot(reports: Reports) -> None:
     report = reports["MemoryBackend"]
     for requirement_id in (
         "TASK-PRIORITY-001",
@@ -107,19 +156,18 @@ def test_the_worker_harness_checks_what_the_others_cannot(reports: dict[str, Rep
         assert report.requirements[requirement_id] == "passed", requirement_id
 
 
-def test_the_readme_capability_table_is_generated_from_the_reports(
-    reports: dict[str, Report],
-) -> None:
+@on_databases(*TARGETS)
+def test_the_readme_capability_table_is_generated_from_the_reports(reports: Reports) -> None:
     readme = ROOT / "README.md"
     text = readme.read_text(encoding="utf-8")
     match = TABLE.search(text)
     assert match, "README.md has no <!-- conformance-table: ... --> section."
     shipped = [target for target in TARGETS if target.shipped]
-    table = capability_table([(target.name, reports[target.name]) for target in shipped])
+    table = capability_table([(target.label, reports[target.name]) for target in shipped])
     for target in shipped:
         backend_class = import_backend_class("default", target.backend)
         flags = [getattr(backend_class, name) for name in CAPABILITY_COLUMNS]
-        row = next(line for line in table.splitlines() if f"`{target.name}`" in line)
+        row = next(line for line in table.splitlines() if f"| {target.label} |" in line)
         assert [cell.strip() == "yes" for cell in row.split("|")[2:6]] == flags
     if UPDATE_DOCS:
         readme.write_text(text[: match.start(2)] + table + text[match.end(2) :], encoding="utf-8")

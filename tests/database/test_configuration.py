@@ -1,11 +1,13 @@
 """Configuring the database backend: OPTIONS, system checks, db_worker's arguments."""
 
+import io
 import re
 from typing import Any
 
 import pytest
 from django.core import checks
 from django.core.management import CommandError, call_command
+from django.core.management.base import SystemCheckError
 from django.db import connections
 from django.test import override_settings
 
@@ -169,6 +171,36 @@ def test_w020_and_w021_sqlite_is_not_set_up_for_concurrent_writers() -> None:
         "journal mode: every commit waits for the disk, and readers block writers."
     )
     assert ids(backend_with("default").check()) == ["django_tasks.W020"]  # No connection.
+
+
+def manage_py_check(*arguments: str) -> str:
+    """What ``manage.py check`` reports, whatever the level of its messages."""
+    output = io.StringIO()
+    try:
+        call_command("check", *arguments, stdout=output, stderr=output)
+    except SystemCheckError as e:
+        return str(e)
+    return output.getvalue()
+
+
+def test_manage_py_check_connects_to_the_queues_database_only_when_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Like Django's own, the checks that connect run with --database (and in migrate and the
+    test runner), not in every command's checks: with Django 6.1 those get every database."""
+    connection: Any = connections["mysql"]
+    monkeypatch.setattr(connection, "mysql_version", (10, 5, 2))
+    with override_settings(TASKS=tasks_setting("mysql")):
+        assert "django_tasks.E026" not in manage_py_check()
+        e026 = "(django_tasks.E026) TASKS['default'] keeps its queue in database 'mysql', a MariaDB"
+        assert e026 in manage_py_check("--database", "mysql")
+    with override_settings(TASKS=tasks_setting("default")):
+        everyday = manage_py_check()
+        assert "(django_tasks.W020)" in everyday
+        assert "django_tasks.W021" not in everyday
+        asked = manage_py_check("--database", "default")
+        assert asked.count("(django_tasks.W020)") == 1
+        assert asked.count("(django_tasks.W021)") == 1
 
 
 def test_w022_notify_needs_psycopg_3(monkeypatch: pytest.MonkeyPatch) -> None:

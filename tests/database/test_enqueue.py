@@ -79,6 +79,25 @@ def test_an_immediate_task_is_available_from_its_enqueue_time(
     assert before - timedelta(seconds=5) < row.enqueued_at < timezone.now() + timedelta(seconds=5)
 
 
+@pytest.mark.databases("default")
+@pytest.mark.transactional
+def test_on_sqlite_the_enqueue_time_counts_microseconds(
+    alias: str, backend: DatabaseBackend
+) -> None:
+    """SQLite's clock is this process's, but STRFTIME() counts milliseconds: its time could be
+    earlier than the enqueue() call that stored it."""
+    from asgiref.sync import async_to_sync
+
+    for enqueue in (add.enqueue, async_to_sync(add.aenqueue)) * 5:
+        before = timezone.now()
+        result = enqueue(1, 2)
+        after = timezone.now()
+        assert result.enqueued_at is not None
+        assert before <= result.enqueued_at <= after
+        row = rows(backend).get(pk=result.id)
+        assert row.enqueued_at == row.available_at == result.enqueued_at
+
+
 def test_get_result_reads_back_the_enqueued_result(
     backend: DatabaseBackend, django_capture_on_commit_callbacks: Captured
 ) -> None:

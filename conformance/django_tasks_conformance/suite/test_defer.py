@@ -38,9 +38,11 @@ def test_a_deferred_task_runs_after_run_after_and_not_before(suite: Suite) -> No
     soon_at = timezone.now() + timedelta(milliseconds=300)
     soon = add.using(run_after=soon_at).enqueue(2, 3)
     suite.run()
+    drained = timezone.now()
     with clause("TASK-DEFER-001"):
         assert latest(suite, later).status == ResultStatus.NEW
-        assert latest(suite, soon).status == ResultStatus.NEW
+        if drained < soon_at:  # A drain that takes longer (a worker to start) may run it.
+            assert latest(suite, soon).status == ResultStatus.NEW
     time.sleep(max(0.0, (soon_at - timezone.now()).total_seconds()) + 0.01)
     suite.run()
     current = latest(suite, soon)

@@ -1,5 +1,7 @@
 """Enqueueing on commit: waiting for the default database's transaction, or not."""
 
+from typing import Any
+
 import pytest
 from django.db import transaction
 
@@ -9,7 +11,7 @@ from django_tasks.signals import task_enqueued, task_started
 from django_tasks.task import TaskResult
 from django_tasks_conformance import clause, needs, requirement
 from django_tasks_conformance.harness import ALIASES
-from django_tasks_conformance.observe import captured
+from django_tasks_conformance.observe import Sent, captured
 from django_tasks_conformance.plugin import Suite
 from django_tasks_conformance.tasks import noop, plain_function
 
@@ -18,7 +20,7 @@ class RollbackError(Exception):
     """Raised to roll a transaction back."""
 
 
-def _is_stored(suite: Suite, result: TaskResult[None]) -> bool | None:
+def _is_stored(suite: Suite, result: TaskResult[Any]) -> bool | None:
     """Whether the backend holds the result; None if the suite cannot tell."""
     if suite.harness.has_back_door:
         return suite.harness.stored(result.id) is not None
@@ -82,13 +84,49 @@ def test_outside_a_transaction_a_task_is_enqueued_at_once(suite: Suite) -> None:
 @needs("database")
 def test_enqueue_on_commit_false_enqueues_at_once_in_a_transaction(suite: Suite) -> None:
     eager = task(enqueue_on_commit=False)(plain_function)
-    with captured(task_enqueued) as sent, transaction.atomic():
-        from_backend = noop.using(backend=ALIASES["no_commit"]).enqueue()
-        from_task = eager.enqueue()
+    with captured(task_enqueued) as sent:
+        with transaction.atomic():
+            results: list[TaskResult[Any]] = [
+                noop.using(backend=ALIASES["no_commit"]).enqueue(),
+                eager.enqueue(),
+            ]
+            announced = [s.result_id for s in sent]
+            for result in results:
+                with clause("TASK-COMMIT-004"):
+                    if result.id in announced:  # Enqueued and announced at once.
+                        assert result.enqueued_at is not None
+                    else:  # Written into the transaction, announced when it commits.
+                        assert result.enqueued_at is None
+                        assert _is_stored(suite, result) is True, (
+                            "Neither announced nor stored before the commit."
+                        )
         with clause("TASK-COMMIT-004"):
-            assert [s.result_id for s in sent] == [from_backend.id, from_task.id]
-            assert from_backend.enqueued_at is not None
-            assert from_task.enqueued_at is not None
+            assert [s.result_id for s in sent] == [result.id for result in results]
+            assert all(result.enqueued_at is not None for result in results)
+
+
+@requirement("TASK-COMMIT-004")
+@needs("database")
+def test_a_task_announced_at_the_commit_rolls_back_with_the_transaction(suite: Suite) -> None:
+    enqueued: list[tuple[TaskResult[None], bool]] = []
+
+    def enqueue_then_roll_back(sent: list[Sent]) -> None:
+        with transaction.atomic():
+            result = noop.using(backend=ALIASES["no_commit"]).enqueue()
+            enqueued.append((result, bool(sent)))
+            raise RollbackError
+
+    with captured(task_enqueued) as sent, pytest.raises(RollbackError):
+        enqueue_then_roll_back(sent)
+    ((result, announced_at_once),) = enqueued
+    with clause("TASK-COMMIT-004"):
+        if announced_at_once:  # Enqueued at once: the rollback does not undo it.
+            assert [s.result_id for s in sent] == [result.id]
+            assert _is_stored(suite, result) in (True, None)
+        else:  # Announced only at the commit, so it must have been part of the transaction.
+            assert sent == []
+            assert result.enqueued_at is None
+            assert _is_stored(suite, result) in (False, None)
 
 
 @requirement("TASK-COMMIT-005")

@@ -139,6 +139,7 @@ class DatabaseBackend(BaseTaskBackend):
         """See enqueue(). Django runs async code outside transactions (atomic() is sync-only),
         so the row is inserted, and committed, at once."""
         from django_tasks.backends.database.models import DBTaskResult
+        from django_tasks.backends.database.queries import queries_for
 
         self.validate_task(task)
         result = self._new_result(task, args, kwargs)
@@ -146,6 +147,10 @@ class DatabaseBackend(BaseTaskBackend):
         fields["arguments"] = {"args": result.args, "kwargs": result.kwargs}
         if result.task.run_after is not None:
             fields["available_at"] = result.task.run_after
+        when = queries_for(self.database).enqueue_time()
+        if when is not None:  # Else the columns' defaults: the database's clock.
+            fields["enqueued_at"] = when
+            fields.setdefault("available_at", when)
         row = await DBTaskResult.objects.using(self.database).acreate(**fields)
         if not isinstance(row.enqueued_at, datetime):  # MySQL returns no columns from INSERT.
             await row.arefresh_from_db(fields=["enqueued_at"])

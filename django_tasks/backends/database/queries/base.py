@@ -116,13 +116,19 @@ class Queries:
 
     # Enqueueing.
 
+    def enqueue_time(self) -> datetime | None:
+        """The enqueue time to store for a task enqueued now; None for the database's clock."""
+        return None
+
     def insert(self, cursor: Any, row: NewRow) -> datetime:
         """Insert a NEW row; return its enqueued_at (the database's time)."""
+        when = self.enqueue_time()
+        now, now_params = (self.now, []) if when is None else ("%s", [self.to_db(when)])
         cursor.execute(
             f"INSERT INTO {self.table} (id, status, backend, queue_name, task_path, priority, "
-            f"arguments, run_after, available_at, attempts, worker_id, worker_ids, "
-            f"exception_class_path, traceback) "
-            f"VALUES (%s, '{NEW}', %s, %s, %s, %s, %s, %s, COALESCE(%s, {self.now}), 0, '', "
+            f"arguments, run_after, enqueued_at, available_at, attempts, worker_id, "
+            f"worker_ids, exception_class_path, traceback) "
+            f"VALUES (%s, '{NEW}', %s, %s, %s, %s, %s, %s, {now}, COALESCE(%s, {now}), 0, '', "
             f"'[]', '', '') RETURNING enqueued_at",
             [
                 row.id,
@@ -132,7 +138,9 @@ class Queries:
                 row.priority,
                 row.arguments,
                 self.to_db(row.run_after),
+                *now_params,
                 self.to_db(row.run_after),
+                *now_params,
             ],
         )
         return self.from_db(cursor.fetchone()[0])

@@ -27,6 +27,11 @@ class SQLiteQueries(Queries):
     def current_time(self, cursor: Any) -> datetime:
         return timezone.now()  # SQLite runs in this process: its clock is this host's.
 
+    def enqueue_time(self) -> datetime:
+        # The same clock as STRFTIME's, to the microsecond: STRFTIME's time, truncated to the
+        # millisecond, can be earlier than the enqueue() call that stored it.
+        return timezone.now()
+
     def claim(
         self,
         cursor: Any,

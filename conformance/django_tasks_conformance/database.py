@@ -1,0 +1,270 @@
+"""DatabaseHarness: the suite drives the database backend through real ``db_worker`` processes.
+
+It is also the worked example of a harness for a backend whose tasks run in other processes.
+The suite calls ``drain`` when a test needs its tasks run; between drains no worker runs, so
+enqueued tasks wait (which is what lets the suite check the order they start in).
+
+- ``start_worker`` starts ``db_worker --batch``, one per backend alias that has tasks waiting;
+  ``--batch`` makes a worker exit once no task is ready, so the queue is drained when the
+  workers have exited (``is_idle``). Tasks deferred to later stay queued.
+- The workers run with the settings of this run, changed by ``worker_settings``: the suite's
+  ``TASKS``, and the names of the databases this run uses (the test databases).
+- They are forked by a ``Launcher`` that has set Django up once for the run, so a drain costs
+  milliseconds rather than the few hundred it takes to start Python and Django.
+- The back door, ``stored``, reads the queue table through the ORM; ``clear`` empties it, and
+  (like ``setup``) refuses a database that is not a test database.
+- ``task_started`` and ``task_finished`` are sent in the workers, so this process cannot
+  observe them (``observes_worker_signals = False``).
+"""
+
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, ClassVar
+
+from django.conf import ENVIRONMENT_VARIABLE as SETTINGS_VARIABLE
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connections
+from django.db.backends.base.creation import TEST_DATABASE_PREFIX
+
+from django_tasks.task import ResultStatus
+from django_tasks_conformance.harness import DrainTimeoutError, StoredTask, WorkerHarness
+from django_tasks_conformance.launcher import Launched, Launcher
+
+WORKER_SETTINGS = "django_tasks_conformance.worker_settings"
+"""The settings module of the workers (see it for what it changes)."""
+
+ENVIRONMENT_VARIABLE = "DJANGO_TASKS_CONFORMANCE_WORKER"
+"""How the harness hands the workers what their settings need, as JSON."""
+
+PRELOAD = [
+    "django_tasks.backends.database.management.commands.db_worker",
+    "django_tasks_conformance.tasks",
+    "django_tasks_conformance.more_tasks",
+    "django_tasks_conformance.async_tasks",
+]
+"""What the launcher imports once, rather than each worker."""
+
+STOP_TIMEOUT = 10.0
+"""Seconds a worker has to exit after SIGTERM before it is killed."""
+
+OUTPUT_TAIL = 3000
+"""How many characters of a worker's output a failure message quotes."""
+
+
+class WorkerFailedError(AssertionError):
+    """A worker exited with an error before the queue was drained."""
+
+
+class Worker:
+    """One ``db_worker`` process, its output in a file."""
+
+    def __init__(self, launcher: Launcher, argv: list[str], log: Path) -> None:
+        self.argv = argv
+        self.log = log
+        self.process: Launched = launcher.start(argv, log)
+
+    def running(self) -> bool:
+        return self.process.returncode is None
+
+    def stop(self) -> None:
+        """SIGTERM (finish the running task, claim nothing more), then kill if it hangs."""
+        if self.running():
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(STOP_TIMEOUT)
+            except TimeoutError:
+                self.process.send_signal(signal.SIGKILL)
+                self.process.wait(STOP_TIMEOUT)
+
+    def output(self) -> str:
+        text = self.log.read_text(encoding="utf-8", errors="replace")
+        return text if len(text) <= OUTPUT_TAIL else f"...{text[-OUTPUT_TAIL:]}"
+
+    def describe(self) -> str:
+        return f"'{' '.join(self.argv)}' (pid {self.process.pid})"
+
+
+class DatabaseHarness(WorkerHarness):
+    """Runs the database backend's tasks in ``db_worker --batch`` processes."""
+
+    observes_worker_signals: ClassVar[bool] = False
+
+    worker_arguments: ClassVar[tuple[str, ...]] = ("--queue-name", "*", "--interval", "0.05")
+    """Given to every worker, after ``--backend``; ``--batch`` and ``--skip-checks`` are added."""
+
+    def __init__(self, backend_path: str, options: dict[str, Any]) -> None:
+        super().__init__(backend_path, options)
+        self._workers: list[Worker] = []
+        """The workers of the last drain (kept after they exit, for their output)."""
+        self._started = 0
+        self._logs: Path | None = None
+        self._launcher: Launcher | None = None
+
+    @property
+    def database(self) -> str:
+        """The alias in DATABASES of the database that holds the queue."""
+        from django_tasks import tasks
+        from django_tasks.backends.database import DatabaseBackend
+
+        backend = tasks["default"]
+        if not isinstance(backend, DatabaseBackend):
+            raise ImproperlyConfigured(
+                f"DatabaseHarness drives a DatabaseBackend; the backend under test is "
+                f"{type(backend).__qualname__}."
+            )
+        return backend.database
+
+    def test_databases(self) -> list[str]:
+        return sorted({"default", self.database})  # default: the suite's transactions.
+
+    def _rows(self) -> Any:
+        from django_tasks.backends.database.models import DBTaskResult
+
+        return DBTaskResult.objects.using(self.database)
+
+    # --- Session ------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        from django_tasks.backends.database.models import DBTaskResult
+
+        settings_module = os.environ.get(SETTINGS_VARIABLE)
+        if not settings_module:
+            raise ImproperlyConfigured(
+                "DatabaseHarness starts workers with the settings module of this run, but "
+                "Django was configured without one (settings.configure()); set "
+                "DJANGO_SETTINGS_MODULE or pass --ds instead."
+            )
+        self._check_test_database()
+        connection = connections[self.database]
+        table = DBTaskResult._meta.db_table
+        if table not in connection.introspection.table_names():
+            raise ImproperlyConfigured(
+                f"The task table {table!r} does not exist in database {self.database!r}; add "
+                f"'django_tasks.backends.database' to INSTALLED_APPS and migrate it."
+            )
+        self._logs = Path(tempfile.mkdtemp(prefix="tasks-conformance-workers-"))
+        engine = f"{connection.settings_dict['ENGINE']}.base"
+        self._launcher = Launcher(
+            self._worker_environment(settings_module),
+            [*PRELOAD, engine],
+            self._logs / "launcher.log",
+        )
+
+    def _worker_environment(self, settings_module: str) -> dict[str, str]:
+        """This process's environment, with what the workers' settings module reads."""
+        worker = {
+            "settings": settings_module,
+            "databases": {
+                alias: str(connections[alias].settings_dict["NAME"])
+                for alias in connections
+                if connections[alias].settings_dict.get("NAME")
+            },
+            "tasks": self.tasks_setting(),
+        }
+        # This run's sys.path, so that the workers import the same modules (settings, tasks).
+        path = [entry for entry in sys.path if entry and os.path.isdir(entry)]
+        return {
+            **os.environ,
+            SETTINGS_VARIABLE: WORKER_SETTINGS,
+            ENVIRONMENT_VARIABLE: json.dumps(worker),
+            "PYTHONPATH": os.pathsep.join(path),
+        }
+
+    def _check_test_database(self) -> None:
+        """Refuse a database that is not a test database: clear() deletes every task in it."""
+        connection = connections[self.database]
+        name = str(connection.settings_dict["NAME"])
+        if connection.vendor == "sqlite" and connection.is_in_memory_db():  # type: ignore[attr-defined]  # SQLite's wrapper has it.
+            raise ImproperlyConfigured(
+                f"The queue's database {self.database!r} is an in-memory SQLite database, "
+                f"which worker processes cannot share; give it a file: "
+                f"DATABASES[{self.database!r}]['TEST']['NAME'] = 'test.sqlite3'."
+            )
+        # The name Django gives the test database: TEST["NAME"], or NAME prefixed with "test_".
+        test_name = connection.settings_dict.get("TEST", {}).get("NAME")
+        if name != str(test_name) if test_name else not name.startswith(TEST_DATABASE_PREFIX):
+            raise ImproperlyConfigured(
+                f"The queue's database {self.database!r} is {name!r}, not a test database; "
+                f"the harness deletes every task in it. Run the suite under pytest-django, "
+                f"which creates the test databases that test_databases() names."
+            )
+
+    def teardown(self) -> None:
+        self.stop_worker()
+        if self._launcher is not None:
+            self._launcher.close()
+            self._launcher = None
+        if self._logs is not None:
+            shutil.rmtree(self._logs, ignore_errors=True)
+            self._logs = None
+
+    # --- Workers ------------------------------------------------------------------------------
+
+    def start_worker(self) -> None:
+        """Start a ``--batch`` worker for each backend alias that has tasks waiting."""
+        if self._launcher is None or self._logs is None:
+            raise RuntimeError("DatabaseHarness.setup() has not run.")
+        self.stop_worker()
+        self._workers = []
+        waiting = self._rows().filter(status=ResultStatus.NEW).values_list("backend", flat=True)
+        for alias in sorted(set(waiting) & set(self.tasks_setting())):
+            argv = ["db_worker", "--skip-checks", f"--backend={alias}"]
+            argv += [*self.worker_arguments, "--batch"]
+            self._started += 1
+            log = self._logs / f"worker-{self._started}.log"
+            self._workers.append(Worker(self._launcher, argv, log))
+
+    def stop_worker(self) -> None:
+        for worker in self._workers:
+            worker.stop()
+
+    def worker_running(self) -> bool:
+        return any(worker.running() for worker in self._workers)
+
+    def is_idle(self) -> bool:
+        """Whether every worker has exited: with --batch, once no task was ready."""
+        if self.worker_running():
+            return False
+        for worker in self._workers:
+            if worker.process.returncode != 0:
+                raise WorkerFailedError(
+                    f"Worker {worker.describe()} exited with status "
+                    f"{worker.process.returncode} before the queue was drained. Its "
+                    f"output:\n{worker.output()}"
+                )
+        return True
+
+    def drain(self, timeout: float) -> None:
+        try:
+            super().drain(timeout)
+        except DrainTimeoutError as e:
+            outputs = "".join(
+                f"\nOutput of {worker.describe()}:\n{worker.output()}" for worker in self._workers
+            )
+            raise DrainTimeoutError(f"{e}{outputs}") from None
+
+    # --- The store ----------------------------------------------------------------------------
+
+    def clear(self) -> None:
+        self._check_test_database()
+        self._rows().all().delete()
+
+    def stored(self, result_id: str) -> StoredTask | None:
+        row = self._rows().filter(pk=result_id).first()
+        if row is None:
+            return None
+        return StoredTask(
+            id=row.id,
+            task_path=row.task_path,
+            status=ResultStatus(row.status),
+            args=row.arguments["args"],
+            kwargs=row.arguments["kwargs"],
+            queue_name=row.queue_name,
+            priority=row.priority,
+            run_after=row.run_after,
+        )
