@@ -52,7 +52,7 @@ def test_enqueue_writes_one_row_with_everything_the_result_knows(
         )
 
     row = rows(backend).get()
-    assert (row.id, row.status, row.backend, row.queue_name) == (
+    assert (str(row.id), row.status, row.backend, row.queue_name) == (
         result.id,
         "NEW",
         "default",
@@ -98,15 +98,45 @@ def test_get_result_reads_back_the_enqueued_result(
     assert echo.get_result(result.id).id == result.id
 
 
-@pytest.mark.parametrize("result_id", ["missing", "x" * 65])
-def test_an_unknown_id_raises_result_does_not_exist(
-    backend: DatabaseBackend, result_id: str
+@pytest.mark.parametrize(
+    "result_id",
+    [
+        "missing",
+        "x" * 65,
+        "0193a2b4-5c6d-7e8f-9a0b-1c2d3e4f5a6g",  # Not hexadecimal.
+        "0193a2b4-5c6d-7e8f-9a0b",  # Too short for a UUID.
+        "00000000-0000-7000-8000-000000000000",  # A UUID, but no result's.
+        "",
+        7,
+        None,
+    ],
+)
+def test_an_unknown_or_malformed_id_raises_result_does_not_exist(
+    backend: DatabaseBackend, result_id: Any
 ) -> None:
+    from asgiref.sync import async_to_sync
+
     from django_tasks.exceptions import ResultDoesNotExist
 
     message = f"No task result with id {result_id!r} in backend 'default'."
     with pytest.raises(ResultDoesNotExist, match=re.escape(message)):
         backend.get_result(result_id)
+    with pytest.raises(ResultDoesNotExist, match=re.escape(message)):
+        async_to_sync(backend.aget_result)(result_id)
+
+
+def test_result_ids_are_uuid_strings_and_get_result_takes_any_form_of_them(
+    backend: DatabaseBackend, django_capture_on_commit_callbacks: Captured
+) -> None:
+    import uuid
+
+    with django_capture_on_commit_callbacks(execute=True, using=backend.database):
+        result = add.enqueue(1, 2)
+    assert isinstance(result.id, str)
+    assert str(uuid.UUID(result.id)) == result.id
+    for form in (result.id, result.id.upper(), uuid.UUID(result.id).hex):
+        found = backend.get_result(form)
+        assert (found.id, found.args) == (result.id, [1, 2])
 
 
 def test_a_result_of_another_backend_alias_is_not_found(
@@ -228,7 +258,7 @@ def test_bulk_enqueue_inserts_every_call_and_signals_each_after_the_commit(
 
     assert len(results) == 1200
     assert [result_id for result_id, _ in enqueued] == [result.id for result in results]
-    stored = {row.id: row for row in rows(backend).all()}
+    stored = {str(row.id): row for row in rows(backend).all()}
     assert set(stored) == {result.id for result in results}
     assert stored[results[7].id].arguments == {"args": [7], "kwargs": {"b": 14}}
     assert stored[results[7].id].available_at == deferred

@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import time
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache, partial
@@ -221,10 +222,16 @@ class DatabaseBackend(BaseTaskBackend):
 
         return DBTaskResult.objects.using(self.database).filter(backend=self.alias)
 
-    def _checked_id(self, result_id: object) -> str:
-        if not isinstance(result_id, str) or len(result_id) > MAX_RESULT_ID_LENGTH:
-            raise self._no_result(result_id)
-        return result_id
+    def _checked_id(self, result_id: object) -> uuid.UUID:
+        """The UUID a result id stands for; ResultDoesNotExist if it stands for none."""
+        if isinstance(result_id, uuid.UUID):  # A row's primary key, read with the ORM.
+            return result_id
+        if isinstance(result_id, str) and len(result_id) <= MAX_RESULT_ID_LENGTH:
+            try:
+                return uuid.UUID(result_id)
+            except ValueError:
+                pass
+        raise self._no_result(result_id)
 
     def _no_result(self, result_id: object) -> ResultDoesNotExist:
         return ResultDoesNotExist(
@@ -259,10 +266,11 @@ def new_row(result: TaskResult[Any]) -> "NewRow":
 
 def result_from_model(row: "DBTaskResult") -> TaskResult[Any]:
     """The result a row of the table stands for."""
-    args, kwargs = decode_arguments(row.id, row.arguments)
+    result_id = str(row.id)
+    args, kwargs = decode_arguments(result_id, row.arguments)
     result: TaskResult[Any] = TaskResult(
         task=task_for_row(row.task_path, row.priority, row.queue_name, row.backend, row.run_after),
-        id=row.id,
+        id=result_id,
         status=ResultStatus(row.status),
         enqueued_at=row.enqueued_at,
         started_at=row.started_at,

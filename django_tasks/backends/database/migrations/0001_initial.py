@@ -19,12 +19,8 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.CharField(
-                        editable=False,
-                        max_length=64,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="id",
+                    models.UUIDField(
+                        editable=False, primary_key=True, serialize=False, verbose_name="id"
                     ),
                 ),
                 (

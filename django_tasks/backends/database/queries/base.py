@@ -12,6 +12,7 @@ and building a queryset costs more than the round trip.
 """
 
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -91,8 +92,28 @@ class Queries:
 
         self.connection = connection
         self.table = connection.ops.quote_name(DBTaskResult._meta.db_table)
+        self.native_uuid = bool(connection.features.has_native_uuid_field)
 
     # Conversions between Python values and what the driver takes and returns.
+
+    def id_to_db(self, result_id: str) -> str:
+        """A result id (the UUID's canonical text) as the id column takes it: the same text
+        where the column is a native uuid, the 32 hex digits of Django's char(32) elsewhere."""
+        if self.native_uuid:
+            return result_id
+        try:
+            return uuid.UUID(result_id).hex
+        except ValueError:  # Not a UUID, so no row has it; the statement finds nothing.
+            return result_id
+
+    def id_from_db(self, value: Any) -> str:
+        """The result id of an id column's value (a UUID, or its text in either form)."""
+        if isinstance(value, uuid.UUID):
+            return str(value)
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:  # A row written behind the ORM's back: keep its id as it is.
+            return str(value)
 
     def to_db(self, value: datetime | None) -> Any:
         return self.connection.ops.adapt_datetimefield_value(value)
@@ -125,7 +146,7 @@ class Queries:
             f"VALUES (%s, '{NEW}', %s, %s, %s, %s, %s, %s, COALESCE(%s, {self.now}), 0, '', "
             f"'[]', '', '') RETURNING enqueued_at",
             [
-                row.id,
+                self.id_to_db(row.id),
                 row.backend,
                 row.queue_name,
                 row.task_path,
@@ -154,7 +175,7 @@ class Queries:
             for row in chunk:
                 available_at = enqueued_at if row.run_after is None else self.to_db(row.run_after)
                 params += [
-                    row.id,
+                    self.id_to_db(row.id),
                     row.backend,
                     row.queue_name,
                     row.task_path,
@@ -217,7 +238,7 @@ class Queries:
             f"UPDATE {self.table} SET status = '{NEW}', worker_id = '', lease_expires_at = NULL"
             f"{undo} WHERE id IN ({self.placeholders(len(ids))}) AND status = '{RUNNING}' "
             f"AND worker_id = %s",
-            [*ids, worker_id],
+            [*map(self.id_to_db, ids), worker_id],
         )
 
     def reap(
@@ -258,7 +279,7 @@ class Queries:
     def _claimed(self, row: Sequence[Any]) -> ClaimedRow:
         worker_ids = row[9]
         return ClaimedRow(
-            id=row[0],
+            id=self.id_from_db(row[0]),
             task_path=row[1],
             queue_name=row[2],
             priority=row[3],

@@ -36,7 +36,7 @@ class MySQLQueries(Queries):
             f"VALUES (%s, '{NEW}', %s, %s, %s, %s, %s, %s, COALESCE(%s, {self.now}), 0, '', "
             f"'[]', '', '')",
             [
-                row.id,
+                self.id_to_db(row.id),
                 row.backend,
                 row.queue_name,
                 row.task_path,
@@ -46,7 +46,9 @@ class MySQLQueries(Queries):
                 self.to_db(row.run_after),
             ],
         )
-        cursor.execute(f"SELECT enqueued_at FROM {self.table} WHERE id = %s", [row.id])
+        cursor.execute(
+            f"SELECT enqueued_at FROM {self.table} WHERE id = %s", [self.id_to_db(row.id)]
+        )
         return self.from_db(cursor.fetchone()[0])
 
     def claim(
@@ -112,7 +114,7 @@ class MySQLQueries(Queries):
                         f.return_value,
                         f.exception_class_path,
                         f.traceback,
-                        f.id,
+                        self.id_to_db(f.id),
                         worker_id,
                         f.attempts,
                         finished_at,
@@ -127,14 +129,15 @@ class MySQLQueries(Queries):
         self, cursor: Any, *, worker_id: str, ids: Sequence[str], lease_seconds: float
     ) -> set[str]:
         held = f"id IN ({self.placeholders(len(ids))}) AND status = '{RUNNING}' AND worker_id = %s"
+        params = [*map(self.id_to_db, ids), worker_id]
         cursor.execute(
             f"UPDATE {self.table} SET lease_expires_at = {self.lease_until(self.now)} WHERE {held}",
-            [round(lease_seconds * 1_000_000), *ids, worker_id],
+            [round(lease_seconds * 1_000_000), *params],
         )
         if cursor.rowcount == len(ids):
             return set(ids)
-        cursor.execute(f"SELECT id FROM {self.table} WHERE {held}", [*ids, worker_id])
-        return {row[0] for row in cursor.fetchall()}
+        cursor.execute(f"SELECT id FROM {self.table} WHERE {held}", params)
+        return {self.id_from_db(row[0]) for row in cursor.fetchall()}
 
     def drop_last_worker_id(self, column: str) -> str:
         return f"JSON_REMOVE({column}, CONCAT('$[', JSON_LENGTH({column}) - 1, ']'))"

@@ -1,5 +1,8 @@
 """PostgreSQL: single-statement claims with FOR UPDATE SKIP LOCKED, outcomes written with one
-UPDATE ... FROM (VALUES ...), new tasks bulk-loaded with COPY, and NOTIFY for requeued tasks."""
+UPDATE ... FROM unnest(arrays), new tasks bulk-loaded with COPY, and NOTIFY for requeued tasks.
+
+The id column is a native uuid: ids go in as their text (cast where they travel in an array)
+and come back as UUID objects, turned into text."""
 
 from collections.abc import Sequence
 from datetime import datetime
@@ -55,43 +58,43 @@ class PostgreSQLQueries(Queries):
         return [self._claimed(row) for row in cursor.fetchall()]
 
     def finish(self, cursor: Any, *, worker_id: str, finishes: Sequence[Finish]) -> set[str]:
-        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(finishes))
-        params: list[Any] = []
-        for f in finishes:
-            params += [
-                f.id,
-                f.attempts,
-                f.status,
-                f.started_at,
-                f.finished_at,
-                f.return_value,
-                f.exception_class_path,
-                f.traceback,
-            ]
+        # One array per column, so that the statement's text is the same for every batch size.
         cursor.execute(
-            f"UPDATE {self.table} AS t SET status = v.v_status, "
-            f"started_at = v.v_started_at::timestamptz, "
-            f"finished_at = v.v_finished_at::timestamptz, return_value = v.v_return::jsonb, "
-            f"exception_class_path = v.v_exception, traceback = v.v_traceback, "
+            f"UPDATE {self.table} AS t SET status = v.status, started_at = v.started_at, "
+            f"finished_at = v.finished_at, return_value = v.return_value::jsonb, "
+            f"exception_class_path = v.exception, traceback = v.traceback, "
             f"lease_expires_at = NULL "
-            f"FROM (VALUES {values}) AS v(v_id, v_attempts, v_status, v_started_at, "
-            f"v_finished_at, v_return, v_exception, v_traceback) "
-            f"WHERE t.id = v.v_id AND t.worker_id = %s AND t.attempts = v.v_attempts "
-            f"AND (t.status = '{RUNNING}' OR t.finished_at = v.v_finished_at::timestamptz) "
+            f"FROM unnest(%s::uuid[], %s::int[], %s::text[], %s::timestamptz[], "
+            f"%s::timestamptz[], %s::text[], %s::text[], %s::text[]) "
+            f"AS v(id, attempts, status, started_at, finished_at, return_value, exception, "
+            f"traceback) "
+            f"WHERE t.id = v.id AND t.worker_id = %s AND t.attempts = v.attempts "
+            f"AND (t.status = '{RUNNING}' OR t.finished_at = v.finished_at) "
             f"RETURNING t.id",
-            [*params, worker_id],
+            [
+                [f.id for f in finishes],
+                [f.attempts for f in finishes],
+                [f.status for f in finishes],
+                [f.started_at for f in finishes],
+                [f.finished_at for f in finishes],
+                [f.return_value for f in finishes],
+                [f.exception_class_path for f in finishes],
+                [f.traceback for f in finishes],
+                worker_id,
+            ],
         )
-        return {row[0] for row in cursor.fetchall()}
+        return {str(row[0]) for row in cursor.fetchall()}
 
     def renew(
         self, cursor: Any, *, worker_id: str, ids: Sequence[str], lease_seconds: float
     ) -> set[str]:
         cursor.execute(
             f"UPDATE {self.table} SET lease_expires_at = {self.now} + %s * INTERVAL '1 second' "
-            f"WHERE id = ANY(%s) AND status = '{RUNNING}' AND worker_id = %s RETURNING id",
+            f"WHERE id = ANY(%s::uuid[]) AND status = '{RUNNING}' AND worker_id = %s "
+            f"RETURNING id",
             [lease_seconds, list(ids), worker_id],
         )
-        return {row[0] for row in cursor.fetchall()}
+        return {str(row[0]) for row in cursor.fetchall()}
 
     def drop_last_worker_id(self, column: str) -> str:
         return f"{column} - (jsonb_array_length({column}) - 1)"

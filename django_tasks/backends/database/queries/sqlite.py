@@ -67,7 +67,7 @@ class SQLiteQueries(Queries):
         params: list[Any] = []
         for f in finishes:
             params += [
-                f.id,
+                self.id_to_db(f.id),
                 f.attempts,
                 f.status,
                 self.to_db(f.started_at),
@@ -90,7 +90,7 @@ class SQLiteQueries(Queries):
             f"RETURNING id",
             [*params, worker_id],
         )
-        return {row[0] for row in cursor.fetchall()}
+        return {self.id_from_db(row[0]) for row in cursor.fetchall()}
 
     def renew(
         self, cursor: Any, *, worker_id: str, ids: Sequence[str], lease_seconds: float
@@ -99,9 +99,9 @@ class SQLiteQueries(Queries):
             f"UPDATE {self.table} SET lease_expires_at = {self.lease_until()} "
             f"WHERE id IN ({self.placeholders(len(ids))}) AND status = '{RUNNING}' "
             f"AND worker_id = %s RETURNING id",
-            [f"+{lease_seconds} seconds", *ids, worker_id],
+            [f"+{lease_seconds} seconds", *map(self.id_to_db, ids), worker_id],
         )
-        return {row[0] for row in cursor.fetchall()}
+        return {self.id_from_db(row[0]) for row in cursor.fetchall()}
 
     def drop_last_worker_id(self, column: str) -> str:
         return f"json_remove({column}, '$[#-1]')"
