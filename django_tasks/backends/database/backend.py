@@ -28,6 +28,7 @@ from django.core import checks
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from django_tasks.backends.base import BaseTaskBackend, in_transaction
+from django_tasks.backends.database.queries import ClaimedRow, NewRow, queries_for
 from django_tasks.exceptions import (
     InvalidTaskArgumentsError,
     InvalidTaskBackendError,
@@ -42,12 +43,13 @@ from django_tasks_spec.protocols import TaskProtocol
 
 if TYPE_CHECKING:
     from django_tasks.backends.database.models import DBTaskResult
-    from django_tasks.backends.database.queries import ClaimedRow, NewRow
 
 T = TypeVar("T")
 
 MAX_NAME_LENGTH = 100
 """The longest queue name and backend alias the table stores."""
+
+_compact_json = json.JSONEncoder(separators=(",", ":"))
 
 
 class DatabaseBackend(BaseTaskBackend):
@@ -75,6 +77,7 @@ class DatabaseBackend(BaseTaskBackend):
                 f"Backend alias {alias[:50]!r}... is {len(alias)} characters long; the database "
                 f"backend stores aliases of at most {MAX_NAME_LENGTH} characters."
             )
+        self._importable_modules: set[str] = set()
 
     @property
     def database(self) -> str:
@@ -84,16 +87,8 @@ class DatabaseBackend(BaseTaskBackend):
     def validate_task(self, task: TaskProtocol[Any, Any]) -> None:
         super().validate_task(task)
         module = task.func.__module__
-        if module == "__main__":
-            raise InvalidTaskError(
-                f"Task {task.module_path} is defined in __main__, which a worker cannot "
-                f"import; move it into a module of an installed app."
-            )
-        if apps.apps_ready and apps.get_containing_app_config(module) is None:
-            raise InvalidTaskError(
-                f"Task {task.module_path} is defined in module {module!r}, which is not part "
-                f"of an installed app; a worker imports tasks only from INSTALLED_APPS."
-            )
+        if module not in self._importable_modules:
+            self._check_importable(task, module)
         if len(task.queue_name) > MAX_NAME_LENGTH:
             raise InvalidTaskError(
                 f"Queue name {task.queue_name[:50]!r}... is {len(task.queue_name)} characters "
@@ -101,18 +96,36 @@ class DatabaseBackend(BaseTaskBackend):
                 f"{MAX_NAME_LENGTH} characters."
             )
 
+    def _check_importable(self, task: TaskProtocol[Any, Any], module: str) -> None:
+        """Raise InvalidTaskError unless a worker can import ``module``: that of an installed
+        app. Remembered once the app registry is ready, as enqueue validates every task."""
+        if module == "__main__":
+            raise InvalidTaskError(
+                f"Task {task.module_path} is defined in __main__, which a worker cannot "
+                f"import; move it into a module of an installed app."
+            )
+        if not apps.apps_ready:
+            return
+        if apps.get_containing_app_config(module) is None:
+            raise InvalidTaskError(
+                f"Task {task.module_path} is defined in module {module!r}, which is not part "
+                f"of an installed app; a worker imports tasks only from INSTALLED_APPS."
+            )
+        self._importable_modules.add(module)
+
     # Enqueueing.
 
     def _new_result_id(self) -> str:
         return uuid7()
 
     def _enqueue(self, result: TaskResult[Any]) -> None:
-        from django_tasks.backends.database.queries import queries_for
-
-        row = new_row(result)
-        with connections[self.database].cursor() as cursor:
-            enqueued_at = queries_for(self.database).insert(cursor, row)
-        self._when_committed(partial(self._enqueued, [result], enqueued_at))
+        queries = queries_for(self.database)
+        with queries.cursor() as cursor:
+            enqueued_at = queries.insert(cursor, new_row(result))
+        if queries.connection.in_atomic_block:
+            transaction.on_commit(partial(self._enqueued, [result], enqueued_at), self.database)
+        else:
+            self._enqueued([result], enqueued_at)
 
     def _enqueue_on_commit(self, result: TaskResult[Any]) -> None:
         if self.database == DEFAULT_DB_ALIAS:
@@ -126,13 +139,6 @@ class DatabaseBackend(BaseTaskBackend):
         for result in results:
             result._update(enqueued_at=enqueued_at)
             task_enqueued.send(sender, task_result=result)
-
-    def _when_committed(self, callback: Any) -> None:
-        """Run ``callback`` once what was just written to the queue's database is committed."""
-        if connections[self.database].in_atomic_block:
-            transaction.on_commit(callback, using=self.database)
-        else:
-            callback()
 
     async def aenqueue(
         self, task: TaskProtocol[Any, T], args: Sequence[Any], kwargs: Mapping[str, Any]
@@ -187,12 +193,10 @@ class DatabaseBackend(BaseTaskBackend):
         return results
 
     def _insert_many(self, results: Sequence[TaskResult[Any]]) -> None:
-        from django_tasks.backends.database.queries import queries_for
-
         rows = [new_row(result) for result in results]
         with transaction.atomic(using=self.database):
             queries = queries_for(self.database)
-            with connections[self.database].cursor() as cursor:
+            with queries.cursor() as cursor:
                 now = queries.current_time(cursor)
                 queries.insert_many(cursor, rows, now)
             transaction.on_commit(partial(self._enqueued, results, now), using=self.database)
@@ -249,9 +253,7 @@ class DatabaseBackend(BaseTaskBackend):
 # Rows <-> results.
 
 
-def new_row(result: TaskResult[Any]) -> "NewRow":
-    from django_tasks.backends.database.queries import NewRow
-
+def new_row(result: TaskResult[Any]) -> NewRow:
     task = result.task
     return NewRow(
         id=result.id,
@@ -259,7 +261,7 @@ def new_row(result: TaskResult[Any]) -> "NewRow":
         queue_name=task.queue_name,
         task_path=task.module_path,
         priority=task.priority,
-        arguments=json.dumps({"args": result.args, "kwargs": result.kwargs}, separators=(",", ":")),
+        arguments=_compact_json.encode({"args": result.args, "kwargs": result.kwargs}),
         run_after=task.run_after,
     )
 
@@ -291,7 +293,7 @@ def result_from_model(row: "DBTaskResult") -> TaskResult[Any]:
     return result
 
 
-def result_from_claim(row: "ClaimedRow", backend: str) -> TaskResult[Any]:
+def result_from_claim(row: ClaimedRow, backend: str) -> TaskResult[Any]:
     """The RUNNING result of a row a worker has just claimed.
 
     Raises InvalidTaskError if the row's task path is not a registered task, and

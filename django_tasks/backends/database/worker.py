@@ -571,7 +571,7 @@ class Worker:
         return queries_for(self.alias)
 
     def _db(self, operation: Callable[[Any], R]) -> R:
-        with connections[self.alias].cursor() as cursor:
+        with self._queries().cursor() as cursor:
             return operation(cursor)
 
     def _database_error(self, error: DatabaseError) -> None:

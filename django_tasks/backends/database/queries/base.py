@@ -13,7 +13,8 @@ and building a queryset costs more than the round trip.
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -82,7 +83,8 @@ class Finish:
 
 
 class Queries:
-    """The statements of one database; subclasses fill in what differs."""
+    """The statements of one database, on one thread's connection to it; subclasses fill in
+    what differs."""
 
     now = "CURRENT_TIMESTAMP"
     """SQL for the database's current time."""
@@ -93,6 +95,38 @@ class Queries:
         self.connection = connection
         self.table = connection.ops.quote_name(DBTaskResult._meta.db_table)
         self.native_uuid = bool(connection.features.has_native_uuid_field)
+        self.insert_sql = (
+            f"INSERT INTO {self.table} (id, status, backend, queue_name, task_path, priority, "
+            f"arguments, run_after, available_at, attempts, worker_id, worker_ids, "
+            f"exception_class_path, traceback) "
+            f"VALUES (%s, '{NEW}', %s, %s, %s, %s, %s, %s, COALESCE(%s, {self.now}), 0, '', "
+            f"'[]', '', '')"
+        )
+        """A NEW row, enqueued_at and available_at (unless run_after) from the database's
+        clock. Built once: psycopg caches what it learns about a statement by its text."""
+        self._insert_returning_sql = f"{self.insert_sql} RETURNING enqueued_at"
+        self._driver_cursor: Any = None
+        self._driver_connection: Any = None
+
+    @contextmanager
+    def cursor(self) -> Iterator[Any]:
+        """What ``connection.cursor()`` gives, on one driver cursor kept for the connection's
+        life rather than a new one per statement: for a one-row statement, creating a psycopg
+        cursor (and its adapters) costs as much Python as the statement itself. Django's checks
+        (async context, thread sharing, health checks), its debug wrapper (``queries``,
+        execute wrappers) and its error translation apply as for any cursor."""
+        connection = self.connection
+        connection.close_if_health_check_failed()
+        connection.ensure_connection()
+        if self._driver_connection is not connection.connection:
+            with connection.wrap_database_errors:
+                self._driver_cursor = connection.create_cursor()
+            self._driver_connection = connection.connection
+        connection.validate_thread_sharing()
+        if connection.queries_logged:
+            yield connection.make_debug_cursor(self._driver_cursor)
+        else:
+            yield connection.make_cursor(self._driver_cursor)
 
     # Conversions between Python values and what the driver takes and returns.
 
@@ -139,24 +173,21 @@ class Queries:
 
     def insert(self, cursor: Any, row: NewRow) -> datetime:
         """Insert a NEW row; return its enqueued_at (the database's time)."""
-        cursor.execute(
-            f"INSERT INTO {self.table} (id, status, backend, queue_name, task_path, priority, "
-            f"arguments, run_after, available_at, attempts, worker_id, worker_ids, "
-            f"exception_class_path, traceback) "
-            f"VALUES (%s, '{NEW}', %s, %s, %s, %s, %s, %s, COALESCE(%s, {self.now}), 0, '', "
-            f"'[]', '', '') RETURNING enqueued_at",
-            [
-                self.id_to_db(row.id),
-                row.backend,
-                row.queue_name,
-                row.task_path,
-                row.priority,
-                row.arguments,
-                self.to_db(row.run_after),
-                self.to_db(row.run_after),
-            ],
-        )
+        cursor.execute(self._insert_returning_sql, self.insert_params(row))
         return self.from_db(cursor.fetchone()[0])
+
+    def insert_params(self, row: NewRow) -> list[Any]:
+        run_after = None if row.run_after is None else self.to_db(row.run_after)
+        return [
+            self.id_to_db(row.id),
+            row.backend,
+            row.queue_name,
+            row.task_path,
+            row.priority,
+            row.arguments,
+            run_after,
+            run_after,
+        ]
 
     def current_time(self, cursor: Any) -> datetime:
         cursor.execute(f"SELECT {self.now}", [])

@@ -29,23 +29,7 @@ class MySQLQueries(Queries):
         if self.connection.features.can_return_columns_from_insert:  # MariaDB
             return super().insert(cursor, row)
         # MySQL: the same INSERT without RETURNING, then read the time back.
-        cursor.execute(
-            f"INSERT INTO {self.table} (id, status, backend, queue_name, task_path, priority, "
-            f"arguments, run_after, available_at, attempts, worker_id, worker_ids, "
-            f"exception_class_path, traceback) "
-            f"VALUES (%s, '{NEW}', %s, %s, %s, %s, %s, %s, COALESCE(%s, {self.now}), 0, '', "
-            f"'[]', '', '')",
-            [
-                self.id_to_db(row.id),
-                row.backend,
-                row.queue_name,
-                row.task_path,
-                row.priority,
-                row.arguments,
-                self.to_db(row.run_after),
-                self.to_db(row.run_after),
-            ],
-        )
+        cursor.execute(self.insert_sql, self.insert_params(row))
         cursor.execute(
             f"SELECT enqueued_at FROM {self.table} WHERE id = %s", [self.id_to_db(row.id)]
         )
