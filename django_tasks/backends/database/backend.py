@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from django.apps import apps
 from django.core import checks
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 
 from django_tasks.backends.base import BaseTaskBackend, in_transaction
 from django_tasks.backends.database.queries import ClaimedRow, NewRow, queries_for
