@@ -65,9 +65,12 @@ def test_a_worker_runs_tasks_and_stores_their_results(
     assert f"Task started id={added.id} path=tests.tasks.add queue=default attempt=1" in output
     assert re.search(
         rf"ERROR django_tasks: Task finished id={failed.id} path=tests.tasks.fail queue=default "
-        rf"state=FAILED duration=\d+\.\d+s attempt=1\nTraceback",
+        rf"state=FAILED duration=\d+\.\d+s attempt=1\nTraceback \(most recent call last\):\n"
+        rf"(  .*\n)*  File .*tasks.py\", line \d+, in fail\n    raise ValueError\(message\)\n"
+        rf"ValueError: Boom <b>\n",
         output,
-    )
+    )  # The task's own traceback, though task_finished is sent by another thread,
+    assert "in send_finished" not in output  # which adds no frame of its own.
     assert "Worker stopped id=worker-1 status=0 uptime=" in output
     assert "claimed=7 succeeded=3 failed=4 rejected=0 lost=0 handed_back=0" in output
     assert f"Task outcome not stored id={unstorable.id} path=tests.database.tasks.huge_number" in (

@@ -36,7 +36,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
@@ -92,13 +92,13 @@ class WorkerOptions:
 
 @dataclass(slots=True, eq=False)
 class PendingFinish:
-    """An outcome waiting to be written; ``done`` is set once it is (or cannot be)."""
+    """An outcome waiting to be written."""
 
     claim: Claim | None
-    """None for a rejected row, which no thread waits on."""
+    """None for a rejected row, which nothing waits on."""
     finish: Finish
-    done: threading.Event = field(default_factory=threading.Event)
-    stored: bool = False
+    outcome: Outcome | None = None
+    """What the task's result becomes once the outcome is stored."""
     failures: int = 0
     replaced: str = ""
     """Why the outcome was replaced by a FAILED one, if it could not be stored."""
@@ -329,31 +329,12 @@ class Worker:
 
     # Recording outcomes.
 
-    def _store(self, claim: Claim, result: TaskResult[Any], outcome: Outcome) -> bool:
-        """The executor's Store, in an executor thread: hand the outcome to the main thread
-        and wait until it is written."""
-        finish, unencodable = _finish(claim, result, outcome)
-        pending = PendingFinish(claim, finish, replaced=unencodable)
-        self._finishes.append(pending)
+    def _store(self, claim: Claim, outcome: Outcome) -> None:
+        """The executor's Store, in a runner thread: hand the outcome to the main thread,
+        which writes it (see _flush) and tells the executor (see _settle)."""
+        finish, unencodable = _finish(claim, claim.result, outcome)
+        self._finishes.append(PendingFinish(claim, finish, outcome, replaced=unencodable))
         self._alarm.wake()
-        pending.done.wait()
-        if pending.replaced:
-            logger.error(
-                "Task outcome not stored id=%s path=%s: %s; stored as FAILED instead.",
-                claim.row_id,
-                result.task.module_path,
-                pending.replaced,
-            )
-            return False
-        if not pending.stored:
-            logger.warning(
-                "Task lost its lease id=%s path=%s attempt=%s; its outcome was not stored "
-                "(another worker has taken the task over).",
-                claim.row_id,
-                result.task.module_path,
-                claim.attempts,
-            )
-        return pending.stored
 
     def _flush(self) -> None:
         """Write the outcomes that finished tasks are waiting on; wake their threads.
@@ -405,17 +386,34 @@ class Worker:
                 self._settle(pending, False)
 
     def _settle(self, pending: PendingFinish, stored: bool) -> None:
-        pending.stored = stored
         claim = pending.claim
-        if claim is not None:
-            self._held.pop(claim.row_id, None)
-            if not stored:
-                self.tally.lost += 1
-            elif pending.finish.status == ResultStatus.SUCCEEDED:
-                self.tally.succeeded += 1
-            else:
-                self.tally.failed += 1
-        pending.done.set()
+        if claim is None:
+            return
+        self._held.pop(claim.row_id, None)
+        if not stored:
+            self.tally.lost += 1
+        elif pending.finish.status == ResultStatus.SUCCEEDED:
+            self.tally.succeeded += 1
+        else:
+            self.tally.failed += 1
+        path = claim.result.task.module_path
+        if pending.replaced:
+            logger.error(
+                "Task outcome not stored id=%s path=%s: %s; stored as FAILED instead.",
+                claim.row_id,
+                path,
+                pending.replaced,
+            )
+        elif not stored:
+            logger.warning(
+                "Task lost its lease id=%s path=%s attempt=%s; its outcome was not stored "
+                "(another worker has taken the task over).",
+                claim.row_id,
+                path,
+                claim.attempts,
+            )
+        succeeded = stored and not pending.replaced
+        self._executor.stored(claim, pending.outcome if succeeded else None)
 
     # Leases.
 
