@@ -134,7 +134,7 @@ def test_a_deferred_task_finished_hands_receivers_the_failure_with_its_own_trace
     seen: list[tuple[object, list[str]]] = []
 
     def receiver(**kwargs: object) -> None:
-        kind, value, tb = sys.exc_info()
+        _, value, tb = sys.exc_info()
         seen.append((value, [frame.name for frame in traceback.extract_tb(tb)]))
 
     task_finished.connect(receiver, weak=False, dispatch_uid="deferred")
