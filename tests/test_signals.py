@@ -115,11 +115,10 @@ def test_a_deferred_task_finished_hands_receivers_the_failure_with_its_own_trace
     from django_tasks.execution import Outcome, send_finished
     from django_tasks.task import TaskResult
 
-    try:
+    with pytest.raises(ValueError, match="Raised in the task.") as raised:
         test_tasks.fail.call("Raised in the task.")
-    except ValueError as e:
-        outcome = Outcome.failed(e)
-        frames = [frame.name for frame in traceback.extract_tb(e.__traceback__)]
+    outcome = Outcome.failed(raised.value)
+    frames = [frame.name for frame in traceback.extract_tb(raised.value.__traceback__)]
     result: TaskResult[None] = TaskResult(
         task=test_tasks.fail,
         id="r1",
