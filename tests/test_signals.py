@@ -115,7 +115,7 @@ def test_a_deferred_task_finished_hands_receivers_the_failure_with_its_own_trace
     from django_tasks.execution import Outcome, send_finished
     from django_tasks.task import TaskResult
 
-    with pytest.raises(ValueError, match="^Raised in the task$") as raised:
+    with pytest.raises(ValueError, match=r"^Raised in the task$") as raised:
         test_tasks.fail.call("Raised in the task")
     outcome = Outcome.failed(raised.value)
     frames = [frame.name for frame in traceback.extract_tb(raised.value.__traceback__)]
