@@ -335,3 +335,65 @@ def test_queue_names_longer_than_the_column_are_refused(backend: DatabaseBackend
     )
     with pytest.raises(InvalidTaskError, match=re.escape(message)):
         add.using(queue_name=name)
+
+
+@pytest.fixture
+def notifications(alias: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], list[str]]]:
+    """The queue names NOTIFYed to idle workers (read from a connection of its own, which
+    LISTENs); NOTIFY_WINDOW is a minute, so that the test does not depend on its speed."""
+    import psycopg
+    from django.db import connections
+
+    from django_tasks.backends.database.queries import postgresql, queries_for
+    from django_tasks.backends.database.schema import NOTIFY_CHANNEL
+
+    monkeypatch.setattr(postgresql, "NOTIFY_WINDOW", 60.0)
+    queries = queries_for(alias)
+    assert isinstance(queries, postgresql.PostgreSQLQueries)
+    monkeypatch.setattr(queries, "_notified_at", {})
+    settings = connections[alias].settings_dict
+    listener = psycopg.connect(
+        host=settings["HOST"],
+        port=settings["PORT"],
+        user=settings["USER"],
+        dbname=settings["NAME"],
+        autocommit=True,
+    )
+    listener.execute(f'LISTEN "{NOTIFY_CHANNEL}"')
+
+    def received() -> list[str]:
+        return [notify.payload for notify in listener.notifies(timeout=0.2)]
+
+    yield received
+    listener.close()
+
+
+@pytest.mark.databases("postgres")
+@pytest.mark.transactional
+def test_enqueues_wake_idle_workers_once_per_window_and_queue(
+    backend: DatabaseBackend, notifications: Callable[[], list[str]]
+) -> None:
+    add.enqueue(1, 2)
+    add.enqueue(3, 4)  # Within the window of the first: no notification of its own.
+    add.using(queue_name="mail").enqueue(5, 6)
+    add.using(run_after=timezone.now() + timedelta(hours=1)).enqueue(7, 8)  # Polled for.
+    assert notifications() == ["default", "mail"]
+
+    with transaction.atomic(using=backend.database):
+        add.enqueue(1, 2)  # In a transaction: notified at the commit, whenever that is.
+        add.using(queue_name="mail").enqueue(3, 4)
+    assert notifications() == ["default", "mail"]
+
+    backend.bulk_enqueue(add.using(queue_name="bulk"), [((1, 2), {})] * 3)
+    assert notifications() == ["bulk"]
+
+
+@pytest.mark.databases("postgres")
+@pytest.mark.transactional
+def test_aenqueue_wakes_idle_workers_too(
+    backend: DatabaseBackend, notifications: Callable[[], list[str]]
+) -> None:
+    from asgiref.sync import async_to_sync
+
+    async_to_sync(add.using(queue_name="async").aenqueue)(1, 2)
+    assert notifications() == ["async"]

@@ -23,9 +23,10 @@ from datetime import datetime
 from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from asgiref.sync import sync_to_async
 from django.apps import apps
 from django.core import checks
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from django_tasks.backends.base import BaseTaskBackend, in_transaction
 from django_tasks.backends.database.queries import ClaimedRow, NewRow, queries_for
@@ -119,10 +120,8 @@ class DatabaseBackend(BaseTaskBackend):
         return uuid7()
 
     def _enqueue(self, result: TaskResult[Any]) -> None:
-        queries = queries_for(self.database)
-        with queries.cursor() as cursor:
-            enqueued_at = queries.insert(cursor, new_row(result))
-        if queries.connection.in_atomic_block:
+        enqueued_at = self._insert(result)
+        if connections[self.database].in_atomic_block:
             transaction.on_commit(partial(self._enqueued, [result], enqueued_at), self.database)
         else:
             self._enqueued([result], enqueued_at)
@@ -144,21 +143,20 @@ class DatabaseBackend(BaseTaskBackend):
         self, task: TaskProtocol[Any, T], args: Sequence[Any], kwargs: Mapping[str, Any]
     ) -> TaskResult[T]:
         """See enqueue(). Django runs async code outside transactions (atomic() is sync-only),
-        so the row is inserted, and committed, at once."""
-        from django_tasks.backends.database.models import DBTaskResult
-
+        so the row is inserted, and committed, at once: by the statement enqueue() runs (it
+        wakes idle PostgreSQL workers), in Django's thread for sync database code, as
+        Django's own async ORM methods do."""
         self.validate_task(task)
         result = self._new_result(task, args, kwargs)
-        fields = dataclasses.asdict(new_row(result))
-        fields["arguments"] = {"args": result.args, "kwargs": result.kwargs}
-        if result.task.run_after is not None:
-            fields["available_at"] = result.task.run_after
-        row = await DBTaskResult.objects.using(self.database).acreate(**fields)
-        if not isinstance(row.enqueued_at, datetime):  # MySQL returns no columns from INSERT.
-            await row.arefresh_from_db(fields=["enqueued_at"])
-        result._update(enqueued_at=row.enqueued_at)
+        enqueued_at = await sync_to_async(self._insert, thread_sensitive=True)(result)
+        result._update(enqueued_at=enqueued_at)
         await task_enqueued.asend(type(self), task_result=result)
         return result
+
+    def _insert(self, result: TaskResult[Any]) -> datetime:
+        queries = queries_for(self.database)
+        with queries.cursor() as cursor:
+            return queries.insert(cursor, new_row(result))
 
     def bulk_enqueue(
         self,

@@ -75,7 +75,6 @@ class DBTaskResult(models.Model):
         verbose_name = _("task result")
         verbose_name_plural = _("task results")
         permissions = (("reenqueue_dbtaskresult", _("Can re-enqueue failed task results")),)
-        indexes = (models.Index(fields=["finished_at"], name="django_tasks_db_finished"),)
 
     def __str__(self) -> str:
         return f"{self.task_path} ({self.id})"

@@ -46,7 +46,7 @@ from django_tasks.backends.database.backend import DatabaseBackend, result_from_
 from django_tasks.backends.database.exceptions import LeaseExpiredError, StorageError
 from django_tasks.backends.database.executor import DONE, READY, RUNNING, Claim, Executor
 from django_tasks.backends.database.queries import ClaimedRow, Finish, Queries, queries_for
-from django_tasks.backends.database.waking import Alarm
+from django_tasks.backends.database.waking import NOTIFY_WINDOW, Alarm
 from django_tasks.exceptions import InvalidTaskError
 from django_tasks.execution import Outcome
 from django_tasks.task import ResultStatus, TaskResult
@@ -132,6 +132,8 @@ class Worker:
         self._claiming = True
         self._more = True
         self._claim_now = True
+        self._woken = False
+        """A notification arrived since the last claim."""
         self._poll_delay = POLL_START
         self._next_poll = 0.0
         self._next_heartbeat = 0.0
@@ -241,7 +243,8 @@ class Worker:
         self.tally.claimed += len(rows)
         self._claim_now = False
         self._more = len(rows) == limit
-        self._schedule_poll(found=bool(rows))
+        self._schedule_poll(found=bool(rows), woken=self._woken)
+        self._woken = False
         lease_until = sent + self.backend.options.LEASE_SECONDS
         for row in sorted(rows, key=_claim_order):
             self._accept(row, lease_until)
@@ -251,20 +254,22 @@ class Worker:
             )
             self._claiming = False
 
-    def _schedule_poll(self, *, found: bool) -> None:
-        """When to look again: as soon as there is room if the claim was full; at ``interval``
-        when notifications wake the worker; else soon after finding tasks, backing off to
-        ``interval`` while the queue stays empty."""
-        now = time.monotonic()
-        if self._more or found:
-            self._poll_delay = POLL_START
+    def _schedule_poll(self, *, found: bool, woken: bool) -> None:
+        """When to look again: as soon as there is room if the claim was full; else after a
+        delay that doubles up to ``interval`` while nothing new turns up. It starts at
+        NOTIFY_WINDOW after a claim that a notification prompted (the enqueues that followed
+        that notification sent none), and without notifications at POLL_START after finding
+        tasks."""
         if self._more:
+            self._poll_delay = POLL_START
             return
         if self._alarm.listening:
-            self._next_poll = now + self.options.interval
-        else:
-            self._next_poll = now + self._poll_delay
-            self._poll_delay = min(self._poll_delay * 2, self.options.interval)
+            if woken:
+                self._poll_delay = NOTIFY_WINDOW
+        elif found:
+            self._poll_delay = POLL_START
+        self._next_poll = time.monotonic() + self._poll_delay
+        self._poll_delay = min(self._poll_delay * 2, self.options.interval)
 
     def _claim_limit(self) -> int:
         """How many tasks to claim now: up to the free slots plus the prefetch, but only
@@ -561,7 +566,7 @@ class Worker:
 
     def _notified(self) -> bool:
         if self._alarm.notified(connections[self.alias], self.options.queues):
-            self._claim_now = True
+            self._claim_now = self._woken = True
             return True
         return False
 

@@ -95,7 +95,6 @@ class Migration(migrations.Migration):
                 "verbose_name": "task result",
                 "verbose_name_plural": "task results",
                 "permissions": (("reenqueue_dbtaskresult", "Can re-enqueue failed task results"),),
-                "indexes": (models.Index(fields=["finished_at"], name="django_tasks_db_finished"),),
             },
         ),
         migrations.RunPython(

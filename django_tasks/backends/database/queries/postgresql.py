@@ -1,12 +1,25 @@
 """PostgreSQL: single-statement claims with FOR UPDATE SKIP LOCKED, outcomes written with one
-UPDATE ... FROM unnest(arrays), new tasks bulk-loaded with COPY, and NOTIFY for requeued tasks.
+UPDATE ... FROM unnest(arrays), new tasks bulk-loaded with COPY, and NOTIFY to wake idle
+workers when tasks are enqueued or requeued.
 
 The id column is a native uuid: ids go in as their text (cast where they travel in an array)
-and come back as UUID objects, turned into text."""
+and come back as UUID objects, turned into text.
 
+Notifications. A NOTIFY costs the server about as much again as the INSERT it goes with (its
+commit takes a database-wide lock and writes the notification queue), so enqueues of one task
+at a time notify at most once per NOTIFY_WINDOW per queue and connection: a worker woken by a
+notification looks again NOTIFY_WINDOW later (then backs off), which finds the tasks enqueued
+in between. Inside a transaction an enqueue always notifies (delivered at the commit, whenever
+that is); a task deferred to later never does (workers poll for those).
+"""
+
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils import timezone
 
 from django_tasks.backends.database.queries.base import (
     CLAIMED_COLUMNS,
@@ -18,10 +31,38 @@ from django_tasks.backends.database.queries.base import (
     Queries,
 )
 from django_tasks.backends.database.schema import NOTIFY_CHANNEL
+from django_tasks.backends.database.waking import NOTIFY_WINDOW
 
 
 class PostgreSQLQueries(Queries):
     now = "STATEMENT_TIMESTAMP()"
+
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        super().__init__(connection)
+        self._notifying_insert_sql = (
+            f"WITH new AS ({self.insert_sql} RETURNING enqueued_at, queue_name) "
+            f"SELECT enqueued_at, pg_notify('{NOTIFY_CHANNEL}', queue_name) FROM new"
+        )
+        self._notified_at: dict[str, float] = {}
+        """time.monotonic() of the last committed notification, by queue."""
+
+    def insert(self, cursor: Any, row: NewRow) -> datetime:
+        if not self._notifies(row):
+            return super().insert(cursor, row)
+        cursor.execute(self._notifying_insert_sql, self.insert_params(row))
+        enqueued_at = self.from_db(cursor.fetchone()[0])
+        if not self.connection.in_atomic_block:
+            self._notified_at[row.queue_name] = time.monotonic()
+        return enqueued_at
+
+    def _notifies(self, row: NewRow) -> bool:
+        """Whether inserting ``row`` should wake idle workers (see the module docstring)."""
+        if row.run_after is not None and row.run_after > timezone.now():
+            return False
+        if self.connection.in_atomic_block:
+            return True
+        notified_at = self._notified_at.get(row.queue_name)
+        return notified_at is None or time.monotonic() - notified_at >= NOTIFY_WINDOW
 
     def claim(
         self,
@@ -100,7 +141,7 @@ class PostgreSQLQueries(Queries):
         return f"{column} - (jsonb_array_length({column}) - 1)"
 
     def _requeue(self, cursor: Any, sql: str, params: list[Any]) -> int:
-        # Wake idle workers of those queues, as the INSERT trigger does for new tasks.
+        # Wake idle workers of those queues, as an enqueue does.
         cursor.execute(
             f"WITH changed AS ({sql} RETURNING queue_name), "
             f"notified AS (SELECT pg_notify('{NOTIFY_CHANNEL}', queue_name) "
@@ -141,3 +182,9 @@ class PostgreSQLQueries(Queries):
                         "",
                     )
                 )
+        due = {row.queue_name for row in rows if row.run_after is None or row.run_after <= now}
+        if due:  # Delivered when the transaction commits.
+            cursor.execute(
+                "SELECT pg_notify(%s, queue_name) FROM unnest(%s::text[]) AS queue_name",
+                [NOTIFY_CHANNEL, sorted(due)],
+            )
