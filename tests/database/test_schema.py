@@ -82,7 +82,7 @@ def test_on_postgresql_the_claim_walks_the_partial_index_of_new_rows(alias: str)
 
 
 def test_reading_a_result_imports_no_exception_class_outside_the_installed_apps() -> None:
-    from django_tasks.backends.database.backend import exception_class
+    from django_tasks.backends.database.rows import exception_class
 
     assert exception_class("builtins.ValueError") is ValueError
     assert exception_class("django_tasks.exceptions.InvalidTaskError").__name__ == (
@@ -98,7 +98,7 @@ def test_reading_a_result_imports_no_exception_class_outside_the_installed_apps(
 def test_result_ids_are_uuid7_strings_ordered_by_creation() -> None:
     import uuid
 
-    from django_tasks.backends.database.backend import uuid7
+    from django_tasks.backends.database.rows import uuid7
 
     ids = [uuid7() for _ in range(1000)]
     assert all(uuid.UUID(value).version == 7 for value in ids)

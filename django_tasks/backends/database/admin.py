@@ -19,8 +19,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from django_tasks.backends.database.backend import decode_arguments, task_for_row
 from django_tasks.backends.database.models import DBTaskResult
+from django_tasks.backends.database.rows import decode_arguments, task_for_row
 from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError
 from django_tasks.task import ResultStatus
 

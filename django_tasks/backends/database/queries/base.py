@@ -177,6 +177,13 @@ class Queries:
         return self.from_db(cursor.fetchone()[0])
 
     def insert_params(self, row: NewRow) -> list[Any]:
+        """The parameters of insert_sql."""
+        values = self.row_values(row)
+        return [*values, values[-1]]
+
+    def row_values(self, row: NewRow) -> list[Any]:
+        """id, backend, queue_name, task_path, priority, arguments and run_after, as the
+        driver takes them."""
         run_after = None if row.run_after is None else self.to_db(row.run_after)
         return [
             self.id_to_db(row.id),
@@ -186,15 +193,16 @@ class Queries:
             row.priority,
             row.arguments,
             run_after,
-            run_after,
         ]
 
     def current_time(self, cursor: Any) -> datetime:
         cursor.execute(f"SELECT {self.now}", [])
         return self.from_db(cursor.fetchone()[0])
 
-    def insert_many(self, cursor: Any, rows: Sequence[NewRow], now: datetime) -> None:
-        """Insert NEW rows enqueued at ``now``, in as few statements as the database allows."""
+    def insert_many(self, cursor: Any, rows: Sequence[NewRow]) -> datetime:
+        """Insert NEW rows, in as few statements as the database allows, all enqueued at the
+        same time (the database's), which is returned."""
+        now = self.current_time(cursor)
         per_statement = 500
         enqueued_at = self.to_db(now)
         for start in range(0, len(rows), per_statement):
@@ -204,17 +212,12 @@ class Queries:
             )
             params: list[Any] = []
             for row in chunk:
-                available_at = enqueued_at if row.run_after is None else self.to_db(row.run_after)
+                row_values = self.row_values(row)
+                run_after = row_values[-1]
                 params += [
-                    self.id_to_db(row.id),
-                    row.backend,
-                    row.queue_name,
-                    row.task_path,
-                    row.priority,
-                    row.arguments,
-                    self.to_db(row.run_after),
+                    *row_values,
                     enqueued_at,
-                    available_at,
+                    enqueued_at if run_after is None else run_after,
                 ]
             cursor.execute(
                 f"INSERT INTO {self.table} (id, status, backend, queue_name, task_path, "
@@ -222,6 +225,7 @@ class Queries:
                 f"worker_id, worker_ids, exception_class_path, traceback) VALUES {values}",
                 params,
             )
+        return now
 
     # The worker's steps.
 

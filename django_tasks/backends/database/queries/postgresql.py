@@ -151,8 +151,19 @@ class PostgreSQLQueries(Queries):
         )
         return int(cursor.fetchone()[0])
 
-    def insert_many(self, cursor: Any, rows: Sequence[NewRow], now: datetime) -> None:
-        # COPY is several times faster than multi-row INSERTs for large batches.
+    def insert_many(self, cursor: Any, rows: Sequence[NewRow]) -> datetime:
+        # One statement reads the time and NOTIFYs the queues of the rows due now (delivered
+        # at the commit); COPY, several times faster than multi-row INSERTs, loads the rows.
+        local_now = timezone.now()
+        due = {
+            row.queue_name for row in rows if row.run_after is None or row.run_after <= local_now
+        }
+        cursor.execute(
+            f"SELECT {self.now}, (SELECT count(pg_notify(%s, queue_name)) "
+            f"FROM unnest(%s::text[]) AS queue_name)",
+            [NOTIFY_CHANNEL, sorted(due)],
+        )
+        now = self.from_db(cursor.fetchone()[0])
         columns = (
             "id, status, backend, queue_name, task_path, priority, arguments, run_after, "
             "enqueued_at, available_at, attempts, worker_id, worker_ids, "
@@ -182,9 +193,4 @@ class PostgreSQLQueries(Queries):
                         "",
                     )
                 )
-        due = {row.queue_name for row in rows if row.run_after is None or row.run_after <= now}
-        if due:  # Delivered when the transaction commits.
-            cursor.execute(
-                "SELECT pg_notify(%s, queue_name) FROM unnest(%s::text[]) AS queue_name",
-                [NOTIFY_CHANNEL, sorted(due)],
-            )
+        return now
