@@ -9,7 +9,12 @@ from django.core.management import call_command
 from django.db import connections
 
 from django_tasks.backends.database.models import DBTaskResult
-from django_tasks.backends.database.schema import CLAIM_INDEX, LEASE_INDEX
+from django_tasks.backends.database.schema import (
+    CLAIM_INDEX,
+    ENQUEUE_FUNCTION,
+    FINISHED_INDEX,
+    LEASE_INDEX,
+)
 
 TABLE = DBTaskResult._meta.db_table
 
@@ -28,13 +33,27 @@ def index_names(alias: str) -> set[str]:
     return {name for name, details in constraints.items() if details["index"]}
 
 
+def functions(alias: str) -> set[str]:
+    """The names of the functions in the database (PostgreSQL; none elsewhere)."""
+    if connections[alias].vendor != "postgresql":
+        return set()
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT proname FROM pg_proc WHERE proname LIKE 'django_tasks%%'")
+        return {name for (name,) in cursor.fetchall()}
+
+
 @pytest.mark.transactional
 def test_the_migration_creates_and_drops_the_database_specific_objects(alias: str) -> None:
-    assert {CLAIM_INDEX, LEASE_INDEX} <= index_names(alias)
+    indexes = {CLAIM_INDEX, LEASE_INDEX, FINISHED_INDEX}
+    on_postgresql = {ENQUEUE_FUNCTION} if connections[alias].vendor == "postgresql" else set()
+    assert indexes <= index_names(alias)
+    assert functions(alias) == on_postgresql
     call_command("migrate", "django_tasks_database", "zero", database=alias, verbosity=0)
     assert TABLE not in connections[alias].introspection.table_names()
+    assert functions(alias) == set()
     call_command("migrate", "django_tasks_database", database=alias, verbosity=0)
-    assert {CLAIM_INDEX, LEASE_INDEX} <= index_names(alias)
+    assert indexes <= index_names(alias)
+    assert functions(alias) == on_postgresql
 
 
 @pytest.mark.databases("postgres")

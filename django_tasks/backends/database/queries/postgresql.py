@@ -30,7 +30,7 @@ from django_tasks.backends.database.queries.base import (
     NewRow,
     Queries,
 )
-from django_tasks.backends.database.schema import NOTIFY_CHANNEL
+from django_tasks.backends.database.schema import ENQUEUE_FUNCTION, NOTIFY_CHANNEL
 from django_tasks.backends.database.waking import NOTIFY_WINDOW
 
 
@@ -39,19 +39,23 @@ class PostgreSQLQueries(Queries):
 
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         super().__init__(connection)
-        self._notifying_insert_sql = (
-            f"WITH new AS ({self.insert_sql} RETURNING enqueued_at, queue_name) "
-            f"SELECT enqueued_at, pg_notify('{NOTIFY_CHANNEL}', queue_name) FROM new"
+        self._enqueue_sql = (
+            f"SELECT {ENQUEUE_FUNCTION}(%s::uuid, %s, %s, %s, %s, %s::jsonb, %s::timestamptz, %s)"
+        )
+        self._copy_sql = (
+            f"COPY {self.table} (id, status, backend, queue_name, task_path, priority, "
+            f"arguments, run_after, enqueued_at, available_at, attempts, worker_id, worker_ids, "
+            f"exception_class_path, traceback) FROM STDIN"
         )
         self._notified_at: dict[str, float] = {}
         """time.monotonic() of the last committed notification, by queue."""
 
     def insert(self, cursor: Any, row: NewRow) -> datetime:
-        if not self._notifies(row):
-            return super().insert(cursor, row)
-        cursor.execute(self._notifying_insert_sql, self.insert_params(row))
+        # The INSERT statement, run by a function whose plan the server keeps (see schema.py).
+        notify = self._notifies(row)
+        cursor.execute(self._enqueue_sql, [*self.row_values(row), notify])
         enqueued_at = self.from_db(cursor.fetchone()[0])
-        if not self.connection.in_atomic_block:
+        if notify and not self.connection.in_atomic_block:
             self._notified_at[row.queue_name] = time.monotonic()
         return enqueued_at
 
@@ -164,15 +168,7 @@ class PostgreSQLQueries(Queries):
             [NOTIFY_CHANNEL, sorted(due)],
         )
         now = self.from_db(cursor.fetchone()[0])
-        columns = (
-            "id, status, backend, queue_name, task_path, priority, arguments, run_after, "
-            "enqueued_at, available_at, attempts, worker_id, worker_ids, "
-            "exception_class_path, traceback"
-        )
-        with (
-            self.connection.wrap_database_errors,
-            cursor.copy(f"COPY {self.table} ({columns}) FROM STDIN") as copy,
-        ):
+        with self.connection.wrap_database_errors, cursor.copy(self._copy_sql) as copy:
             for row in rows:
                 copy.write_row(
                     (
