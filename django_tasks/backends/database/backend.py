@@ -184,7 +184,8 @@ class DatabaseBackend(BaseTaskBackend):
         return results
 
     def _insert_many(self, results: Sequence[TaskResult[Any]]) -> None:
-        rows = [new_row(result) for result in results]
+        # Rows are made as the database takes them: on PostgreSQL, while it loads earlier ones.
+        rows = map(new_row, results)
         with transaction.atomic(using=self.database):
             queries = queries_for(self.database)
             with queries.cursor() as cursor:

@@ -13,7 +13,7 @@ and building a queryset costs more than the round trip.
 
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -199,9 +199,10 @@ class Queries:
         cursor.execute(f"SELECT {self.now}", [])
         return self.from_db(cursor.fetchone()[0])
 
-    def insert_many(self, cursor: Any, rows: Sequence[NewRow]) -> datetime:
+    def insert_many(self, cursor: Any, new_rows: Iterable[NewRow]) -> datetime:
         """Insert NEW rows, in as few statements as the database allows, all enqueued at the
         same time (the database's), which is returned."""
+        rows = list(new_rows)
         now = self.current_time(cursor)
         per_statement = 500
         enqueued_at = self.to_db(now)
