@@ -103,7 +103,8 @@ class PostgreSQLQueries(Queries):
         return [self._claimed(row) for row in cursor.fetchall()]
 
     def finish(self, cursor: Any, *, worker_id: str, finishes: Sequence[Finish]) -> set[str]:
-        # One array per column, so that the statement's text is the same for every batch size.
+        # One array per column, so that the statement's text is the same for every batch size;
+        # times as ISO 8601 text, which costs less Python to send than datetimes.
         cursor.execute(
             f"UPDATE {self.table} AS t SET status = v.status, started_at = v.started_at, "
             f"finished_at = v.finished_at, return_value = v.return_value::jsonb, "
@@ -120,8 +121,8 @@ class PostgreSQLQueries(Queries):
                 [f.id for f in finishes],
                 [f.attempts for f in finishes],
                 [f.status for f in finishes],
-                [f.started_at for f in finishes],
-                [f.finished_at for f in finishes],
+                [f.started_at.isoformat() for f in finishes],
+                [f.finished_at.isoformat() for f in finishes],
                 [f.return_value for f in finishes],
                 [f.exception_class_path for f in finishes],
                 [f.traceback for f in finishes],
