@@ -95,6 +95,9 @@ def test_the_list_shows_each_result_escaped(rows: Any, as_user: Any) -> None:
     found = as_user(superuser=True).get(CHANGELIST, {"q": "os.system"})
     assert FAILED_2 in found.content.decode()
     assert DONE_1 not in found.content.decode()
+    by_id = as_user(superuser=True).get(CHANGELIST, {"q": DONE_1.upper()})  # Any UUID text.
+    assert DONE_1 in by_id.content.decode()
+    assert FAILED_2 not in by_id.content.decode()
 
 
 def test_the_detail_is_read_only_and_escaped(rows: Any, as_user: Any) -> None:
