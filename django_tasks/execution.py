@@ -94,12 +94,35 @@ def finish_task(
     Call it inside the except block for failures, so receivers (the logger) see exc_info.
     """
     if record(result, outcome):
-        result._update(
-            status=outcome.status,
-            finished_at=outcome.finished_at,
-            _return_value=outcome.return_value,
-            _exception_class=type(outcome.exception) if outcome.exception else None,
-            _traceback=outcome.traceback,
-        )
-        task_finished.send(sender, task_result=result)
+        _finished(result, sender, outcome)
     return outcome
+
+
+def send_finished(result: TaskResult[Any], sender: type, outcome: Outcome) -> None:
+    """finish_task's last step, for a runner whose ``record`` stores outcomes later (and
+    returns False): once the outcome is stored, update the result and send task_finished.
+
+    For a failure, the task's exception is raised again and handled here, with its own
+    traceback, so that receivers see it in ``sys.exc_info()`` as finish_task's do.
+    """
+    exception = outcome.exception
+    if exception is None:
+        _finished(result, sender, outcome)
+        return
+    traceback = exception.__traceback__
+    try:
+        raise exception
+    except BaseException:
+        exception.__traceback__ = traceback  # sys.exc_info() reads it from the exception.
+        _finished(result, sender, outcome)
+
+
+def _finished(result: TaskResult[Any], sender: type, outcome: Outcome) -> None:
+    result._update(
+        status=outcome.status,
+        finished_at=outcome.finished_at,
+        _return_value=outcome.return_value,
+        _exception_class=type(outcome.exception) if outcome.exception else None,
+        _traceback=outcome.traceback,
+    )
+    task_finished.send(sender, task_result=result)

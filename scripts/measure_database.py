@@ -209,7 +209,7 @@ def measure_history(database: str, n: int, history: int) -> None:
                         f"priority, arguments, enqueued_at, available_at, started_at, "
                         f"finished_at, attempts, worker_id, worker_ids, return_value, "
                         f"exception_class_path, traceback) "
-                        f"SELECT 'h' || i, 'SUCCEEDED', 'default', 'default', "
+                        f"SELECT gen_random_uuid(), 'SUCCEEDED', 'default', 'default', "
                         f"'tests.tasks.noop', 0, '{{\"args\": [], \"kwargs\": {{}}}}', now(), "
                         f"now(), now(), now(), 1, 'w', '[\"w\"]', 'null', '', '' "
                         f"FROM generate_series(1, %s) AS i",

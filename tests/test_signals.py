@@ -103,3 +103,49 @@ def test_logs_failures_with_the_traceback(caplog: pytest.LogCaptureFixture) -> N
     assert record.exc_info is not None
     assert record.exc_info[0] is ValueError
     assert str(record.exc_info[1]) == "Logged."
+
+
+def test_a_deferred_task_finished_hands_receivers_the_failure_with_its_own_traceback() -> None:
+    """send_finished, for runners that store outcomes later (the database worker): receivers
+    see the task's exception in sys.exc_info(), with the traceback of the task's own frames."""
+    import sys
+    import traceback
+
+    from django_tasks.backends.base import BaseTaskBackend
+    from django_tasks.execution import Outcome, send_finished
+    from django_tasks.task import TaskResult
+
+    with pytest.raises(ValueError, match=r"^Raised in the task$") as raised:
+        test_tasks.fail.call("Raised in the task")
+    outcome = Outcome.failed(raised.value)
+    frames = [frame.name for frame in traceback.extract_tb(raised.value.__traceback__)]
+    result: TaskResult[None] = TaskResult(
+        task=test_tasks.fail,
+        id="r1",
+        status=ResultStatus.RUNNING,
+        enqueued_at=None,
+        started_at=None,
+        finished_at=None,
+        args=[],
+        kwargs={},
+        backend="default",
+    )
+    seen: list[tuple[object, list[str]]] = []
+
+    def receiver(**kwargs: object) -> None:
+        _, value, tb = sys.exc_info()
+        seen.append((value, [frame.name for frame in traceback.extract_tb(tb)]))
+
+    task_finished.connect(receiver, weak=False, dispatch_uid="deferred")
+    try:
+        send_finished(result, BaseTaskBackend, outcome)
+    finally:
+        task_finished.disconnect(dispatch_uid="deferred")
+    assert seen == [(outcome.exception, frames)]
+    assert frames[-1] == "fail"
+    assert (result.status, result.exception_class, result.traceback) == (
+        ResultStatus.FAILED,
+        ValueError,
+        outcome.traceback,
+    )
+    assert sys.exc_info() == (None, None, None)

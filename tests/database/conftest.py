@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             for alias in (only.args if only else ALIASES)
         ],
     )
+
+
+def named_id(name: str) -> str:
+    """A result id (a UUID, as the table's primary key needs) that stands for ``name`` in a
+    test: the same for the same name."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"django-tasks-test:{name}"))
 
 
 def tasks_setting(alias: str, **options: Any) -> dict[str, Any]:

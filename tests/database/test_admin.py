@@ -9,11 +9,13 @@ from django.urls import reverse
 
 from django_tasks.backends.database import DatabaseBackend
 from django_tasks.backends.database.models import DBTaskResult
+from tests.database.conftest import named_id
 
 pytestmark = pytest.mark.with_default
 
 CHANGELIST = reverse("admin:django_tasks_database_dbtaskresult_changelist")
 SCRIPT = "<script>alert(1)</script>"
+FAILED_1, FAILED_2, DONE_1 = named_id("failed-1"), named_id("failed-2"), named_id("done-1")
 
 
 def change_url(result_id: str) -> str:
@@ -25,7 +27,7 @@ def rows(backend: DatabaseBackend) -> Any:
     table = DBTaskResult.objects.using(backend.database)
     common: dict[str, Any] = {"backend": "default", "queue_name": "mail", "priority": 4}
     table.create(
-        id="failed-1",
+        id=FAILED_1,
         status="FAILED",
         task_path="tests.tasks.add",
         arguments={"args": [1, 2], "kwargs": {}},
@@ -37,14 +39,14 @@ def rows(backend: DatabaseBackend) -> Any:
         **common,
     )
     table.create(
-        id="failed-2",
+        id=FAILED_2,
         status="FAILED",
         task_path="os.system",
         arguments={"args": ["ls"], "kwargs": {}},
         **common,
     )
     table.create(
-        id="done-1",
+        id=DONE_1,
         status="SUCCEEDED",
         task_path="tests.tasks.echo",
         arguments={"args": [SCRIPT], "kwargs": {}},
@@ -80,7 +82,7 @@ def test_the_list_shows_each_result_escaped(rows: Any, as_user: Any) -> None:
     response = as_user(superuser=True).get(CHANGELIST)
     assert response.status_code == 200
     content = response.content.decode()
-    for result_id in ("failed-1", "failed-2", "done-1"):
+    for result_id in (FAILED_1, FAILED_2, DONE_1):
         assert result_id in content
     for column in ("Task path", "Status", "Queue name", "Priority", "Worker", "Attempts"):
         assert column in content
@@ -88,32 +90,35 @@ def test_the_list_shows_each_result_escaped(rows: Any, as_user: Any) -> None:
     assert SCRIPT not in content
 
     filtered = as_user(superuser=True).get(CHANGELIST, {"status__exact": "SUCCEEDED"})
-    assert "done-1" in filtered.content.decode()
-    assert "failed-1" not in filtered.content.decode()
+    assert DONE_1 in filtered.content.decode()
+    assert FAILED_1 not in filtered.content.decode()
     found = as_user(superuser=True).get(CHANGELIST, {"q": "os.system"})
-    assert "failed-2" in found.content.decode()
-    assert "done-1" not in found.content.decode()
+    assert FAILED_2 in found.content.decode()
+    assert DONE_1 not in found.content.decode()
+    by_id = as_user(superuser=True).get(CHANGELIST, {"q": DONE_1.upper()})  # Any UUID text.
+    assert DONE_1 in by_id.content.decode()
+    assert FAILED_2 not in by_id.content.decode()
 
 
 def test_the_detail_is_read_only_and_escaped(rows: Any, as_user: Any) -> None:
     client = as_user(superuser=True)
-    response = client.get(change_url("failed-1"))
+    response = client.get(change_url(FAILED_1))
     assert response.status_code == 200
     content = response.content.decode()
     assert "ValueError: &lt;script&gt;alert(1)&lt;/script&gt;" in content
     assert SCRIPT not in content
     assert 'name="task_path"' not in content
     assert 'name="status"' not in content
-    assert SCRIPT not in client.get(change_url("done-1")).content.decode()
+    assert SCRIPT not in client.get(change_url(DONE_1)).content.decode()
 
-    response = client.post(change_url("failed-1"), {"task_path": "os.system", "status": "NEW"})
+    response = client.post(change_url(FAILED_1), {"task_path": "os.system", "status": "NEW"})
     assert response.status_code == 403
-    assert rows.get(pk="failed-1").task_path == "tests.tasks.add"
+    assert rows.get(pk=FAILED_1).task_path == "tests.tasks.add"
     add_url = reverse("admin:django_tasks_database_dbtaskresult_add")
     assert client.get(add_url).status_code == 403
-    delete_url = reverse("admin:django_tasks_database_dbtaskresult_delete", args=["failed-1"])
+    delete_url = reverse("admin:django_tasks_database_dbtaskresult_delete", args=[FAILED_1])
     assert client.post(delete_url, {"post": "yes"}).status_code == 403
-    assert rows.filter(pk="failed-1").exists()
+    assert rows.filter(pk=FAILED_1).exists()
 
 
 def test_only_staff_with_the_view_permission_see_results(
@@ -123,7 +128,7 @@ def test_only_staff_with_the_view_permission_see_results(
     assert as_user().get(CHANGELIST).status_code == 403
     viewer = as_user("view_dbtaskresult")
     assert viewer.get(CHANGELIST).status_code == 200
-    assert viewer.get(change_url("failed-1")).status_code == 200
+    assert viewer.get(change_url(FAILED_1)).status_code == 200
 
 
 @pytest.fixture
@@ -141,13 +146,13 @@ def reenqueue(django_capture_on_commit_callbacks: Any) -> Any:
 def test_reenqueue_creates_new_results_from_failed_ones(
     backend: DatabaseBackend, rows: Any, as_user: Any, reenqueue: Any
 ) -> None:
-    response = reenqueue(as_user(superuser=True), "failed-1", "failed-2", "done-1")
+    response = reenqueue(as_user(superuser=True), FAILED_1, FAILED_2, DONE_1)
     content = response.content.decode()
     assert "Re-enqueued 1 failed task as a new result." in content
     assert "Skipped 1 task result that has not FAILED." in content
     assert (
-        "Task result &#x27;failed-2&#x27; was not re-enqueued: Task path &#x27;os.system&#x27; "
-        "is not a registered task" in content
+        f"Task result &#x27;{FAILED_2}&#x27; was not re-enqueued: Task path "
+        f"&#x27;os.system&#x27; is not a registered task" in content
     )
 
     (new,) = rows.filter(status="NEW")
@@ -158,16 +163,16 @@ def test_reenqueue_creates_new_results_from_failed_ones(
         4,
     )
     assert backend.get_result(new.id).args == [1, 2]
-    assert rows.get(pk="failed-1").status == "FAILED"  # The old result stays as it was.
+    assert rows.get(pk=FAILED_1).status == "FAILED"  # The old result stays as it was.
 
 
 def test_reenqueue_needs_its_own_permission(rows: Any, as_user: Any, reenqueue: Any) -> None:
     viewer = as_user("view_dbtaskresult")
     assert "reenqueue" not in viewer.get(CHANGELIST).content.decode()
-    reenqueue(viewer, "failed-1")
+    reenqueue(viewer, FAILED_1)
     assert not rows.filter(status="NEW").exists()
 
     allowed = as_user("view_dbtaskresult", "reenqueue_dbtaskresult")
     assert "Re-enqueue the selected FAILED tasks" in allowed.get(CHANGELIST).content.decode()
-    reenqueue(allowed, "failed-1")
+    reenqueue(allowed, FAILED_1)
     assert rows.filter(status="NEW").count() == 1

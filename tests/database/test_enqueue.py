@@ -52,7 +52,7 @@ def test_enqueue_writes_one_row_with_everything_the_result_knows(
         )
 
     row = rows(backend).get()
-    assert (row.id, row.status, row.backend, row.queue_name) == (
+    assert (str(row.id), row.status, row.backend, row.queue_name) == (
         result.id,
         "NEW",
         "default",
@@ -117,15 +117,45 @@ def test_get_result_reads_back_the_enqueued_result(
     assert echo.get_result(result.id).id == result.id
 
 
-@pytest.mark.parametrize("result_id", ["missing", "x" * 65])
-def test_an_unknown_id_raises_result_does_not_exist(
-    backend: DatabaseBackend, result_id: str
+@pytest.mark.parametrize(
+    "result_id",
+    [
+        "missing",
+        "x" * 65,
+        "0193a2b4-5c6d-7e8f-9a0b-1c2d3e4f5a6g",  # Not hexadecimal.
+        "0193a2b4-5c6d-7e8f-9a0b",  # Too short for a UUID.
+        "00000000-0000-7000-8000-000000000000",  # A UUID, but no result's.
+        "",
+        7,
+        None,
+    ],
+)
+def test_an_unknown_or_malformed_id_raises_result_does_not_exist(
+    backend: DatabaseBackend, result_id: Any
 ) -> None:
+    from asgiref.sync import async_to_sync
+
     from django_tasks.exceptions import ResultDoesNotExist
 
     message = f"No task result with id {result_id!r} in backend 'default'."
     with pytest.raises(ResultDoesNotExist, match=re.escape(message)):
         backend.get_result(result_id)
+    with pytest.raises(ResultDoesNotExist, match=re.escape(message)):
+        async_to_sync(backend.aget_result)(result_id)
+
+
+def test_result_ids_are_uuid_strings_and_get_result_takes_any_form_of_them(
+    backend: DatabaseBackend, django_capture_on_commit_callbacks: Captured
+) -> None:
+    import uuid
+
+    with django_capture_on_commit_callbacks(execute=True, using=backend.database):
+        result = add.enqueue(1, 2)
+    assert isinstance(result.id, str)
+    assert str(uuid.UUID(result.id)) == result.id
+    for form in (result.id, result.id.upper(), uuid.UUID(result.id).hex):
+        found = backend.get_result(form)
+        assert (found.id, found.args) == (result.id, [1, 2])
 
 
 def test_a_result_of_another_backend_alias_is_not_found(
@@ -247,7 +277,7 @@ def test_bulk_enqueue_inserts_every_call_and_signals_each_after_the_commit(
 
     assert len(results) == 1200
     assert [result_id for result_id, _ in enqueued] == [result.id for result in results]
-    stored = {row.id: row for row in rows(backend).all()}
+    stored = {str(row.id): row for row in rows(backend).all()}
     assert set(stored) == {result.id for result in results}
     assert stored[results[7].id].arguments == {"args": [7], "kwargs": {"b": 14}}
     assert stored[results[7].id].available_at == deferred
@@ -324,3 +354,65 @@ def test_queue_names_longer_than_the_column_are_refused(backend: DatabaseBackend
     )
     with pytest.raises(InvalidTaskError, match=re.escape(message)):
         add.using(queue_name=name)
+
+
+@pytest.fixture
+def notifications(alias: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], list[str]]]:
+    """The queue names NOTIFYed to idle workers (read from a connection of its own, which
+    LISTENs); NOTIFY_WINDOW is a minute, so that the test does not depend on its speed."""
+    import psycopg
+    from django.db import connections
+
+    from django_tasks.backends.database.queries import postgresql, queries_for
+    from django_tasks.backends.database.schema import NOTIFY_CHANNEL
+
+    monkeypatch.setattr(postgresql, "NOTIFY_WINDOW", 60.0)
+    queries = queries_for(alias)
+    assert isinstance(queries, postgresql.PostgreSQLQueries)
+    monkeypatch.setattr(queries, "_notified_at", {})
+    settings = connections[alias].settings_dict
+    listener = psycopg.connect(
+        host=settings["HOST"],
+        port=settings["PORT"],
+        user=settings["USER"],
+        dbname=settings["NAME"],
+        autocommit=True,
+    )
+    listener.execute(f'LISTEN "{NOTIFY_CHANNEL}"')
+
+    def received() -> list[str]:
+        return [notify.payload for notify in listener.notifies(timeout=0.2)]
+
+    yield received
+    listener.close()
+
+
+@pytest.mark.databases("postgres")
+@pytest.mark.transactional
+def test_enqueues_wake_idle_workers_once_per_window_and_queue(
+    backend: DatabaseBackend, notifications: Callable[[], list[str]]
+) -> None:
+    add.enqueue(1, 2)
+    add.enqueue(3, 4)  # Within the window of the first: no notification of its own.
+    add.using(queue_name="mail").enqueue(5, 6)
+    add.using(run_after=timezone.now() + timedelta(hours=1)).enqueue(7, 8)  # Polled for.
+    assert notifications() == ["default", "mail"]
+
+    with transaction.atomic(using=backend.database):
+        add.enqueue(1, 2)  # In a transaction: notified at the commit, whenever that is.
+        add.using(queue_name="mail").enqueue(3, 4)
+    assert notifications() == ["default", "mail"]
+
+    backend.bulk_enqueue(add.using(queue_name="bulk"), [((1, 2), {})] * 3)
+    assert notifications() == ["bulk"]
+
+
+@pytest.mark.databases("postgres")
+@pytest.mark.transactional
+def test_aenqueue_wakes_idle_workers_too(
+    backend: DatabaseBackend, notifications: Callable[[], list[str]]
+) -> None:
+    from asgiref.sync import async_to_sync
+
+    async_to_sync(add.using(queue_name="async").aenqueue)(1, 2)
+    assert notifications() == ["async"]

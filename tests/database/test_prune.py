@@ -12,29 +12,31 @@ from django.utils import timezone
 
 from django_tasks.backends.database import DatabaseBackend, pruning
 from django_tasks.backends.database.models import DBTaskResult
-from tests.database.conftest import tasks_setting
+from tests.database.conftest import named_id, tasks_setting
 
 DAY = timedelta(days=1)
 
 
+SPECS = {  # Results of every status and age: name -> (status, days since it finished, queue).
+    "new-old": ("NEW", None, "default"),
+    "running-old": ("RUNNING", None, "default"),
+    "succeeded-20": ("SUCCEEDED", 20, "default"),
+    "succeeded-10": ("SUCCEEDED", 10, "default"),
+    "succeeded-20-mail": ("SUCCEEDED", 20, "mail"),
+    "failed-40": ("FAILED", 40, "default"),
+    "failed-20": ("FAILED", 20, "default"),
+    "failed-1": ("FAILED", 1, "default"),
+}
+
+
 @pytest.fixture
 def rows(backend: DatabaseBackend) -> Any:
-    """Results of every status and age: name -> (status, days since it finished, queue)."""
+    """The results of SPECS, their ids made from their names."""
     now = timezone.now()
     table = DBTaskResult.objects.using(backend.database)
-    specs = {
-        "new-old": ("NEW", None, "default"),
-        "running-old": ("RUNNING", None, "default"),
-        "succeeded-20": ("SUCCEEDED", 20, "default"),
-        "succeeded-10": ("SUCCEEDED", 10, "default"),
-        "succeeded-20-mail": ("SUCCEEDED", 20, "mail"),
-        "failed-40": ("FAILED", 40, "default"),
-        "failed-20": ("FAILED", 20, "default"),
-        "failed-1": ("FAILED", 1, "default"),
-    }
-    for name, (status, days, queue) in specs.items():
+    for name, (status, days, queue) in SPECS.items():
         table.create(
-            id=name,
+            id=named_id(name),
             status=status,
             backend="default",
             queue_name=queue,
@@ -54,7 +56,9 @@ def prune(*arguments: str) -> str:
 
 
 def remaining(rows: Any) -> set[str]:
-    return set(rows.values_list("pk", flat=True))
+    """The names (see the rows fixture) of the results left."""
+    names = {named_id(name): name for name in SPECS}
+    return {names[str(pk)] for pk in rows.values_list("pk", flat=True)}
 
 
 def test_prune_deletes_finished_results_older_than_the_minimum_age(rows: Any) -> None:

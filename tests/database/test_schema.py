@@ -9,7 +9,12 @@ from django.core.management import call_command
 from django.db import connections
 
 from django_tasks.backends.database.models import DBTaskResult
-from django_tasks.backends.database.schema import CLAIM_INDEX, LEASE_INDEX
+from django_tasks.backends.database.schema import (
+    CLAIM_INDEX,
+    ENQUEUE_FUNCTION,
+    FINISHED_INDEX,
+    LEASE_INDEX,
+)
 
 TABLE = DBTaskResult._meta.db_table
 
@@ -28,13 +33,27 @@ def index_names(alias: str) -> set[str]:
     return {name for name, details in constraints.items() if details["index"]}
 
 
+def functions(alias: str) -> set[str]:
+    """The names of the functions in the database (PostgreSQL; none elsewhere)."""
+    if connections[alias].vendor != "postgresql":
+        return set()
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT proname FROM pg_proc WHERE proname LIKE 'django_tasks%%'")
+        return {name for (name,) in cursor.fetchall()}
+
+
 @pytest.mark.transactional
 def test_the_migration_creates_and_drops_the_database_specific_objects(alias: str) -> None:
-    assert {CLAIM_INDEX, LEASE_INDEX} <= index_names(alias)
+    indexes = {CLAIM_INDEX, LEASE_INDEX, FINISHED_INDEX}
+    on_postgresql = {ENQUEUE_FUNCTION} if connections[alias].vendor == "postgresql" else set()
+    assert indexes <= index_names(alias)
+    assert functions(alias) == on_postgresql
     call_command("migrate", "django_tasks_database", "zero", database=alias, verbosity=0)
     assert TABLE not in connections[alias].introspection.table_names()
+    assert functions(alias) == set()
     call_command("migrate", "django_tasks_database", database=alias, verbosity=0)
-    assert {CLAIM_INDEX, LEASE_INDEX} <= index_names(alias)
+    assert indexes <= index_names(alias)
+    assert functions(alias) == on_postgresql
 
 
 @pytest.mark.databases("postgres")
@@ -57,7 +76,7 @@ def test_on_postgresql_the_claim_walks_the_partial_index_of_new_rows(alias: str)
             f"INSERT INTO {TABLE} (id, status, backend, queue_name, task_path, priority, "
             f"arguments, available_at, attempts, worker_id, worker_ids, exception_class_path, "
             f"traceback, finished_at) "
-            f"SELECT 'done-' || i, 'SUCCEEDED', 'default', 'default', 'tests.tasks.noop', 0, "
+            f"SELECT gen_random_uuid(), 'SUCCEEDED', 'default', 'default', 'tests.tasks.noop', 0, "
             f"%s, now(), 1, 'w', '[]', '', '', now() FROM generate_series(1, 20000) AS i",
             [arguments],
         )
@@ -65,7 +84,7 @@ def test_on_postgresql_the_claim_walks_the_partial_index_of_new_rows(alias: str)
             f"INSERT INTO {TABLE} (id, status, backend, queue_name, task_path, priority, "
             f"arguments, available_at, attempts, worker_id, worker_ids, exception_class_path, "
             f"traceback) "
-            f"SELECT 'new-' || i, 'NEW', 'default', 'default', 'tests.tasks.noop', i %% 3, "
+            f"SELECT gen_random_uuid(), 'NEW', 'default', 'default', 'tests.tasks.noop', i %% 3, "
             f"%s, now(), 0, '', '[]', '', '' FROM generate_series(1, 50) AS i",
             [arguments],
         )
@@ -82,7 +101,7 @@ def test_on_postgresql_the_claim_walks_the_partial_index_of_new_rows(alias: str)
 
 
 def test_reading_a_result_imports_no_exception_class_outside_the_installed_apps() -> None:
-    from django_tasks.backends.database.backend import exception_class
+    from django_tasks.backends.database.rows import exception_class
 
     assert exception_class("builtins.ValueError") is ValueError
     assert exception_class("django_tasks.exceptions.InvalidTaskError").__name__ == (
@@ -98,7 +117,7 @@ def test_reading_a_result_imports_no_exception_class_outside_the_installed_apps(
 def test_result_ids_are_uuid7_strings_ordered_by_creation() -> None:
     import uuid
 
-    from django_tasks.backends.database.backend import uuid7
+    from django_tasks.backends.database.rows import uuid7
 
     ids = [uuid7() for _ in range(1000)]
     assert all(uuid.UUID(value).version == 7 for value in ids)

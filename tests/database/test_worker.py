@@ -11,7 +11,7 @@ from django_tasks.backends.database import DatabaseBackend
 from django_tasks.backends.database.exceptions import StorageError
 from django_tasks.backends.database.models import DBTaskResult
 from django_tasks.task import ResultStatus
-from tests.database.conftest import StartWorker, wait_until
+from tests.database.conftest import StartWorker, named_id, wait_until
 from tests.database.tasks import huge_number, record
 from tests.tasks import add, add_async, echo, exit_task, fail, interrupt_task
 
@@ -65,9 +65,12 @@ def test_a_worker_runs_tasks_and_stores_their_results(
     assert f"Task started id={added.id} path=tests.tasks.add queue=default attempt=1" in output
     assert re.search(
         rf"ERROR django_tasks: Task finished id={failed.id} path=tests.tasks.fail queue=default "
-        rf"state=FAILED duration=\d+\.\d+s attempt=1\nTraceback",
+        rf"state=FAILED duration=\d+\.\d+s attempt=1\nTraceback \(most recent call last\):\n"
+        rf"(  .*\n)*  File .*tasks.py\", line \d+, in fail\n    raise ValueError\(message\)\n"
+        rf"ValueError: Boom <b>\n",
         output,
-    )
+    )  # The task's own traceback, though task_finished is sent by another thread,
+    assert "in send_finished" not in output  # which adds no frame of its own.
     assert "Worker stopped id=worker-1 status=0 uptime=" in output
     assert "claimed=7 succeeded=3 failed=4 rejected=0 lost=0 handed_back=0" in output
     assert f"Task outcome not stored id={unstorable.id} path=tests.database.tasks.huge_number" in (
@@ -148,7 +151,7 @@ def test_rows_naming_anything_but_a_registered_task_fail_without_running_anythin
     arguments = {"args": ["touch " + str(sentinel)], "kwargs": {}}
     for number, path in enumerate(paths):
         rows.create(
-            id=f"tampered-{number}",
+            id=named_id(f"tampered-{number}"),
             backend="default",
             queue_name="default",
             task_path=path,
@@ -161,14 +164,14 @@ def test_rows_naming_anything_but_a_registered_task_fail_without_running_anythin
     }
     for name, value in malformed.items():
         rows.create(
-            id=name,
+            id=named_id(name),
             backend="default",
             queue_name="default",
             task_path="tests.tasks.noop",
             arguments=value,
         )
     rows.create(
-        id="bad-priority",
+        id=named_id("bad-priority"),
         backend="default",
         queue_name="default",
         task_path="tests.tasks.noop",
@@ -182,20 +185,23 @@ def test_rows_naming_anything_but_a_registered_task_fail_without_running_anythin
 
     assert not sentinel.exists()
     for number, message in enumerate(paths.values()):
-        result = rows.get(pk=f"tampered-{number}")
+        result = rows.get(pk=named_id(f"tampered-{number}"))
         assert (result.status, result.exception_class_path) == (
             "FAILED",
             "django_tasks.exceptions.InvalidTaskError",
         )
         assert message in result.traceback
     for name in malformed:
-        result = rows.get(pk=name)
+        result = rows.get(pk=named_id(name))
         assert result.exception_class_path == "django_tasks.exceptions.InvalidTaskArgumentsError"
-        assert f"The stored arguments of result {name!r} are malformed" in result.traceback
-    assert "Priority 500 is invalid" in rows.get(pk="bad-priority").traceback
+        assert f"The stored arguments of result {named_id(name)!r} are malformed" in (
+            result.traceback
+        )
+    assert "Priority 500 is invalid" in rows.get(pk=named_id("bad-priority")).traceback
     assert backend.get_result(fine.id).return_value == 4
     assert "rejected=13" in worker.output()
-    assert "Task rejected id=tampered-0 path=os.system queue=default error=" in worker.output()
+    rejected = f"Task rejected id={named_id('tampered-0')} path=os.system queue=default error="
+    assert rejected in worker.output()
 
 
 def test_max_tasks_and_queue_names_limit_what_a_worker_takes(

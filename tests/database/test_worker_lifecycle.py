@@ -208,6 +208,27 @@ def test_an_idle_worker_on_postgresql_wakes_on_notify_without_polling(
     assert backend.get_result(other.id).status == ResultStatus.NEW
 
 
+@pytest.mark.databases("postgres")
+def test_a_woken_worker_also_finds_the_tasks_enqueued_right_after_without_notifying(
+    backend: DatabaseBackend, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    worker = start_worker("--interval", "600", "-v2")
+    worker.wait_for_output("Listening for new tasks")
+    ledger = tmp_path / "ledger"
+
+    # One by one, quickly: most of these skip their notification (see NOTIFY_WINDOW).
+    results = [record.enqueue(str(ledger), f"task-{i}") for i in range(30)]
+    # Far sooner than the 600 s poll interval: the woken worker looked again on its own.
+    wait_until(
+        lambda: ledger.exists() and len(ledger.read_text().splitlines()) == 30,
+        timeout=30,
+        what="all 30 tasks to run",
+    )
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+    assert {backend.get_result(result.id).status for result in results} == {"SUCCEEDED"}
+
+
 @pytest.mark.databases("default")
 def test_with_reload_the_worker_runs_under_the_autoreloader(
     backend: DatabaseBackend, alias: str, tmp_path: Path

@@ -7,6 +7,7 @@ backend's validation, for users with the "Can re-enqueue failed task results" pe
 """
 
 import json
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
@@ -18,8 +19,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from django_tasks.backends.database.backend import decode_arguments, task_for_row
 from django_tasks.backends.database.models import DBTaskResult
+from django_tasks.backends.database.rows import decode_arguments, task_for_row
 from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError
 from django_tasks.task import ResultStatus
 
@@ -44,7 +45,8 @@ class DBTaskResultAdmin(_ModelAdmin):
         "attempts",
     )
     list_filter = ("status", "queue_name", "backend", "priority")
-    search_fields = ("=id", "task_path", "=worker_id")
+    # And by id: see get_search_results().
+    search_fields = ("task_path", "=worker_id")
     # Ids are UUIDv7, ordered by enqueue time: the primary key sorts newest first, no index
     # on enqueued_at needed.
     ordering = ("-id",)
@@ -64,6 +66,17 @@ class DBTaskResultAdmin(_ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[DBTaskResult]:
         return super().get_queryset(request).using(queue_database())
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[DBTaskResult], search_term: str
+    ) -> tuple[QuerySet[DBTaskResult], bool]:
+        """Also find the results whose id is one of the words searched for, through the
+        primary key's index (a text search of a uuid column would read the whole table)."""
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        ids = [value for word in search_term.split() if (value := _as_uuid(word))]
+        if ids:
+            found = found | queryset.filter(pk__in=ids)
+        return found, may_have_duplicates
 
     def get_readonly_fields(self, request: HttpRequest, obj: DBTaskResult | None = None) -> Any:
         return [field for _, options in self.fieldsets for field in options["fields"]]
@@ -105,12 +118,12 @@ class DBTaskResultAdmin(_ModelAdmin):
                 continue
             try:
                 task = task_for_row(row.task_path, row.priority, row.queue_name, row.backend, None)
-                args, kwargs = decode_arguments(row.id, row.arguments)
+                args, kwargs = decode_arguments(str(row.id), row.arguments)
                 result = task.get_backend().enqueue(task, args, kwargs)
             except (InvalidTaskError, InvalidTaskBackendError) as e:
                 self.message_user(
                     request,
-                    f"Task result {row.id!r} was not re-enqueued: {e}",
+                    f"Task result {str(row.id)!r} was not re-enqueued: {e}",
                     messages.ERROR,
                 )
                 continue
@@ -144,6 +157,13 @@ def queue_database() -> str:
         if isinstance(backend, DatabaseBackend):
             return backend.database
     return DEFAULT_DB_ALIAS
+
+
+def _as_uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
 
 
 def _pre(value: Any) -> SafeString:

@@ -1,7 +1,8 @@
 """DatabaseBackend: tasks are rows of a table; ``db_worker`` processes claim and run them.
 
-This module turns tasks into rows and rows back into results. It imports the models lazily,
-inside methods, so that ``django_tasks`` imports before the app registry is ready.
+This module is the backend: enqueueing, results, checks. rows.py turns tasks into rows and
+rows back into results. Models are imported lazily, inside methods, so that ``django_tasks``
+imports before the app registry is ready.
 
 Enqueueing and transactions: the INSERT goes through Django's connection to the queue's
 database (OPTIONS["DATABASE"]), so inside a transaction on that database it is part of that
@@ -11,37 +12,33 @@ than ``default`` and the task waits for commits (ENQUEUE_ON_COMMIT), the INSERT 
 for the commit of the ``default`` database's transaction.
 """
 
-import dataclasses
-import importlib
-import json
-import os
-import sys
-import time
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from functools import lru_cache, partial
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from asgiref.sync import sync_to_async
 from django.apps import apps
 from django.core import checks
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from django_tasks.backends.base import BaseTaskBackend, in_transaction
+from django_tasks.backends.database.queries import queries_for
+from django_tasks.backends.database.rows import new_row, result_from_model, uuid7
 from django_tasks.exceptions import (
     InvalidTaskArgumentsError,
     InvalidTaskBackendError,
     InvalidTaskError,
     ResultDoesNotExist,
 )
-from django_tasks.registry import task_registry
 from django_tasks.signals import task_enqueued
-from django_tasks.task import MAX_RESULT_ID_LENGTH, ResultStatus, Task, TaskResult
+from django_tasks.task import MAX_RESULT_ID_LENGTH, Task, TaskResult
 from django_tasks_spec.database import DatabaseOptions
 from django_tasks_spec.protocols import TaskProtocol
 
 if TYPE_CHECKING:
-    from django_tasks.backends.database.models import DBTaskResult
-    from django_tasks.backends.database.queries import ClaimedRow, NewRow
+    pass
 
 T = TypeVar("T")
 
@@ -74,6 +71,7 @@ class DatabaseBackend(BaseTaskBackend):
                 f"Backend alias {alias[:50]!r}... is {len(alias)} characters long; the database "
                 f"backend stores aliases of at most {MAX_NAME_LENGTH} characters."
             )
+        self._importable_modules: set[str] = set()
 
     @property
     def database(self) -> str:
@@ -83,16 +81,8 @@ class DatabaseBackend(BaseTaskBackend):
     def validate_task(self, task: TaskProtocol[Any, Any]) -> None:
         super().validate_task(task)
         module = task.func.__module__
-        if module == "__main__":
-            raise InvalidTaskError(
-                f"Task {task.module_path} is defined in __main__, which a worker cannot "
-                f"import; move it into a module of an installed app."
-            )
-        if apps.apps_ready and apps.get_containing_app_config(module) is None:
-            raise InvalidTaskError(
-                f"Task {task.module_path} is defined in module {module!r}, which is not part "
-                f"of an installed app; a worker imports tasks only from INSTALLED_APPS."
-            )
+        if module not in self._importable_modules:
+            self._check_importable(task, module)
         if len(task.queue_name) > MAX_NAME_LENGTH:
             raise InvalidTaskError(
                 f"Queue name {task.queue_name[:50]!r}... is {len(task.queue_name)} characters "
@@ -100,18 +90,34 @@ class DatabaseBackend(BaseTaskBackend):
                 f"{MAX_NAME_LENGTH} characters."
             )
 
+    def _check_importable(self, task: TaskProtocol[Any, Any], module: str) -> None:
+        """Raise InvalidTaskError unless a worker can import ``module``: that of an installed
+        app. Remembered once the app registry is ready, as enqueue validates every task."""
+        if module == "__main__":
+            raise InvalidTaskError(
+                f"Task {task.module_path} is defined in __main__, which a worker cannot "
+                f"import; move it into a module of an installed app."
+            )
+        if not apps.apps_ready:
+            return
+        if apps.get_containing_app_config(module) is None:
+            raise InvalidTaskError(
+                f"Task {task.module_path} is defined in module {module!r}, which is not part "
+                f"of an installed app; a worker imports tasks only from INSTALLED_APPS."
+            )
+        self._importable_modules.add(module)
+
     # Enqueueing.
 
     def _new_result_id(self) -> str:
         return uuid7()
 
     def _enqueue(self, result: TaskResult[Any]) -> None:
-        from django_tasks.backends.database.queries import queries_for
-
-        row = new_row(result)
-        with connections[self.database].cursor() as cursor:
-            enqueued_at = queries_for(self.database).insert(cursor, row)
-        self._when_committed(partial(self._enqueued, [result], enqueued_at))
+        enqueued_at = self._insert(result)
+        if connections[self.database].in_atomic_block:
+            transaction.on_commit(partial(self._enqueued, [result], enqueued_at), self.database)
+        else:
+            self._enqueued([result], enqueued_at)
 
     def _enqueue_on_commit(self, result: TaskResult[Any]) -> None:
         if self.database == DEFAULT_DB_ALIAS:
@@ -126,37 +132,24 @@ class DatabaseBackend(BaseTaskBackend):
             result._update(enqueued_at=enqueued_at)
             task_enqueued.send(sender, task_result=result)
 
-    def _when_committed(self, callback: Any) -> None:
-        """Run ``callback`` once what was just written to the queue's database is committed."""
-        if connections[self.database].in_atomic_block:
-            transaction.on_commit(callback, using=self.database)
-        else:
-            callback()
-
     async def aenqueue(
         self, task: TaskProtocol[Any, T], args: Sequence[Any], kwargs: Mapping[str, Any]
     ) -> TaskResult[T]:
         """See enqueue(). Django runs async code outside transactions (atomic() is sync-only),
-        so the row is inserted, and committed, at once."""
-        from django_tasks.backends.database.models import DBTaskResult
-        from django_tasks.backends.database.queries import queries_for
-
+        so the row is inserted, and committed, at once: by the statement enqueue() runs (it
+        wakes idle PostgreSQL workers), in Django's thread for sync database code, as
+        Django's own async ORM methods do."""
         self.validate_task(task)
         result = self._new_result(task, args, kwargs)
-        fields = dataclasses.asdict(new_row(result))
-        fields["arguments"] = {"args": result.args, "kwargs": result.kwargs}
-        if result.task.run_after is not None:
-            fields["available_at"] = result.task.run_after
-        when = queries_for(self.database).enqueue_time()
-        if when is not None:  # Else the columns' defaults: the database's clock.
-            fields["enqueued_at"] = when
-            fields.setdefault("available_at", when)
-        row = await DBTaskResult.objects.using(self.database).acreate(**fields)
-        if not isinstance(row.enqueued_at, datetime):  # MySQL returns no columns from INSERT.
-            await row.arefresh_from_db(fields=["enqueued_at"])
-        result._update(enqueued_at=row.enqueued_at)
+        enqueued_at = await sync_to_async(self._insert, thread_sensitive=True)(result)
+        result._update(enqueued_at=enqueued_at)
         await task_enqueued.asend(type(self), task_result=result)
         return result
+
+    def _insert(self, result: TaskResult[Any]) -> datetime:
+        queries = queries_for(self.database)
+        with queries.cursor() as cursor:
+            return queries.insert(cursor, new_row(result))
 
     def bulk_enqueue(
         self,
@@ -191,14 +184,12 @@ class DatabaseBackend(BaseTaskBackend):
         return results
 
     def _insert_many(self, results: Sequence[TaskResult[Any]]) -> None:
-        from django_tasks.backends.database.queries import queries_for
-
-        rows = [new_row(result) for result in results]
+        # Rows are made as the database takes them: on PostgreSQL, while it loads earlier ones.
+        rows = map(new_row, results)
         with transaction.atomic(using=self.database):
             queries = queries_for(self.database)
-            with connections[self.database].cursor() as cursor:
-                now = queries.current_time(cursor)
-                queries.insert_many(cursor, rows, now)
+            with queries.cursor() as cursor:
+                now = queries.insert_many(cursor, rows)
             transaction.on_commit(partial(self._enqueued, results, now), using=self.database)
 
     # Results.
@@ -226,10 +217,16 @@ class DatabaseBackend(BaseTaskBackend):
 
         return DBTaskResult.objects.using(self.database).filter(backend=self.alias)
 
-    def _checked_id(self, result_id: object) -> str:
-        if not isinstance(result_id, str) or len(result_id) > MAX_RESULT_ID_LENGTH:
-            raise self._no_result(result_id)
-        return result_id
+    def _checked_id(self, result_id: object) -> uuid.UUID:
+        """The UUID a result id stands for; ResultDoesNotExist if it stands for none."""
+        if isinstance(result_id, uuid.UUID):  # A row's primary key, read with the ORM.
+            return result_id
+        if isinstance(result_id, str) and len(result_id) <= MAX_RESULT_ID_LENGTH:
+            try:
+                return uuid.UUID(result_id)
+            except ValueError:
+                pass
+        raise self._no_result(result_id)
 
     def _no_result(self, result_id: object) -> ResultDoesNotExist:
         return ResultDoesNotExist(
@@ -242,160 +239,3 @@ class DatabaseBackend(BaseTaskBackend):
 
         yield from super().check(**kwargs)
         yield from check_backend(self, kwargs.get("databases") or ())
-
-
-# Rows <-> results.
-
-
-def new_row(result: TaskResult[Any]) -> "NewRow":
-    from django_tasks.backends.database.queries import NewRow
-
-    task = result.task
-    return NewRow(
-        id=result.id,
-        backend=result.backend,
-        queue_name=task.queue_name,
-        task_path=task.module_path,
-        priority=task.priority,
-        arguments=json.dumps({"args": result.args, "kwargs": result.kwargs}, separators=(",", ":")),
-        run_after=task.run_after,
-    )
-
-
-def result_from_model(row: "DBTaskResult") -> TaskResult[Any]:
-    """The result a row of the table stands for."""
-    args, kwargs = decode_arguments(row.id, row.arguments)
-    result: TaskResult[Any] = TaskResult(
-        task=task_for_row(row.task_path, row.priority, row.queue_name, row.backend, row.run_after),
-        id=row.id,
-        status=ResultStatus(row.status),
-        enqueued_at=row.enqueued_at,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        args=args,
-        kwargs=kwargs,
-        backend=row.backend,
-        attempts=row.attempts,
-        worker_ids=list(row.worker_ids),
-    )
-    if result.status == ResultStatus.SUCCEEDED:
-        result._update(_return_value=row.return_value)
-    elif result.status == ResultStatus.FAILED:
-        result._update(
-            _exception_class=exception_class(row.exception_class_path),
-            _traceback=row.traceback,
-        )
-    return result
-
-
-def result_from_claim(row: "ClaimedRow", backend: str) -> TaskResult[Any]:
-    """The RUNNING result of a row a worker has just claimed.
-
-    Raises InvalidTaskError if the row's task path is not a registered task, and
-    InvalidTaskArgumentsError if its arguments cannot be decoded.
-    """
-    task = task_for_row(row.task_path, row.priority, row.queue_name, backend, row.run_after)
-    try:
-        arguments = json.loads(row.arguments)
-    except (TypeError, ValueError) as e:
-        raise InvalidTaskArgumentsError(
-            f"The stored arguments of result {row.id!r} are not valid JSON: {e}."
-        ) from None
-    args, kwargs = decode_arguments(row.id, arguments)
-    return TaskResult(
-        task=task,
-        id=row.id,
-        status=ResultStatus.RUNNING,
-        enqueued_at=row.enqueued_at,
-        started_at=row.started_at,
-        finished_at=None,
-        args=args,
-        kwargs=kwargs,
-        backend=backend,
-        attempts=row.attempts,
-        worker_ids=row.worker_ids,
-    )
-
-
-def task_for_row(
-    task_path: str, priority: int, queue_name: str, backend: str, run_after: datetime | None
-) -> Task[Any, Any]:
-    """The registered task at ``task_path``, with the options it was enqueued with."""
-    task = task_registry.resolve(task_path)
-    if run_after is not None:
-        return dataclasses.replace(
-            task, priority=priority, queue_name=queue_name, backend=backend, run_after=run_after
-        )
-    return _task_variant(task, priority, queue_name, backend)
-
-
-@lru_cache(maxsize=1024)
-def _task_variant(
-    task: Task[Any, Any], priority: int, queue_name: str, backend: str
-) -> Task[Any, Any]:
-    if (task.priority, task.queue_name, task.backend) == (priority, queue_name, backend):
-        return task
-    # replace() validates the options again, so a tampered priority is refused here.
-    return dataclasses.replace(task, priority=priority, queue_name=queue_name, backend=backend)
-
-
-def decode_arguments(result_id: str, arguments: Any) -> tuple[list[Any], dict[str, Any]]:
-    """Split stored arguments into args and kwargs, refusing anything else."""
-    if isinstance(arguments, dict) and arguments.keys() == {"args", "kwargs"}:
-        args, kwargs = arguments["args"], arguments["kwargs"]
-        if isinstance(args, list) and isinstance(kwargs, dict):
-            return args, kwargs
-    raise InvalidTaskArgumentsError(
-        f"The stored arguments of result {result_id!r} are malformed: expected "
-        f'{{"args": [...], "kwargs": {{...}}}}, found {_shorten(arguments)}.'
-    )
-
-
-@lru_cache(maxsize=256)
-def exception_class(path: str) -> type[BaseException]:
-    """The exception class at ``path``, found without importing anything outside the
-    installed apps (a tampered row must not trigger imports); a stand-in class of the same
-    name if it cannot be found."""
-    parts = path.split(".")
-    for split in range(len(parts) - 1, 0, -1):
-        module_name = ".".join(parts[:split])
-        module = sys.modules.get(module_name)
-        if module is None and apps.get_containing_app_config(module_name) is not None:
-            try:
-                module = importlib.import_module(module_name)
-            except Exception:  # Unimportable here: fall back to the stand-in.
-                module = None
-        if module is None:
-            continue
-        found: Any = module
-        for name in parts[split:]:
-            found = getattr(found, name, None)
-        if isinstance(found, type) and issubclass(found, BaseException):
-            return found
-        break
-    module_name, _, qualname = path.rpartition(".")
-    return type(
-        qualname or "UnknownException",
-        (Exception,),
-        {
-            "__module__": module_name or "builtins",
-            "__doc__": f"Stands in for {path!r}, which cannot be imported here.",
-        },
-    )
-
-
-def uuid7() -> str:
-    """A UUID version 7 (RFC 9562) as a string: unique, and ordered by creation time, so the
-    table's primary key grows at one end and sorting by id sorts by enqueue time."""
-    now = time.time_ns()
-    milliseconds, rest = divmod(now, 1_000_000)
-    fraction = rest * 4096 // 1_000_000  # 12 more bits of time, for order within a millisecond.
-    random = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
-    value = (milliseconds << 80) | (0x7 << 76) | (fraction << 64) | (0b10 << 62) | random
-    text = f"{value:032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
-
-
-def _shorten(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 200 else f"{text[:200]}..."

@@ -43,7 +43,9 @@ class DatabaseNow(models.Func):
 class DBTaskResult(models.Model):
     """A task enqueued on the database backend, and its result once a worker has run it."""
 
-    id = models.CharField(_("id"), primary_key=True, max_length=64, editable=False)
+    id = models.UUIDField(_("id"), primary_key=True, editable=False)
+    """A UUIDv7 (see ``uuid7``): ordered by creation time, so the primary key grows at one end.
+    Native ``uuid`` on PostgreSQL and MariaDB 10.7+, ``char(32)`` elsewhere."""
     status = models.CharField(
         _("status"), max_length=9, choices=ResultStatus.choices, default=ResultStatus.NEW
     )
@@ -73,7 +75,6 @@ class DBTaskResult(models.Model):
         verbose_name = _("task result")
         verbose_name_plural = _("task results")
         permissions = (("reenqueue_dbtaskresult", _("Can re-enqueue failed task results")),)
-        indexes = (models.Index(fields=["finished_at"], name="django_tasks_db_finished"),)
 
     def __str__(self) -> str:
         return f"{self.task_path} ({self.id})"

@@ -2,9 +2,11 @@
 
 - A self-pipe: executor threads write to it when a task finishes, and the signal module writes
   to it when a signal arrives (``signal.set_wakeup_fd``), so neither waits for a timeout.
-- On PostgreSQL, the worker's connection, LISTENing on the channel the queue table's INSERT
-  trigger NOTIFYs (payload: the queue name). Notifications that arrived while the connection
-  ran other statements wait in psycopg's backlog; ``notified()`` reads both.
+- On PostgreSQL, the worker's connection, LISTENing on the channel that enqueues NOTIFY
+  (payload: the queue name). Notifications that arrived while the connection ran other
+  statements wait in psycopg's backlog; ``notified()`` reads both. An enqueue right after
+  another one's notification skips its own (see queries/postgresql.py), so a worker that a
+  notification woke looks again NOTIFY_WINDOW after its claim.
 """
 
 import contextlib
@@ -19,6 +21,10 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django_tasks.backends.database.schema import NOTIFY_CHANNEL
 
 logger = logging.getLogger("django_tasks.worker")
+
+NOTIFY_WINDOW = 0.01
+"""Seconds after an enqueue's notification during which further enqueues on its queue, from
+the same connection, skip theirs; a woken worker looks again this long after its claim."""
 
 
 class Alarm:

@@ -3,20 +3,18 @@
 Threads. The main thread owns the worker's database connection and does all its bookkeeping:
 it claims tasks, writes their outcomes, renews their leases, takes back the tasks of dead
 workers and reacts to signals. Task functions run in executor threads (executor.py), at most
-``concurrency`` at once. A finished task hands its outcome to the main thread and waits for
-the write; outcomes that arrive together are written in one statement.
+``concurrency`` at once; a finished task hands its outcome to the main thread, which writes
+the outcomes that arrived together in one statement (recording.py).
 
-Claims. The main thread claims several tasks per statement when tasks are short (enough for
-about PREFETCH_WINDOW seconds of work, at most MAX_PREFETCH beyond the free slots) and one per
-free slot when they are long, so a slow task never holds back tasks another worker could run.
-Each claimed task is leased to this worker for OPTIONS["LEASE_SECONDS"], renewed every
+Claims. The main thread claims tasks in batches sized and timed by pacing.py. Each claimed
+task is leased to this worker for OPTIONS["LEASE_SECONDS"], renewed every
 OPTIONS["HEARTBEAT_SECONDS"]; a worker that stops renewing (killed, frozen, cut off from the
 database) loses its tasks to the next worker that looks for expired leases, which every worker
 does at each heartbeat.
 
 Waiting. On PostgreSQL an idle worker LISTENs and wakes when a task is enqueued on one of its
-queues, and polls at ``interval`` for tasks whose run_after has come. Elsewhere it polls,
-backing off from POLL_START to ``interval`` while the queue stays empty.
+queues (waking.py), and polls for tasks whose run_after has come. Elsewhere it polls, backing
+off to ``interval`` while the queue stays empty.
 
 Stopping. SIGTERM or SIGINT: claim nothing more, hand back claimed tasks that have not started,
 finish the running ones, exit 0. A second signal: hand back the running ones too (they start
@@ -25,52 +23,43 @@ again elsewhere; their attempt counts) and exit 1 at once. Signal handlers only 
 Database errors. An error of the worker's own statements (the database restarts, the
 connection is killed) closes the connection; the worker retries after a backoff of up to
 MAX_BACKOFF seconds, stays responsive to signals, and keeps finished outcomes until it can
-write them.
-"""
+write them."""
 
-import dataclasses
-import json
 import logging
 import signal
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.db import DatabaseError, InterfaceError, OperationalError, connections
-from django.utils import timezone
+from django.db import DatabaseError, connections
 
-from django_tasks.backends.database.backend import DatabaseBackend, result_from_claim
-from django_tasks.backends.database.exceptions import LeaseExpiredError, StorageError
+from django_tasks.backends.database.backend import DatabaseBackend
+from django_tasks.backends.database.exceptions import LeaseExpiredError
 from django_tasks.backends.database.executor import DONE, READY, RUNNING, Claim, Executor
-from django_tasks.backends.database.queries import ClaimedRow, Finish, Queries, queries_for
+from django_tasks.backends.database.pacing import Pacing
+from django_tasks.backends.database.queries import ClaimedRow, Queries, queries_for
+from django_tasks.backends.database.recording import (
+    Outbox,
+    PendingFinish,
+    outcome_finish,
+    rejection_finish,
+)
+from django_tasks.backends.database.rows import result_from_claim
 from django_tasks.backends.database.waking import Alarm
 from django_tasks.exceptions import InvalidTaskError
 from django_tasks.execution import Outcome
-from django_tasks.task import ResultStatus, TaskResult
-from django_tasks.utils import class_path, format_exception
+from django_tasks.task import ResultStatus
+from django_tasks.utils import class_path
 
 logger = logging.getLogger("django_tasks.worker")
 
 R = TypeVar("R")
 
-PREFETCH_WINDOW = 0.05
-"""Seconds of work (at the recent pace) to claim beyond the free slots."""
-MAX_PREFETCH = 100
-"""The most tasks claimed beyond the free slots."""
-MAX_FINISH_BATCH = 200
-"""The most outcomes written in one statement."""
-POLL_START = 0.05
-"""The first poll delay once the queue runs dry, doubled up to ``interval``."""
 MAX_BACKOFF = 5.0
 """The longest wait between attempts to reach the database."""
-STORE_ATTEMPTS = 3
-"""Failed writes of an outcome, while the database is reachable, before a FAILED outcome saying
-why is written instead (and as many again before giving up on it)."""
-TRANSIENT_STORE_ATTEMPTS = 20
-"""The same, for errors that usually pass (deadlocks, locks, lost connections)."""
 
 
 class QueueTableMissing(Exception):  # noqa: N818  # Says what is wrong, like DoesNotExist.
@@ -88,20 +77,6 @@ class WorkerOptions:
     max_tasks: int | None = None
     worker_id: str
     concurrency: int = 1
-
-
-@dataclass(slots=True, eq=False)
-class PendingFinish:
-    """An outcome waiting to be written; ``done`` is set once it is (or cannot be)."""
-
-    claim: Claim | None
-    """None for a rejected row, which no thread waits on."""
-    finish: Finish
-    done: threading.Event = field(default_factory=threading.Event)
-    stored: bool = False
-    failures: int = 0
-    replaced: str = ""
-    """Why the outcome was replaced by a FAILED one, if it could not be stored."""
 
 
 @dataclass(slots=True)
@@ -123,17 +98,16 @@ class Worker:
         self.alias = backend.database
         self.tally = Tally()
         self._held: dict[str, Claim] = {}
-        self._finishes: deque[PendingFinish] = deque()
+        self._outbox = Outbox(self._settle)
         self._dropped: deque[Claim] = deque()
         self._alarm = Alarm()
         self._executor = Executor(options.concurrency, type(backend), self._store, self._drop)
         self._signals = 0
         self._stopping = False
         self._claiming = True
-        self._more = True
-        self._claim_now = True
-        self._poll_delay = POLL_START
-        self._next_poll = 0.0
+        self._pacing = Pacing(
+            concurrency=options.concurrency, interval=options.interval, max_tasks=options.max_tasks
+        )
         self._next_heartbeat = 0.0
         self._backoff = 0.0
         self._retry_at = 0.0
@@ -192,11 +166,11 @@ class Worker:
             self._fill()
 
     def _finished(self) -> bool:
-        if self._held or self._finishes or self._dropped:
+        if self._held or self._outbox or self._dropped:
             return False
         if self._stopping or not self._claiming:
             return True
-        if self.options.batch and not self._more and time.monotonic() >= self._retry_at:
+        if self.options.batch and not self._pacing.more and time.monotonic() >= self._retry_at:
             logger.info("No task is ready; exiting (--batch).")
             return True
         return False
@@ -239,9 +213,7 @@ class Worker:
             )
         )
         self.tally.claimed += len(rows)
-        self._claim_now = False
-        self._more = len(rows) == limit
-        self._schedule_poll(found=bool(rows))
+        self._pacing.claimed(len(rows), limit, listening=self._alarm.listening)
         lease_until = sent + self.backend.options.LEASE_SECONDS
         for row in sorted(rows, key=_claim_order):
             self._accept(row, lease_until)
@@ -251,43 +223,11 @@ class Worker:
             )
             self._claiming = False
 
-    def _schedule_poll(self, *, found: bool) -> None:
-        """When to look again: as soon as there is room if the claim was full; at ``interval``
-        when notifications wake the worker; else soon after finding tasks, backing off to
-        ``interval`` while the queue stays empty."""
-        now = time.monotonic()
-        if self._more or found:
-            self._poll_delay = POLL_START
-        if self._more:
-            return
-        if self._alarm.listening:
-            self._next_poll = now + self.options.interval
-        else:
-            self._next_poll = now + self._poll_delay
-            self._poll_delay = min(self._poll_delay * 2, self.options.interval)
-
     def _claim_limit(self) -> int:
-        """How many tasks to claim now: up to the free slots plus the prefetch, but only
-        when the queue may have some (and not a handful at a time while it does)."""
         active = sum(1 for claim in self._held.values() if claim.state != DONE)
-        target = self.options.concurrency + self._prefetch()
-        if self.options.max_tasks is not None:
-            target = min(target, self.options.max_tasks - self.tally.claimed + active)
-        free = target - active
-        if free <= 0:
-            return 0
-        if self._claim_now:
-            return free
-        if self._more:  # The queue had more: claim again once half the room is free.
-            return free if free >= max(1, target // 2) else 0
-        return free if time.monotonic() >= self._next_poll else 0
-
-    def _prefetch(self) -> int:
-        pace = self._executor.pace
-        if pace is None:
-            return 0
-        per_second = self.options.concurrency / max(pace, 1e-6)
-        return min(MAX_PREFETCH, int(per_second * PREFETCH_WINDOW))
+        return self._pacing.limit(
+            active=active, claimed=self.tally.claimed, pace=self._executor.pace
+        )
 
     def _accept(self, row: ClaimedRow, lease_until: float) -> None:
         try:
@@ -314,108 +254,56 @@ class Worker:
             error,
             exc_info=error,
         )
-        now = timezone.now()
-        finish = Finish(
-            id=row.id,
-            attempts=row.attempts,
-            status=ResultStatus.FAILED.value,
-            started_at=now,
-            finished_at=now,
-            return_value=None,
-            exception_class_path=class_path(type(error)),
-            traceback=format_exception(error),
-        )
-        self._finishes.append(PendingFinish(None, finish))
+        self._outbox.put(rejection_finish(row, error))
 
     # Recording outcomes.
 
-    def _store(self, claim: Claim, result: TaskResult[Any], outcome: Outcome) -> bool:
-        """The executor's Store, in an executor thread: hand the outcome to the main thread
-        and wait until it is written."""
-        finish, unencodable = _finish(claim, result, outcome)
-        pending = PendingFinish(claim, finish, replaced=unencodable)
-        self._finishes.append(pending)
+    def _store(self, claim: Claim, outcome: Outcome) -> None:
+        """The executor's Store, in a runner thread: hand the outcome to the main thread,
+        which writes it (see _flush) and tells the executor (see _settle)."""
+        self._outbox.put(outcome_finish(claim, outcome))
         self._alarm.wake()
-        pending.done.wait()
+
+    def _flush(self) -> None:
+        """Write outcomes that wait to be written (see recording.Outbox)."""
+        self._outbox.flush(
+            lambda finishes: self._db(
+                lambda cursor: self._queries().finish(
+                    cursor, worker_id=self.options.worker_id, finishes=finishes
+                )
+            ),
+            self._database_reachable,
+        )
+
+    def _settle(self, pending: PendingFinish, stored: bool) -> None:
+        claim = pending.claim
+        if claim is None:
+            return
+        self._held.pop(claim.row_id, None)
+        if not stored:
+            self.tally.lost += 1
+        elif pending.finish.status == ResultStatus.SUCCEEDED:
+            self.tally.succeeded += 1
+        else:
+            self.tally.failed += 1
+        path = claim.result.task.module_path
         if pending.replaced:
             logger.error(
                 "Task outcome not stored id=%s path=%s: %s; stored as FAILED instead.",
                 claim.row_id,
-                result.task.module_path,
+                path,
                 pending.replaced,
             )
-            return False
-        if not pending.stored:
+        elif not stored:
             logger.warning(
                 "Task lost its lease id=%s path=%s attempt=%s; its outcome was not stored "
                 "(another worker has taken the task over).",
                 claim.row_id,
-                result.task.module_path,
+                path,
                 claim.attempts,
             )
-        return pending.stored
-
-    def _flush(self) -> None:
-        """Write the outcomes that finished tasks are waiting on; wake their threads.
-
-        Outcomes are written together; one whose write failed is retried on its own, so that
-        it holds back nothing else.
-        """
-        if not self._finishes:
-            return
-        fresh = [pending for pending in self._finishes if not pending.failures]
-        batch = fresh[:MAX_FINISH_BATCH] or [self._finishes[0]]
-        for pending in batch:
-            self._finishes.remove(pending)
-        try:
-            stored = self._db(
-                lambda cursor: self._queries().finish(
-                    cursor,
-                    worker_id=self.options.worker_id,
-                    finishes=[pending.finish for pending in batch],
-                )
-            )
-        except DatabaseError as e:
-            self._finishes.extendleft(reversed(batch))
-            self._unstored(batch, e)
-            raise
-        for pending in batch:
-            self._settle(pending, pending.finish.id in stored)
-
-    def _unstored(self, batch: list[PendingFinish], error: DatabaseError) -> None:
-        """Count a failed write against its outcomes if the database is otherwise reachable
-        (the outcome itself may be the problem), and replace or give up on stubborn ones."""
-        if not self._database_reachable():
-            return
-        transient = isinstance(error, (OperationalError, InterfaceError))
-        limit = TRANSIENT_STORE_ATTEMPTS if transient else STORE_ATTEMPTS
-        for pending in batch:
-            pending.failures += 1
-            if pending.failures == limit:
-                pending.replaced = f"{type(error).__name__}: {str(error).strip()[:500]}"
-                pending.finish = _storage_failure(pending.finish, pending.replaced)
-            elif pending.failures >= 2 * limit:
-                self._finishes.remove(pending)
-                logger.error(
-                    "Outcome not stored id=%s error=%s; the task will be retaken when its "
-                    "lease expires.",
-                    pending.finish.id,
-                    error,
-                )
-                self._settle(pending, False)
-
-    def _settle(self, pending: PendingFinish, stored: bool) -> None:
-        pending.stored = stored
-        claim = pending.claim
-        if claim is not None:
-            self._held.pop(claim.row_id, None)
-            if not stored:
-                self.tally.lost += 1
-            elif pending.finish.status == ResultStatus.SUCCEEDED:
-                self.tally.succeeded += 1
-            else:
-                self.tally.failed += 1
-        pending.done.set()
+        succeeded = stored and not pending.replaced
+        self._executor.stored(claim, pending.outcome if succeeded else None)
 
     # Leases.
 
@@ -521,7 +409,7 @@ class Worker:
         self._take_unstarted()
         logger.warning("Stopping at once: handing %s task(s) back to the queue.", len(self._held))
         try:
-            while self._finishes:
+            while self._outbox:
                 self._flush()
             running = [claim.row_id for claim in self._held.values() if claim.state != DONE]
             if running:
@@ -541,13 +429,13 @@ class Worker:
         if self._retry_at > now:
             self._alarm.sleep(self._retry_at - now)
             return
-        if self._finishes or self._dropped or (self._signals and not self._stopping):
+        if self._outbox or self._dropped or (self._signals and not self._stopping):
             return
         deadline = self._next_heartbeat
         if self._claiming:
             if self._claim_limit() > 0:
                 return
-            deadline = min(deadline, self._next_poll)
+            deadline = min(deadline, self._pacing.next_poll)
         try:
             if self._notified():
                 return
@@ -563,7 +451,7 @@ class Worker:
 
     def _notified(self) -> bool:
         if self._alarm.notified(connections[self.alias], self.options.queues):
-            self._claim_now = True
+            self._pacing.notified()
             return True
         return False
 
@@ -571,7 +459,7 @@ class Worker:
         return queries_for(self.alias)
 
     def _db(self, operation: Callable[[Any], R]) -> R:
-        with connections[self.alias].cursor() as cursor:
+        with self._queries().cursor() as cursor:
             return operation(cursor)
 
     def _database_error(self, error: DatabaseError) -> None:
@@ -652,39 +540,3 @@ def configure_logging(verbosity: int) -> None:
 
 def _claim_order(row: ClaimedRow) -> tuple[int, Any, str]:
     return (-row.priority, row.run_after or row.enqueued_at, row.id)
-
-
-def _finish(claim: Claim, result: TaskResult[Any], outcome: Outcome) -> tuple[Finish, str]:
-    """The row values of an outcome, or of a FAILED one (and why) if its return value cannot
-    be encoded."""
-    returned = outcome.status == ResultStatus.SUCCEEDED
-    finish = Finish(
-        id=claim.row_id,
-        attempts=claim.attempts,
-        status=outcome.status.value,
-        started_at=result.started_at or outcome.finished_at,
-        finished_at=outcome.finished_at,
-        return_value=None,
-        exception_class_path=class_path(type(outcome.exception)) if outcome.exception else "",
-        traceback=outcome.traceback or "",
-    )
-    if not returned:
-        return finish, ""
-    try:
-        return dataclasses.replace(finish, return_value=json.dumps(outcome.return_value)), ""
-    except (ValueError, TypeError, RecursionError) as e:  # An int beyond Python's digit limit.
-        reason = f"{type(e).__name__}: {e}"
-        return _storage_failure(finish, reason), reason
-
-
-def _storage_failure(finish: Finish, reason: str) -> Finish:
-    """A FAILED outcome saying why the real one could not be stored."""
-    message = f"The task finished ({finish.status}), but its outcome could not be stored: {reason}"
-    error = class_path(StorageError)
-    return dataclasses.replace(
-        finish,
-        status=ResultStatus.FAILED.value,
-        return_value=None,
-        exception_class_path=error,
-        traceback=f"{error}: {message}\n",
-    )

@@ -19,12 +19,8 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.CharField(
-                        editable=False,
-                        max_length=64,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="id",
+                    models.UUIDField(
+                        editable=False, primary_key=True, serialize=False, verbose_name="id"
                     ),
                 ),
                 (
@@ -99,7 +95,6 @@ class Migration(migrations.Migration):
                 "verbose_name": "task result",
                 "verbose_name_plural": "task results",
                 "permissions": (("reenqueue_dbtaskresult", "Can re-enqueue failed task results"),),
-                "indexes": (models.Index(fields=["finished_at"], name="django_tasks_db_finished"),),
             },
         ),
         migrations.RunPython(

@@ -12,7 +12,9 @@ and building a queryset costs more than the round trip.
 """
 
 import json
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -81,7 +83,8 @@ class Finish:
 
 
 class Queries:
-    """The statements of one database; subclasses fill in what differs."""
+    """The statements of one database, on one thread's connection to it; subclasses fill in
+    what differs."""
 
     now = "CURRENT_TIMESTAMP"
     """SQL for the database's current time."""
@@ -91,8 +94,60 @@ class Queries:
 
         self.connection = connection
         self.table = connection.ops.quote_name(DBTaskResult._meta.db_table)
+        self.native_uuid = bool(connection.features.has_native_uuid_field)
+        self.insert_sql = (
+            f"INSERT INTO {self.table} (id, status, backend, queue_name, task_path, priority, "
+            f"arguments, run_after, available_at, attempts, worker_id, worker_ids, "
+            f"exception_class_path, traceback) "
+            f"VALUES (%s, '{NEW}', %s, %s, %s, %s, %s, %s, COALESCE(%s, {self.now}), 0, '', "
+            f"'[]', '', '')"
+        )
+        """A NEW row, enqueued_at and available_at (unless run_after) from the database's
+        clock. Built once: psycopg caches what it learns about a statement by its text."""
+        self._insert_returning_sql = f"{self.insert_sql} RETURNING enqueued_at"
+        self._driver_cursor: Any = None
+        self._driver_connection: Any = None
+
+    @contextmanager
+    def cursor(self) -> Iterator[Any]:
+        """What ``connection.cursor()`` gives, on one driver cursor kept for the connection's
+        life rather than a new one per statement: for a one-row statement, creating a psycopg
+        cursor (and its adapters) costs as much Python as the statement itself. Django's checks
+        (async context, thread sharing, health checks), its debug wrapper (``queries``,
+        execute wrappers) and its error translation apply as for any cursor."""
+        connection = self.connection
+        connection.close_if_health_check_failed()
+        connection.ensure_connection()
+        if self._driver_connection is not connection.connection:
+            with connection.wrap_database_errors:
+                self._driver_cursor = connection.create_cursor()
+            self._driver_connection = connection.connection
+        connection.validate_thread_sharing()
+        if connection.queries_logged:
+            yield connection.make_debug_cursor(self._driver_cursor)
+        else:
+            yield connection.make_cursor(self._driver_cursor)
 
     # Conversions between Python values and what the driver takes and returns.
+
+    def id_to_db(self, result_id: str) -> str:
+        """A result id (the UUID's canonical text) as the id column takes it: the same text
+        where the column is a native uuid, the 32 hex digits of Django's char(32) elsewhere."""
+        if self.native_uuid:
+            return result_id
+        try:
+            return uuid.UUID(result_id).hex
+        except ValueError:  # Not a UUID, so no row has it; the statement finds nothing.
+            return result_id
+
+    def id_from_db(self, value: Any) -> str:
+        """The result id of an id column's value (a UUID, or its text in either form)."""
+        if isinstance(value, uuid.UUID):
+            return str(value)
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:  # A row written behind the ORM's back: keep its id as it is.
+            return str(value)
 
     def to_db(self, value: datetime | None) -> Any:
         return self.connection.ops.adapt_datetimefield_value(value)
@@ -116,41 +171,39 @@ class Queries:
 
     # Enqueueing.
 
-    def enqueue_time(self) -> datetime | None:
-        """The enqueue time to store for a task enqueued now; None for the database's clock."""
-        return None
-
     def insert(self, cursor: Any, row: NewRow) -> datetime:
         """Insert a NEW row; return its enqueued_at (the database's time)."""
-        when = self.enqueue_time()
-        now, now_params = (self.now, []) if when is None else ("%s", [self.to_db(when)])
-        cursor.execute(
-            f"INSERT INTO {self.table} (id, status, backend, queue_name, task_path, priority, "
-            f"arguments, run_after, enqueued_at, available_at, attempts, worker_id, "
-            f"worker_ids, exception_class_path, traceback) "
-            f"VALUES (%s, '{NEW}', %s, %s, %s, %s, %s, %s, {now}, COALESCE(%s, {now}), 0, '', "
-            f"'[]', '', '') RETURNING enqueued_at",
-            [
-                row.id,
-                row.backend,
-                row.queue_name,
-                row.task_path,
-                row.priority,
-                row.arguments,
-                self.to_db(row.run_after),
-                *now_params,
-                self.to_db(row.run_after),
-                *now_params,
-            ],
-        )
+        cursor.execute(self._insert_returning_sql, self.insert_params(row))
         return self.from_db(cursor.fetchone()[0])
+
+    def insert_params(self, row: NewRow) -> list[Any]:
+        """The parameters of insert_sql."""
+        values = self.row_values(row)
+        return [*values, values[-1]]
+
+    def row_values(self, row: NewRow) -> list[Any]:
+        """id, backend, queue_name, task_path, priority, arguments and run_after, as the
+        driver takes them."""
+        run_after = None if row.run_after is None else self.to_db(row.run_after)
+        return [
+            self.id_to_db(row.id),
+            row.backend,
+            row.queue_name,
+            row.task_path,
+            row.priority,
+            row.arguments,
+            run_after,
+        ]
 
     def current_time(self, cursor: Any) -> datetime:
         cursor.execute(f"SELECT {self.now}", [])
         return self.from_db(cursor.fetchone()[0])
 
-    def insert_many(self, cursor: Any, rows: Sequence[NewRow], now: datetime) -> None:
-        """Insert NEW rows enqueued at ``now``, in as few statements as the database allows."""
+    def insert_many(self, cursor: Any, new_rows: Iterable[NewRow]) -> datetime:
+        """Insert NEW rows, in as few statements as the database allows, all enqueued at the
+        same time (the database's), which is returned."""
+        rows = list(new_rows)
+        now = self.current_time(cursor)
         per_statement = 500
         enqueued_at = self.to_db(now)
         for start in range(0, len(rows), per_statement):
@@ -160,17 +213,12 @@ class Queries:
             )
             params: list[Any] = []
             for row in chunk:
-                available_at = enqueued_at if row.run_after is None else self.to_db(row.run_after)
+                row_values = self.row_values(row)
+                run_after = row_values[-1]
                 params += [
-                    row.id,
-                    row.backend,
-                    row.queue_name,
-                    row.task_path,
-                    row.priority,
-                    row.arguments,
-                    self.to_db(row.run_after),
+                    *row_values,
                     enqueued_at,
-                    available_at,
+                    enqueued_at if run_after is None else run_after,
                 ]
             cursor.execute(
                 f"INSERT INTO {self.table} (id, status, backend, queue_name, task_path, "
@@ -178,6 +226,7 @@ class Queries:
                 f"worker_id, worker_ids, exception_class_path, traceback) VALUES {values}",
                 params,
             )
+        return now
 
     # The worker's steps.
 
@@ -225,7 +274,7 @@ class Queries:
             f"UPDATE {self.table} SET status = '{NEW}', worker_id = '', lease_expires_at = NULL"
             f"{undo} WHERE id IN ({self.placeholders(len(ids))}) AND status = '{RUNNING}' "
             f"AND worker_id = %s",
-            [*ids, worker_id],
+            [*map(self.id_to_db, ids), worker_id],
         )
 
     def reap(
@@ -266,7 +315,7 @@ class Queries:
     def _claimed(self, row: Sequence[Any]) -> ClaimedRow:
         worker_ids = row[9]
         return ClaimedRow(
-            id=row[0],
+            id=self.id_from_db(row[0]),
             task_path=row[1],
             queue_name=row[2],
             priority=row[3],

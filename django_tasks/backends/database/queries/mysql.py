@@ -29,24 +29,10 @@ class MySQLQueries(Queries):
         if self.connection.features.can_return_columns_from_insert:  # MariaDB
             return super().insert(cursor, row)
         # MySQL: the same INSERT without RETURNING, then read the time back.
+        cursor.execute(self.insert_sql, self.insert_params(row))
         cursor.execute(
-            f"INSERT INTO {self.table} (id, status, backend, queue_name, task_path, priority, "
-            f"arguments, run_after, available_at, attempts, worker_id, worker_ids, "
-            f"exception_class_path, traceback) "
-            f"VALUES (%s, '{NEW}', %s, %s, %s, %s, %s, %s, COALESCE(%s, {self.now}), 0, '', "
-            f"'[]', '', '')",
-            [
-                row.id,
-                row.backend,
-                row.queue_name,
-                row.task_path,
-                row.priority,
-                row.arguments,
-                self.to_db(row.run_after),
-                self.to_db(row.run_after),
-            ],
+            f"SELECT enqueued_at FROM {self.table} WHERE id = %s", [self.id_to_db(row.id)]
         )
-        cursor.execute(f"SELECT enqueued_at FROM {self.table} WHERE id = %s", [row.id])
         return self.from_db(cursor.fetchone()[0])
 
     def claim(
@@ -112,7 +98,7 @@ class MySQLQueries(Queries):
                         f.return_value,
                         f.exception_class_path,
                         f.traceback,
-                        f.id,
+                        self.id_to_db(f.id),
                         worker_id,
                         f.attempts,
                         finished_at,
@@ -127,14 +113,15 @@ class MySQLQueries(Queries):
         self, cursor: Any, *, worker_id: str, ids: Sequence[str], lease_seconds: float
     ) -> set[str]:
         held = f"id IN ({self.placeholders(len(ids))}) AND status = '{RUNNING}' AND worker_id = %s"
+        params = [*map(self.id_to_db, ids), worker_id]
         cursor.execute(
             f"UPDATE {self.table} SET lease_expires_at = {self.lease_until(self.now)} WHERE {held}",
-            [round(lease_seconds * 1_000_000), *ids, worker_id],
+            [round(lease_seconds * 1_000_000), *params],
         )
         if cursor.rowcount == len(ids):
             return set(ids)
-        cursor.execute(f"SELECT id FROM {self.table} WHERE {held}", [*ids, worker_id])
-        return {row[0] for row in cursor.fetchall()}
+        cursor.execute(f"SELECT id FROM {self.table} WHERE {held}", params)
+        return {self.id_from_db(row[0]) for row in cursor.fetchall()}
 
     def drop_last_worker_id(self, column: str) -> str:
         return f"JSON_REMOVE({column}, CONCAT('$[', JSON_LENGTH({column}) - 1, ']'))"

@@ -1,9 +1,25 @@
 """PostgreSQL: single-statement claims with FOR UPDATE SKIP LOCKED, outcomes written with one
-UPDATE ... FROM (VALUES ...), new tasks bulk-loaded with COPY, and NOTIFY for requeued tasks."""
+UPDATE ... FROM unnest(arrays), new tasks bulk-loaded with COPY, and NOTIFY to wake idle
+workers when tasks are enqueued or requeued.
 
-from collections.abc import Sequence
+The id column is a native uuid: ids go in as their text (cast where they travel in an array)
+and come back as UUID objects, turned into text.
+
+Notifications. A NOTIFY costs the server about as much again as the INSERT it goes with (its
+commit takes a database-wide lock and writes the notification queue), so enqueues of one task
+at a time notify at most once per NOTIFY_WINDOW per queue and connection: a worker woken by a
+notification looks again NOTIFY_WINDOW later (then backs off), which finds the tasks enqueued
+in between. Inside a transaction an enqueue always notifies (delivered at the commit, whenever
+that is); a task deferred to later never does (workers poll for those).
+"""
+
+import time
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils import timezone
 
 from django_tasks.backends.database.queries.base import (
     CLAIMED_COLUMNS,
@@ -14,11 +30,43 @@ from django_tasks.backends.database.queries.base import (
     NewRow,
     Queries,
 )
-from django_tasks.backends.database.schema import NOTIFY_CHANNEL
+from django_tasks.backends.database.schema import ENQUEUE_FUNCTION, NOTIFY_CHANNEL
+from django_tasks.backends.database.waking import NOTIFY_WINDOW
 
 
 class PostgreSQLQueries(Queries):
     now = "STATEMENT_TIMESTAMP()"
+
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        super().__init__(connection)
+        self._enqueue_sql = (
+            f"SELECT {ENQUEUE_FUNCTION}(%s::uuid, %s, %s, %s, %s, %s::jsonb, %s::timestamptz, %s)"
+        )
+        self._copy_sql = (
+            f"COPY {self.table} (id, status, backend, queue_name, task_path, priority, "
+            f"arguments, run_after, enqueued_at, available_at, attempts, worker_id, worker_ids, "
+            f"exception_class_path, traceback) FROM STDIN"
+        )
+        self._notified_at: dict[str, float] = {}
+        """time.monotonic() of the last committed notification, by queue."""
+
+    def insert(self, cursor: Any, row: NewRow) -> datetime:
+        # The INSERT statement, run by a function whose plan the server keeps (see schema.py).
+        notify = self._notifies(row)
+        cursor.execute(self._enqueue_sql, [*self.row_values(row), notify])
+        enqueued_at = self.from_db(cursor.fetchone()[0])
+        if notify and not self.connection.in_atomic_block:
+            self._notified_at[row.queue_name] = time.monotonic()
+        return enqueued_at
+
+    def _notifies(self, row: NewRow) -> bool:
+        """Whether inserting ``row`` should wake idle workers (see the module docstring)."""
+        if row.run_after is not None and row.run_after > timezone.now():
+            return False
+        if self.connection.in_atomic_block:
+            return True
+        notified_at = self._notified_at.get(row.queue_name)
+        return notified_at is None or time.monotonic() - notified_at >= NOTIFY_WINDOW
 
     def claim(
         self,
@@ -55,49 +103,50 @@ class PostgreSQLQueries(Queries):
         return [self._claimed(row) for row in cursor.fetchall()]
 
     def finish(self, cursor: Any, *, worker_id: str, finishes: Sequence[Finish]) -> set[str]:
-        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(finishes))
-        params: list[Any] = []
-        for f in finishes:
-            params += [
-                f.id,
-                f.attempts,
-                f.status,
-                f.started_at,
-                f.finished_at,
-                f.return_value,
-                f.exception_class_path,
-                f.traceback,
-            ]
+        # One array per column, so that the statement's text is the same for every batch size;
+        # times as ISO 8601 text, which costs less Python to send than datetimes.
         cursor.execute(
-            f"UPDATE {self.table} AS t SET status = v.v_status, "
-            f"started_at = v.v_started_at::timestamptz, "
-            f"finished_at = v.v_finished_at::timestamptz, return_value = v.v_return::jsonb, "
-            f"exception_class_path = v.v_exception, traceback = v.v_traceback, "
+            f"UPDATE {self.table} AS t SET status = v.status, started_at = v.started_at, "
+            f"finished_at = v.finished_at, return_value = v.return_value::jsonb, "
+            f"exception_class_path = v.exception, traceback = v.traceback, "
             f"lease_expires_at = NULL "
-            f"FROM (VALUES {values}) AS v(v_id, v_attempts, v_status, v_started_at, "
-            f"v_finished_at, v_return, v_exception, v_traceback) "
-            f"WHERE t.id = v.v_id AND t.worker_id = %s AND t.attempts = v.v_attempts "
-            f"AND (t.status = '{RUNNING}' OR t.finished_at = v.v_finished_at::timestamptz) "
+            f"FROM unnest(%s::uuid[], %s::int[], %s::text[], %s::timestamptz[], "
+            f"%s::timestamptz[], %s::text[], %s::text[], %s::text[]) "
+            f"AS v(id, attempts, status, started_at, finished_at, return_value, exception, "
+            f"traceback) "
+            f"WHERE t.id = v.id AND t.worker_id = %s AND t.attempts = v.attempts "
+            f"AND (t.status = '{RUNNING}' OR t.finished_at = v.finished_at) "
             f"RETURNING t.id",
-            [*params, worker_id],
+            [
+                [f.id for f in finishes],
+                [f.attempts for f in finishes],
+                [f.status for f in finishes],
+                [f.started_at.isoformat() for f in finishes],
+                [f.finished_at.isoformat() for f in finishes],
+                [f.return_value for f in finishes],
+                [f.exception_class_path for f in finishes],
+                [f.traceback for f in finishes],
+                worker_id,
+            ],
         )
-        return {row[0] for row in cursor.fetchall()}
+        return {str(row[0]) for row in cursor.fetchall()}
 
     def renew(
         self, cursor: Any, *, worker_id: str, ids: Sequence[str], lease_seconds: float
     ) -> set[str]:
         cursor.execute(
             f"UPDATE {self.table} SET lease_expires_at = {self.now} + %s * INTERVAL '1 second' "
-            f"WHERE id = ANY(%s) AND status = '{RUNNING}' AND worker_id = %s RETURNING id",
+            f"WHERE id = ANY(%s::uuid[]) AND status = '{RUNNING}' AND worker_id = %s "
+            f"RETURNING id",
             [lease_seconds, list(ids), worker_id],
         )
-        return {row[0] for row in cursor.fetchall()}
+        return {str(row[0]) for row in cursor.fetchall()}
 
     def drop_last_worker_id(self, column: str) -> str:
         return f"{column} - (jsonb_array_length({column}) - 1)"
 
     def _requeue(self, cursor: Any, sql: str, params: list[Any]) -> int:
-        # Wake idle workers of those queues, as the INSERT trigger does for new tasks.
+        # Wake idle workers of those queues, as an enqueue does.
         cursor.execute(
             f"WITH changed AS ({sql} RETURNING queue_name), "
             f"notified AS (SELECT pg_notify('{NOTIFY_CHANNEL}', queue_name) "
@@ -107,18 +156,21 @@ class PostgreSQLQueries(Queries):
         )
         return int(cursor.fetchone()[0])
 
-    def insert_many(self, cursor: Any, rows: Sequence[NewRow], now: datetime) -> None:
-        # COPY is several times faster than multi-row INSERTs for large batches.
-        columns = (
-            "id, status, backend, queue_name, task_path, priority, arguments, run_after, "
-            "enqueued_at, available_at, attempts, worker_id, worker_ids, "
-            "exception_class_path, traceback"
-        )
-        with (
-            self.connection.wrap_database_errors,
-            cursor.copy(f"COPY {self.table} ({columns}) FROM STDIN") as copy,
-        ):
-            for row in rows:
+    def insert_many(self, cursor: Any, new_rows: Iterable[NewRow]) -> datetime:
+        # COPY, several times faster than multi-row INSERTs, takes each row from ``new_rows``
+        # while the server parses the ones before; then the queues of the rows due now are
+        # NOTIFYed (delivered at the commit).
+        now = self.current_time(cursor)
+        local_now = timezone.now()  # Which tasks are due: the same estimate as insert()'s.
+        due = set()
+        with self.connection.wrap_database_errors, cursor.copy(self._copy_sql) as copy:
+            # Times go as ISO 8601 text, which COPY parses: dumping a datetime costs more
+            # Python than the rest of the row.
+            enqueued_at = now.isoformat()
+            for row in new_rows:
+                if row.run_after is None or row.run_after <= local_now:
+                    due.add(row.queue_name)
+                run_after = None if row.run_after is None else row.run_after.isoformat()
                 copy.write_row(
                     (
                         row.id,
@@ -128,9 +180,9 @@ class PostgreSQLQueries(Queries):
                         row.task_path,
                         row.priority,
                         row.arguments,
-                        row.run_after,
-                        now,
-                        now if row.run_after is None else row.run_after,
+                        run_after,
+                        enqueued_at,
+                        run_after or enqueued_at,
                         0,
                         "",
                         "[]",
@@ -138,3 +190,9 @@ class PostgreSQLQueries(Queries):
                         "",
                     )
                 )
+        if due:
+            cursor.execute(
+                "SELECT count(pg_notify(%s, queue_name)) FROM unnest(%s::text[]) AS queue_name",
+                [NOTIFY_CHANNEL, sorted(due)],
+            )
+        return now

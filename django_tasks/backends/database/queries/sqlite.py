@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from django_tasks.backends.database.queries.base import (
@@ -13,6 +14,7 @@ from django_tasks.backends.database.queries.base import (
     RUNNING,
     ClaimedRow,
     Finish,
+    NewRow,
     Queries,
 )
 
@@ -24,13 +26,27 @@ class SQLiteQueries(Queries):
     def lease_until(self) -> str:
         return "STRFTIME('%%Y-%%m-%%d %%H:%%M:%%f', 'now', %s)"
 
-    def current_time(self, cursor: Any) -> datetime:
-        return timezone.now()  # SQLite runs in this process: its clock is this host's.
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        super().__init__(connection)
+        # The enqueue time is a parameter: STRFTIME's time, truncated to the millisecond, can be
+        # earlier than the enqueue() call that stored it.
+        self.insert_sql = (
+            f"INSERT INTO {self.table} (id, status, backend, queue_name, task_path, priority, "
+            f"arguments, run_after, enqueued_at, available_at, attempts, worker_id, worker_ids, "
+            f"exception_class_path, traceback) "
+            f"VALUES (%s, '{NEW}', %s, %s, %s, %s, %s, %s, %s, COALESCE(%s, %s), 0, '', "
+            f"'[]', '', '')"
+        )
+        self._insert_returning_sql = f"{self.insert_sql} RETURNING enqueued_at"
 
-    def enqueue_time(self) -> datetime:
-        # The same clock as STRFTIME's, to the microsecond: STRFTIME's time, truncated to the
-        # millisecond, can be earlier than the enqueue() call that stored it.
+    def current_time(self, cursor: Any) -> datetime:
+        # SQLite runs in this process: its clock is this host's, here to the microsecond.
         return timezone.now()
+
+    def insert_params(self, row: NewRow) -> list[Any]:
+        values = self.row_values(row)
+        now = self.to_db(self.current_time(None))
+        return [*values, now, values[-1], now]
 
     def claim(
         self,
@@ -72,7 +88,7 @@ class SQLiteQueries(Queries):
         params: list[Any] = []
         for f in finishes:
             params += [
-                f.id,
+                self.id_to_db(f.id),
                 f.attempts,
                 f.status,
                 self.to_db(f.started_at),
@@ -95,7 +111,7 @@ class SQLiteQueries(Queries):
             f"RETURNING id",
             [*params, worker_id],
         )
-        return {row[0] for row in cursor.fetchall()}
+        return {self.id_from_db(row[0]) for row in cursor.fetchall()}
 
     def renew(
         self, cursor: Any, *, worker_id: str, ids: Sequence[str], lease_seconds: float
@@ -104,9 +120,9 @@ class SQLiteQueries(Queries):
             f"UPDATE {self.table} SET lease_expires_at = {self.lease_until()} "
             f"WHERE id IN ({self.placeholders(len(ids))}) AND status = '{RUNNING}' "
             f"AND worker_id = %s RETURNING id",
-            [f"+{lease_seconds} seconds", *ids, worker_id],
+            [f"+{lease_seconds} seconds", *map(self.id_to_db, ids), worker_id],
         )
-        return {row[0] for row in cursor.fetchall()}
+        return {self.id_from_db(row[0]) for row in cursor.fetchall()}
 
     def drop_last_worker_id(self, column: str) -> str:
         return f"json_remove({column}, '$[#-1]')"

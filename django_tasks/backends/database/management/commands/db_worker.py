@@ -7,8 +7,12 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import autoreload
 
-from django_tasks import tasks
 from django_tasks.backends.database.backend import DatabaseBackend
+from django_tasks.backends.database.management.arguments import (
+    add_backend_argument,
+    database_backend,
+    queue_names,
+)
 from django_tasks.backends.database.models import WORKER_ID_MAX_LENGTH
 from django_tasks.backends.database.worker import (
     QueueTableMissing,
@@ -16,7 +20,6 @@ from django_tasks.backends.database.worker import (
     WorkerOptions,
     configure_logging,
 )
-from django_tasks.exceptions import InvalidTaskBackendError
 from django_tasks.utils import default_worker_id
 
 
@@ -36,11 +39,7 @@ class Command(BaseCommand):
             help="The queue to run tasks from: a name, several separated by commas (or the "
             "option repeated), or '*' for every queue. Default: 'default'.",
         )
-        parser.add_argument(
-            "--backend",
-            default="default",
-            help="The alias in TASKS of the database backend. Default: 'default'.",
-        )
+        add_backend_argument(parser)
         parser.add_argument(
             "--interval",
             type=_positive(float),
@@ -85,7 +84,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         configure_logging(options["verbosity"])
-        backend = self._backend(options["backend"])
+        backend = database_backend(
+            options["backend"], "db_worker runs only the tasks of a DatabaseBackend"
+        )
         worker_options = WorkerOptions(
             queues=self._queues(backend, options["queue_name"] or ["default"]),
             interval=options["interval"],
@@ -116,20 +117,8 @@ class Command(BaseCommand):
                 returncode=status,
             )
 
-    def _backend(self, alias: str) -> DatabaseBackend:
-        try:
-            backend = tasks[alias]
-        except InvalidTaskBackendError as e:
-            raise CommandError(str(e)) from None
-        if not isinstance(backend, DatabaseBackend):
-            raise CommandError(
-                f"Backend {alias!r} ({type(backend).__name__}) is not a DatabaseBackend; "
-                f"db_worker runs only the tasks of a DatabaseBackend."
-            )
-        return backend
-
     def _queues(self, backend: DatabaseBackend, values: list[str]) -> list[str] | None:
-        names = [name.strip() for value in values for name in value.split(",")]
+        names = queue_names(values)
         if "*" in names:
             if names != ["*"]:
                 raise CommandError(

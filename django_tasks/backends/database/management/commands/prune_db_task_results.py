@@ -6,12 +6,14 @@ import math
 from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
-from django_tasks import tasks
-from django_tasks.backends.database.backend import DatabaseBackend
+from django_tasks.backends.database.management.arguments import (
+    add_backend_argument,
+    database_backend,
+    queue_names,
+)
 from django_tasks.backends.database.pruning import prune_results
-from django_tasks.exceptions import InvalidTaskBackendError
 
 
 class Command(BaseCommand):
@@ -21,11 +23,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--backend",
-            default="default",
-            help="The alias in TASKS of the database backend. Default: 'default'.",
-        )
+        add_backend_argument(parser)
         parser.add_argument(
             "--queue-name",
             action="append",
@@ -55,21 +53,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        alias = options["backend"]
-        try:
-            backend = tasks[alias]
-        except InvalidTaskBackendError as e:
-            raise CommandError(str(e)) from None
-        if not isinstance(backend, DatabaseBackend):
-            raise CommandError(
-                f"Backend {alias!r} ({type(backend).__name__}) is not a DatabaseBackend; "
-                f"prune_db_task_results prunes only the results of a DatabaseBackend."
-            )
+        backend = database_backend(
+            options["backend"], "prune_db_task_results prunes only the results of a DatabaseBackend"
+        )
         min_age = options["min_age_days"]
         failed_min_age = options["failed_min_age_days"]
-        queues = None
-        if options["queue_name"]:
-            queues = [name.strip() for value in options["queue_name"] for name in value.split(",")]
+        queues = queue_names(options["queue_name"]) if options["queue_name"] else None
         pruned = prune_results(
             backend,
             min_age=timedelta(days=min_age),

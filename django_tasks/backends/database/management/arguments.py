@@ -1,0 +1,35 @@
+"""What db_worker and prune_db_task_results share: the backend they work on, named by
+``--backend``, and the queue names of ``--queue-name``."""
+
+from django.core.management.base import CommandError, CommandParser
+
+from django_tasks import tasks
+from django_tasks.backends.database.backend import DatabaseBackend
+from django_tasks.exceptions import InvalidTaskBackendError
+
+
+def add_backend_argument(parser: CommandParser) -> None:
+    parser.add_argument(
+        "--backend",
+        default="default",
+        help="The alias in TASKS of the database backend. Default: 'default'.",
+    )
+
+
+def database_backend(alias: str, purpose: str) -> DatabaseBackend:
+    """The DatabaseBackend ``alias`` names; CommandError if there is none. ``purpose`` ends
+    the message: "db_worker runs only the tasks of a DatabaseBackend"."""
+    try:
+        backend = tasks[alias]
+    except InvalidTaskBackendError as e:
+        raise CommandError(str(e)) from None
+    if not isinstance(backend, DatabaseBackend):
+        raise CommandError(
+            f"Backend {alias!r} ({type(backend).__name__}) is not a DatabaseBackend; {purpose}."
+        )
+    return backend
+
+
+def queue_names(values: list[str]) -> list[str]:
+    """The names given with ``--queue-name``: each option's value split at commas."""
+    return [name.strip() for value in values for name in value.split(",")]

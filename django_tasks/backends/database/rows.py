@@ -1,0 +1,182 @@
+"""Rows of the queue table <-> tasks and results: what enqueue writes, and what a row a worker
+claims (or get_result reads) stands for.
+
+Reading a row never imports anything the row names unless it is a registered task (or, for an
+exception class, a module of an installed app): a tampered row cannot make a worker import or
+run what it likes.
+"""
+
+import dataclasses
+import importlib
+import json
+import os
+import sys
+import time
+from datetime import datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from django.apps import apps
+
+from django_tasks.backends.database.queries import ClaimedRow, NewRow
+from django_tasks.exceptions import InvalidTaskArgumentsError
+from django_tasks.registry import task_registry
+from django_tasks.task import ResultStatus, Task, TaskResult
+
+if TYPE_CHECKING:
+    from django_tasks.backends.database.models import DBTaskResult
+
+_compact_json = json.JSONEncoder(separators=(",", ":"))
+
+
+def new_row(result: TaskResult[Any]) -> NewRow:
+    task = result.task
+    return NewRow(
+        id=result.id,
+        backend=result.backend,
+        queue_name=task.queue_name,
+        task_path=task.module_path,
+        priority=task.priority,
+        arguments=_compact_json.encode({"args": result.args, "kwargs": result.kwargs}),
+        run_after=task.run_after,
+    )
+
+
+def result_from_model(row: "DBTaskResult") -> TaskResult[Any]:
+    """The result a row of the table stands for."""
+    result_id = str(row.id)
+    args, kwargs = decode_arguments(result_id, row.arguments)
+    result: TaskResult[Any] = TaskResult(
+        task=task_for_row(row.task_path, row.priority, row.queue_name, row.backend, row.run_after),
+        id=result_id,
+        status=ResultStatus(row.status),
+        enqueued_at=row.enqueued_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        args=args,
+        kwargs=kwargs,
+        backend=row.backend,
+        attempts=row.attempts,
+        worker_ids=list(row.worker_ids),
+    )
+    if result.status == ResultStatus.SUCCEEDED:
+        result._update(_return_value=row.return_value)
+    elif result.status == ResultStatus.FAILED:
+        result._update(
+            _exception_class=exception_class(row.exception_class_path),
+            _traceback=row.traceback,
+        )
+    return result
+
+
+def result_from_claim(row: ClaimedRow, backend: str) -> TaskResult[Any]:
+    """The RUNNING result of a row a worker has just claimed.
+
+    Raises InvalidTaskError if the row's task path is not a registered task, and
+    InvalidTaskArgumentsError if its arguments cannot be decoded.
+    """
+    task = task_for_row(row.task_path, row.priority, row.queue_name, backend, row.run_after)
+    try:
+        arguments = json.loads(row.arguments)
+    except (TypeError, ValueError) as e:
+        raise InvalidTaskArgumentsError(
+            f"The stored arguments of result {row.id!r} are not valid JSON: {e}."
+        ) from None
+    args, kwargs = decode_arguments(row.id, arguments)
+    return TaskResult(
+        task=task,
+        id=row.id,
+        status=ResultStatus.RUNNING,
+        enqueued_at=row.enqueued_at,
+        started_at=row.started_at,
+        finished_at=None,
+        args=args,
+        kwargs=kwargs,
+        backend=backend,
+        attempts=row.attempts,
+        worker_ids=row.worker_ids,
+    )
+
+
+def task_for_row(
+    task_path: str, priority: int, queue_name: str, backend: str, run_after: datetime | None
+) -> Task[Any, Any]:
+    """The registered task at ``task_path``, with the options it was enqueued with."""
+    task = task_registry.resolve(task_path)
+    if run_after is not None:
+        return dataclasses.replace(
+            task, priority=priority, queue_name=queue_name, backend=backend, run_after=run_after
+        )
+    return _task_variant(task, priority, queue_name, backend)
+
+
+@lru_cache(maxsize=1024)
+def _task_variant(
+    task: Task[Any, Any], priority: int, queue_name: str, backend: str
+) -> Task[Any, Any]:
+    if (task.priority, task.queue_name, task.backend) == (priority, queue_name, backend):
+        return task
+    # replace() validates the options again, so a tampered priority is refused here.
+    return dataclasses.replace(task, priority=priority, queue_name=queue_name, backend=backend)
+
+
+def decode_arguments(result_id: str, arguments: Any) -> tuple[list[Any], dict[str, Any]]:
+    """Split stored arguments into args and kwargs, refusing anything else."""
+    if isinstance(arguments, dict) and arguments.keys() == {"args", "kwargs"}:
+        args, kwargs = arguments["args"], arguments["kwargs"]
+        if isinstance(args, list) and isinstance(kwargs, dict):
+            return args, kwargs
+    raise InvalidTaskArgumentsError(
+        f"The stored arguments of result {result_id!r} are malformed: expected "
+        f'{{"args": [...], "kwargs": {{...}}}}, found {_shorten(arguments)}.'
+    )
+
+
+@lru_cache(maxsize=256)
+def exception_class(path: str) -> type[BaseException]:
+    """The exception class at ``path``, found without importing anything outside the
+    installed apps (a tampered row must not trigger imports); a stand-in class of the same
+    name if it cannot be found."""
+    parts = path.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        module_name = ".".join(parts[:split])
+        module = sys.modules.get(module_name)
+        if module is None and apps.get_containing_app_config(module_name) is not None:
+            try:
+                module = importlib.import_module(module_name)
+            except Exception:  # Unimportable here: fall back to the stand-in.
+                module = None
+        if module is None:
+            continue
+        found: Any = module
+        for name in parts[split:]:
+            found = getattr(found, name, None)
+        if isinstance(found, type) and issubclass(found, BaseException):
+            return found
+        break
+    module_name, _, qualname = path.rpartition(".")
+    return type(
+        qualname or "UnknownException",
+        (Exception,),
+        {
+            "__module__": module_name or "builtins",
+            "__doc__": f"Stands in for {path!r}, which cannot be imported here.",
+        },
+    )
+
+
+def uuid7() -> str:
+    """A UUID version 7 (RFC 9562) as a string: unique, and ordered by creation time, so the
+    table's primary key grows at one end and sorting by id sorts by enqueue time."""
+    now = time.time_ns()
+    milliseconds, rest = divmod(now, 1_000_000)
+    fraction = rest * 4096 // 1_000_000  # 12 more bits of time, for order within a millisecond.
+    random = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    value = (milliseconds << 80) | (0x7 << 76) | (fraction << 64) | (0b10 << 62) | random
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def _shorten(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 200 else f"{text[:200]}..."
