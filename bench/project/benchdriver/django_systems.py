@@ -8,6 +8,7 @@ backend's app by its fields, so nothing here depends on a table layout.
 import importlib.metadata
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from django.apps import apps
@@ -51,7 +52,7 @@ class DjangoTasksAdapter(Adapter):
         return self._model
 
     def setup(self) -> dict[str, Any]:
-        _create_database()
+        _recreate_database()
         call_command("migrate", verbosity=0, interactive=False)
         connection = connections[DEFAULT_DB_ALIAS]
         server = ".".join(map(str, connection.get_database_version()))
@@ -189,20 +190,24 @@ def _result_model(app_module: str) -> type[models.Model]:
     )
 
 
-def _create_database() -> None:
-    """Create the benchmark's database on its server, if it is missing (SQLite: nothing to do)."""
-    if "server" not in settings.DATABASES:
+def _recreate_database() -> None:
+    """Start from an empty database, so that each run migrates the schema it measures (a
+    database left by an earlier run may hold another version of the tables)."""
+    name = settings.DATABASES[DEFAULT_DB_ALIAS]["NAME"]
+    if "server" not in settings.DATABASES:  # SQLite: the database is a file (and its journals).
+        connections[DEFAULT_DB_ALIAS].close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{name}{suffix}").unlink(missing_ok=True)
         return
-    name = str(settings.DATABASES[DEFAULT_DB_ALIAS]["NAME"])
     server = connections["server"]
-    quoted = server.ops.quote_name(name)
+    quoted = server.ops.quote_name(str(name))
     with server.cursor() as cursor:
         if server.vendor == "postgresql":
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if cursor.fetchone() is None:
-                cursor.execute(f"CREATE DATABASE {quoted}")
+            cursor.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
+            cursor.execute(f"CREATE DATABASE {quoted}")
         else:
-            cursor.execute(f"CREATE DATABASE IF NOT EXISTS {quoted} CHARACTER SET utf8mb4")
+            cursor.execute(f"DROP DATABASE IF EXISTS {quoted}")
+            cursor.execute(f"CREATE DATABASE {quoted} CHARACTER SET utf8mb4")
     server.close()
 
 
