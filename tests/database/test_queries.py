@@ -237,3 +237,18 @@ def test_reap_requeues_expired_leases_and_fails_tasks_on_their_last_attempt(
         "LeaseExpiredError: gone\n",
     )
     assert lost.finished_at is not None
+
+
+def test_a_task_can_be_claimed_as_soon_as_its_enqueue_returns(
+    backend: DatabaseBackend, queries: Queries, cursor: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker woken by an enqueue claims at once, by the database's clock. The host's clock
+    # may read ahead of it (SQLite's counts whole milliseconds, the host's microseconds): the
+    # row must not wait for the host's reading to come round.
+    ahead = timezone.now() + timedelta(seconds=5)
+    monkeypatch.setattr(timezone, "now", lambda: ahead)
+    one = echo.using(queue_name="q").enqueue(0)
+    many = backend.bulk_enqueue(echo.using(queue_name="q"), [((i,), {}) for i in (1, 2)])
+
+    claimed = claim(queries, cursor)
+    assert sorted(r.id for r in claimed) == sorted([one.id, *(r.id for r in many)])

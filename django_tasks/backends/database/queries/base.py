@@ -209,17 +209,16 @@ class Queries:
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
             values = ", ".join(
-                [f"(%s, '{NEW}', %s, %s, %s, %s, %s, %s, %s, %s, 0, '', '[]', '', '')"] * len(chunk)
+                [
+                    f"(%s, '{NEW}', %s, %s, %s, %s, %s, %s, %s, COALESCE(%s, {self.now}), "
+                    f"0, '', '[]', '', '')"
+                ]
+                * len(chunk)
             )
             params: list[Any] = []
             for row in chunk:
                 row_values = self.row_values(row)
-                run_after = row_values[-1]
-                params += [
-                    *row_values,
-                    enqueued_at,
-                    enqueued_at if run_after is None else run_after,
-                ]
+                params += [*row_values, enqueued_at, row_values[-1]]
             cursor.execute(
                 f"INSERT INTO {self.table} (id, status, backend, queue_name, task_path, "
                 f"priority, arguments, run_after, enqueued_at, available_at, attempts, "

@@ -20,21 +20,25 @@ from django_tasks.backends.database.queries.base import (
 
 
 class SQLiteQueries(Queries):
-    # Millisecond precision, in UTC, in the text format Django stores datetimes in.
-    now = "STRFTIME('%%Y-%%m-%%d %%H:%%M:%%f', 'now')"
+    # SQLite's clock counts whole milliseconds. Its time is written as Django writes datetimes,
+    # in UTC with six digits of fraction, so that comparing the text compares the times.
+    now = "(STRFTIME('%%Y-%%m-%%d %%H:%%M:%%f', 'now') || '000')"
 
     def lease_until(self) -> str:
-        return "STRFTIME('%%Y-%%m-%%d %%H:%%M:%%f', 'now', %s)"
+        return "(STRFTIME('%%Y-%%m-%%d %%H:%%M:%%f', 'now', %s) || '000')"
 
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         super().__init__(connection)
         # The enqueue time is a parameter: STRFTIME's time, truncated to the millisecond, can be
-        # earlier than the enqueue() call that stored it.
+        # earlier than the enqueue() call that stored it. The time the row becomes available is
+        # the clock's that claims compare it with: this host's to the microsecond can be later
+        # than SQLite's reading of the same millisecond, which would hide the row from a claim
+        # made at once.
         self.insert_sql = (
             f"INSERT INTO {self.table} (id, status, backend, queue_name, task_path, priority, "
             f"arguments, run_after, enqueued_at, available_at, attempts, worker_id, worker_ids, "
             f"exception_class_path, traceback) "
-            f"VALUES (%s, '{NEW}', %s, %s, %s, %s, %s, %s, %s, COALESCE(%s, %s), 0, '', "
+            f"VALUES (%s, '{NEW}', %s, %s, %s, %s, %s, %s, %s, COALESCE(%s, {self.now}), 0, '', "
             f"'[]', '', '')"
         )
         self._insert_returning_sql = f"{self.insert_sql} RETURNING enqueued_at"
@@ -45,8 +49,7 @@ class SQLiteQueries(Queries):
 
     def insert_params(self, row: NewRow) -> list[Any]:
         values = self.row_values(row)
-        now = self.to_db(self.current_time(None))
-        return [*values, now, values[-1], now]
+        return [*values, self.to_db(self.current_time(None)), values[-1]]
 
     def claim(
         self,
