@@ -45,7 +45,10 @@ def snapshot_ours(source: Path) -> dict[str, Any]:
     return {
         "source": str(source),
         "commit": _git(source, "rev-parse", "--short", "HEAD").strip(),
-        "uncommitted changes": bool(_git(source, "status", "--porcelain").strip()),
+        # Of what was measured: a result file left by an earlier run is no change to ours.
+        "uncommitted changes": bool(
+            _git(source, "status", "--porcelain", "--", *SNAPSHOT_ROOTS, *SNAPSHOT_FILES).strip()
+        ),
     }
 
 
