@@ -18,9 +18,9 @@ from django_tasks.backends.immediate import ImmediateBackend
 from django_tasks.exceptions import InvalidTaskArgumentsError
 from django_tasks.execution import Outcome, run_task
 from django_tasks.serialization import normalize_arguments
-from django_tasks.signals import task_enqueued, task_finished, task_started
+from django_tasks.signals import task_enqueued, task_finished
 from django_tasks.task import ResultStatus, Task, TaskResult
-from django_tasks.utils import default_worker_id, get_random_id
+from django_tasks.utils import get_random_id
 from django_tasks_conformance.memory import STORE, MemoryBackend, Row
 from django_tasks_spec.protocols import TaskProtocol
 
@@ -273,13 +273,7 @@ class FinishedBeforeFinalStatus(Mutant, ImmediateBackend):
 
     def _enqueue(self, result: TaskResult[Any]) -> None:
         sender = type(self)
-        result._update(enqueued_at=timezone.now())
-        task_enqueued.send(sender, task_result=result)
-        result._update(
-            status=ResultStatus.RUNNING, started_at=timezone.now(), attempts=1,
-            worker_ids=[default_worker_id()],
-        )  # fmt: skip
-        task_started.send(sender, task_result=result)
+        self._start(result)
 
         def announce_early(result: TaskResult[Any], outcome: Outcome) -> bool:
             task_finished.send(sender, task_result=result)  # The violation: still RUNNING.
@@ -315,13 +309,7 @@ class UnawaitedCoroutines(Mutant, ImmediateBackend):
         if not result.task.is_async:
             return super()._enqueue(result)
         sender = type(self)
-        result._update(enqueued_at=timezone.now())
-        task_enqueued.send(sender, task_result=result)
-        result._update(
-            status=ResultStatus.RUNNING, started_at=timezone.now(), attempts=1,
-            worker_ids=[default_worker_id()],
-        )  # fmt: skip
-        task_started.send(sender, task_result=result)
+        self._start(result)
         result.task.func(*result.args, **result.kwargs).close()  # The violation: never awaited.
         result._update(status=ResultStatus.SUCCEEDED, finished_at=timezone.now())
         task_finished.send(sender, task_result=result)

@@ -24,6 +24,11 @@ class ImmediateBackend(BaseTaskBackend):
     supports_priority: ClassVar[bool] = True
 
     def _enqueue(self, result: TaskResult[Any]) -> None:
+        self._start(result)
+        run_task(result, type(self), _keep_in_memory)
+
+    def _start(self, result: TaskResult[Any]) -> None:
+        """Record the result as enqueued, then as running here, each with its signal."""
         sender = type(self)
         result._update(enqueued_at=timezone.now())
         task_enqueued.send(sender, task_result=result)
@@ -34,7 +39,6 @@ class ImmediateBackend(BaseTaskBackend):
             worker_ids=[*result.worker_ids, default_worker_id()],
         )
         task_started.send(sender, task_result=result)
-        run_task(result, sender, _keep_in_memory)
 
 
 def _keep_in_memory(result: TaskResult[Any], outcome: Outcome) -> bool:
