@@ -43,7 +43,7 @@ def ids(messages: Any) -> list[str]:
             {"LEASE": 5},
             "TASKS['default']['OPTIONS']['LEASE']: Unknown option 'LEASE'; backend "
             "'django_tasks.backends.database.DatabaseBackend' takes 'DATABASE', 'LEASE_SECONDS', "
-            "'HEARTBEAT_SECONDS', 'MAX_ATTEMPTS' and 'NOTIFY'. Remove it.",
+            "'HEARTBEAT_SECONDS', 'MAX_ATTEMPTS', 'NOTIFY' and 'MAX_JSON_BYTES'. Remove it.",
         ),
         (
             {"LEASE_SECONDS": 0},
@@ -59,6 +59,11 @@ def ids(messages: Any) -> list[str]:
             {"MAX_ATTEMPTS": 0},
             "TASKS['default']['OPTIONS']['MAX_ATTEMPTS']: Input should be greater than or equal "
             f"to 1; found 0. {OPTIONS_HINT}",
+        ),
+        (
+            {"MAX_JSON_BYTES": 0},
+            "TASKS['default']['OPTIONS']['MAX_JSON_BYTES']: Input should be greater than or "
+            f"equal to 1; found 0. {OPTIONS_HINT}",
         ),
         (
             {"DATABASE": ""},
@@ -79,7 +84,7 @@ def test_options_have_documented_defaults() -> None:
         30.0,
         10.0,
     )
-    assert (options.MAX_ATTEMPTS, options.NOTIFY) == (3, True)
+    assert (options.MAX_ATTEMPTS, options.NOTIFY, options.MAX_JSON_BYTES) == (3, True, 2**20)
     backend = backend_with("postgres", LEASE_SECONDS=60, HEARTBEAT_SECONDS=5)
     assert (backend.database, backend.options.LEASE_SECONDS) == ("postgres", 60.0)
 

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -21,23 +22,65 @@ from django.apps import apps
 from django_tasks.backends.database.queries import ClaimedRow, NewRow
 from django_tasks.exceptions import InvalidTaskArgumentsError
 from django_tasks.registry import task_registry
+from django_tasks.serialization import JSONValue, dumps
 from django_tasks.task import ResultStatus, Task, TaskResult
 
 if TYPE_CHECKING:
     from django_tasks.backends.database.models import DBTaskResult
 
-_compact_json = json.JSONEncoder(separators=(",", ":"))
+
+class JSONTooLarge(ValueError):  # noqa: N818  # Says what is wrong, like DoesNotExist.
+    """JSON data takes more bytes than the backend's MAX_JSON_BYTES; the message says
+    "<size> bytes as JSON, more than backend ... stores (...)", to end a sentence with."""
 
 
-def new_row(result: TaskResult[Any]) -> NewRow:
+@dataclass(frozen=True, slots=True)
+class JSONColumns:
+    """How one backend writes JSON data (arguments, return values) to its table."""
+
+    backend: str
+    """The backend's alias, for messages."""
+
+    max_bytes: int
+    """OPTIONS["MAX_JSON_BYTES"]: the most bytes JSON data may take, counted as compact UTF-8."""
+
+    ascii_only: bool
+    """Whether characters beyond ASCII are escaped (MySQL and MariaDB, whose connection or
+    table may not take them all); elsewhere the text is stored as it is, which is smaller."""
+
+    def dumps(self, value: JSONValue) -> str:
+        """``value`` (normalised JSON data) as the text to store; JSONTooLarge if it is."""
+        text = dumps(value, ascii_only=self.ascii_only)
+        # Cheap bounds first: escaped, the text is at least as long as its UTF-8 is; one
+        # character is at most 4 bytes of UTF-8.
+        if len(text) * (1 if self.ascii_only else 4) <= self.max_bytes:
+            return text
+        size = len((dumps(value) if self.ascii_only else text).encode("utf-8"))
+        if size > self.max_bytes:
+            raise JSONTooLarge(
+                f"{size:,} bytes as JSON, more than backend {self.backend!r} stores "
+                f"(OPTIONS['MAX_JSON_BYTES'] is {self.max_bytes:,})"
+            )
+        return text
+
+
+def new_row(result: TaskResult[Any], columns: JSONColumns) -> NewRow:
+    """The row of a new result; InvalidTaskArgumentsError if its arguments are too large."""
     task = result.task
+    try:
+        arguments = columns.dumps({"args": result.args, "kwargs": result.kwargs})
+    except JSONTooLarge as e:
+        raise InvalidTaskArgumentsError(
+            f"The arguments of task {task.module_path} take {e}; pass a reference to the "
+            f"data (a primary key, a file name) instead."
+        ) from None
     return NewRow(
         id=result.id,
         backend=result.backend,
         queue_name=task.queue_name,
         task_path=task.module_path,
         priority=task.priority,
-        arguments=_compact_json.encode({"args": result.args, "kwargs": result.kwargs}),
+        arguments=arguments,
         run_after=task.run_after,
     )
 
