@@ -19,7 +19,7 @@ still run: an INSERT that fails once ``default`` has committed is logged, at ERR
 
 import logging
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import cached_property, partial
 from typing import Any, ClassVar, TypeVar
@@ -206,8 +206,6 @@ class DatabaseBackend(BaseTaskBackend):
         """
         self.validate_task(task)
         results = []
-        rows = []
-        columns = self.json_columns
         entry: Any
         for i, entry in enumerate(calls):
             if not (isinstance(entry, (tuple, list)) and len(entry) == 2):
@@ -215,25 +213,35 @@ class DatabaseBackend(BaseTaskBackend):
                     f"calls[{i}] is {entry!r}; each call must be a pair (args, kwargs)."
                 )
             try:
-                result = self._new_result(task, entry[0], entry[1])
-                rows.append(new_row(result, columns))
+                results.append(self._new_result(task, entry[0], entry[1]))
             except InvalidTaskArgumentsError as e:
                 raise InvalidTaskArgumentsError(f"calls[{i}]: {e}") from None
-            results.append(result)
         if not results:
             return results
         waits = self.waits_for_commit(task) and in_transaction(DEFAULT_DB_ALIAS)
         if waits and self.database != DEFAULT_DB_ALIAS:
+            # The rows are made now, so that bulk_enqueue() raises whatever is wrong with them.
+            rows = list(self._new_rows(results))
             on_commit_logged(
                 partial(self._insert_many_after_commit, results, rows),
                 DEFAULT_DB_ALIAS,
                 f"Sending task_enqueued for {len(results)} tasks",
             )
         else:
-            self._insert_many(results, rows)
+            # Rows are made as the database takes them: on PostgreSQL, while it loads earlier
+            # ones. A row that cannot be made stops the insert, and is raised.
+            self._insert_many(results, self._new_rows(results))
         return results
 
-    def _insert_many(self, results: Sequence[TaskResult[Any]], rows: Sequence[NewRow]) -> None:
+    def _new_rows(self, results: Sequence[TaskResult[Any]]) -> Iterator[NewRow]:
+        columns = self.json_columns
+        for i, result in enumerate(results):
+            try:
+                yield new_row(result, columns)
+            except InvalidTaskArgumentsError as e:
+                raise InvalidTaskArgumentsError(f"calls[{i}]: {e}") from None
+
+    def _insert_many(self, results: Sequence[TaskResult[Any]], rows: Iterable[NewRow]) -> None:
         with transaction.atomic(using=self.database):
             queries = queries_for(self.database)
             with queries.cursor() as cursor:

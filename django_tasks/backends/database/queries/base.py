@@ -201,7 +201,8 @@ class Queries:
 
     def insert_many(self, cursor: Any, new_rows: Iterable[NewRow]) -> datetime:
         """Insert NEW rows, in as few statements as the database allows, all enqueued at the
-        same time (the database's), which is returned."""
+        same time (the database's), which is returned. What ``new_rows`` raises (a row that
+        cannot be made) is raised as it is, and nothing is inserted."""
         rows = list(new_rows)
         now = self.current_time(cursor)
         per_statement = 500

@@ -14,10 +14,11 @@ that is); a task deferred to later never does (workers poll for those).
 """
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+from django.db import DatabaseError
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
@@ -162,37 +163,61 @@ class PostgreSQLQueries(Queries):
         # NOTIFYed (delivered at the commit).
         now = self.current_time(cursor)
         local_now = timezone.now()  # Which tasks are due: the same estimate as insert()'s.
-        due = set()
-        with self.connection.wrap_database_errors, cursor.copy(self._copy_sql) as copy:
-            # Times go as ISO 8601 text, which COPY parses: dumping a datetime costs more
-            # Python than the rest of the row.
-            enqueued_at = now.isoformat()
-            for row in new_rows:
-                if row.run_after is None or row.run_after <= local_now:
-                    due.add(row.queue_name)
-                run_after = None if row.run_after is None else row.run_after.isoformat()
-                copy.write_row(
-                    (
-                        row.id,
-                        NEW,
-                        row.backend,
-                        row.queue_name,
-                        row.task_path,
-                        row.priority,
-                        row.arguments,
-                        run_after,
-                        enqueued_at,
-                        run_after or enqueued_at,
-                        0,
-                        "",
-                        "[]",
-                        "",
-                        "",
-                    )
-                )
+        due: set[str] = set()
+        refused: list[Exception] = []
+
+        def rows() -> Iterator[NewRow]:
+            try:
+                yield from new_rows
+            except Exception as e:  # Raised below, not hidden by the aborted COPY's error.
+                refused.append(e)
+                raise
+
+        try:
+            with self.connection.wrap_database_errors, cursor.copy(self._copy_sql) as copy:
+                self._copy_rows(copy, rows(), now, local_now, due)
+        except DatabaseError:
+            if refused:
+                raise refused[0] from None
+            raise
         if due:
             cursor.execute(
                 "SELECT count(pg_notify(%s, queue_name)) FROM unnest(%s::text[]) AS queue_name",
                 [NOTIFY_CHANNEL, sorted(due)],
             )
         return now
+
+    def _copy_rows(
+        self,
+        copy: Any,
+        new_rows: Iterable[NewRow],
+        now: datetime,
+        local_now: datetime,
+        due: set[str],
+    ) -> None:
+        # Times go as ISO 8601 text, which COPY parses: dumping a datetime costs more Python
+        # than the rest of the row.
+        enqueued_at = now.isoformat()
+        for row in new_rows:
+            if row.run_after is None or row.run_after <= local_now:
+                due.add(row.queue_name)
+            run_after = None if row.run_after is None else row.run_after.isoformat()
+            copy.write_row(
+                (
+                    row.id,
+                    NEW,
+                    row.backend,
+                    row.queue_name,
+                    row.task_path,
+                    row.priority,
+                    row.arguments,
+                    run_after,
+                    enqueued_at,
+                    run_after or enqueued_at,
+                    0,
+                    "",
+                    "[]",
+                    "",
+                    "",
+                )
+            )
