@@ -3,7 +3,7 @@
 import inspect
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, Self, TypeVar, cast, overload
 
 from asgiref.sync import async_to_sync, sync_to_async
@@ -114,7 +114,7 @@ class Task(Generic[P, T]):
             changes["queue_name"] = queue_name
         if run_after is not None:
             changes["run_after"] = (
-                timezone.now() + run_after if isinstance(run_after, timedelta) else run_after
+                _from_now(run_after) if isinstance(run_after, timedelta) else run_after
             )
         if backend is not None:
             changes["backend"] = backend
@@ -385,3 +385,22 @@ def _validate_run_after(run_after: Any) -> None:
             f"run_after {run_after!r} is a naive datetime; pass an aware one "
             f"(for example django.utils.timezone.now() + timedelta(minutes=5))."
         )
+    try:
+        run_after.astimezone(UTC)
+    except OverflowError:
+        raise InvalidTaskError(
+            f"run_after {run_after!r} is outside the years 1 to 9999 once in UTC, the range "
+            f"every backend can store and read back; pass a time between 0001-01-01 and "
+            f"9999-12-31 UTC."
+        ) from None
+
+
+def _from_now(delay: timedelta) -> datetime:
+    try:
+        return timezone.now() + delay
+    except OverflowError:
+        when = "after year 9999" if delay > timedelta(0) else "before year 1"
+        raise InvalidTaskError(
+            f"run_after {delay!r} from now is {when}, beyond the years 1 to 9999 that every "
+            f"backend can store and read back; pass a shorter timedelta."
+        ) from None

@@ -2,7 +2,8 @@
 
 import re
 from dataclasses import FrozenInstanceError
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import Any, cast
 
 import pytest
@@ -213,6 +214,56 @@ class TestUsing:
         message = "run_after 5 is invalid; pass an aware datetime or a timedelta."
         with pytest.raises(InvalidTaskError, match=re.escape(message)):
             test_tasks.add.using(run_after=cast(Any, 5))
+
+    @pytest.mark.parametrize(
+        ("run_after", "message"),
+        [
+            (
+                datetime(1, 1, 1, 0, 30, tzinfo=dt_timezone(timedelta(hours=5))),
+                "run_after datetime.datetime(1, 1, 1, 0, 30, tzinfo=datetime.timezone("
+                "datetime.timedelta(seconds=18000))) is outside the years 1 to 9999 once in "
+                "UTC, the range every backend can store and read back; pass a time between "
+                "0001-01-01 and 9999-12-31 UTC.",
+            ),
+            (
+                datetime(9999, 12, 31, 23, 0, tzinfo=dt_timezone(timedelta(hours=-5))),
+                "run_after datetime.datetime(9999, 12, 31, 23, 0, tzinfo=datetime.timezone("
+                "datetime.timedelta(days=-1, seconds=68400))) is outside the years 1 to 9999 "
+                "once in UTC",
+            ),
+            (
+                timedelta(days=3_650_000),
+                "run_after datetime.timedelta(days=3650000) from now is after year 9999, beyond "
+                "the years 1 to 9999 that every backend can store and read back; pass a shorter "
+                "timedelta.",
+            ),
+            (
+                timedelta(days=-800_000),
+                "run_after datetime.timedelta(days=-800000) from now is before year 1, beyond",
+            ),
+        ],
+    )
+    def test_run_after_beyond_the_years_1_to_9999_in_utc_is_refused(
+        self, dummy: DummyBackend, run_after: datetime | timedelta, message: str
+    ) -> None:
+        with pytest.raises(InvalidTaskError, match=re.escape(message)):
+            test_tasks.add.using(run_after=run_after)
+        if isinstance(run_after, datetime):  # However the task is made.
+            with pytest.raises(InvalidTaskError, match=re.escape(message)):
+                Task(func=test_tasks.add.func, run_after=run_after)
+
+    @pytest.mark.parametrize(
+        "run_after",
+        [
+            datetime(1, 1, 1, tzinfo=UTC),
+            datetime(1, 1, 1, 5, 0, tzinfo=dt_timezone(timedelta(hours=5))),
+            datetime.max.replace(tzinfo=UTC),
+        ],
+    )
+    def test_run_after_at_the_ends_of_the_years_1_to_9999_in_utc_is_kept(
+        self, dummy: DummyBackend, run_after: datetime
+    ) -> None:
+        assert test_tasks.add.using(run_after=run_after).run_after == run_after
 
     def test_run_after_refused_by_a_backend_without_defer(self) -> None:
         when = timezone.now() + timedelta(hours=1)

@@ -11,7 +11,6 @@ from asgiref.sync import async_to_sync
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from django_tasks import tasks
 from django_tasks.backends.database import DatabaseBackend
 from django_tasks.backends.database.exceptions import StorageError
 from django_tasks.backends.database.models import DBTaskResult

@@ -27,11 +27,18 @@ from typing import Any, ClassVar, TypeVar
 from asgiref.sync import sync_to_async
 from django.apps import apps
 from django.core import checks
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DataError, connections, models, transaction
 
 from django_tasks.backends.base import BaseTaskBackend, in_transaction, on_commit_logged
 from django_tasks.backends.database.queries import NewRow, queries_for
-from django_tasks.backends.database.rows import JSONColumns, new_row, result_from_model, uuid7
+from django_tasks.backends.database.rows import (
+    JSONColumns,
+    new_row,
+    result_from_model,
+    unreadable_result,
+    unreadable_times,
+    uuid7,
+)
 from django_tasks.exceptions import (
     InvalidTaskArgumentsError,
     InvalidTaskBackendError,
@@ -270,21 +277,23 @@ class DatabaseBackend(BaseTaskBackend):
     # Results.
 
     def get_result(self, result_id: str) -> TaskResult[Any]:
+        """See BaseTaskBackend.get_result(); UnreadableResultError for a row that holds a
+        value that cannot be read (a time Python's datetime cannot hold, an unknown status)."""
         from django_tasks.backends.database.models import DBTaskResult
 
+        pk = self._checked_id(result_id)
+        rows = self._rows()
         try:
-            row = self._rows().get(pk=self._checked_id(result_id))
+            row = rows.get(pk=pk)
         except DBTaskResult.DoesNotExist:
             raise self._no_result(result_id) from None
-        return result_from_model(row)
-
-    async def aget_result(self, result_id: str) -> TaskResult[Any]:
-        from django_tasks.backends.database.models import DBTaskResult
-
-        try:
-            row = await self._rows().aget(pk=self._checked_id(result_id))
-        except DBTaskResult.DoesNotExist:
-            raise self._no_result(result_id) from None
+        except (DataError, ValueError, OverflowError):  # The driver, or Django, read a time.
+            times = DBTaskResult._meta.concrete_fields
+            names = [field.name for field in times if isinstance(field, models.DateTimeField)]
+            unreadable = unreadable_times(rows, pk, names)
+            if not unreadable:
+                raise
+            raise unreadable_result(str(pk), unreadable) from None
         return result_from_model(row)
 
     def _rows(self) -> "Any":

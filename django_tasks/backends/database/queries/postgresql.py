@@ -23,16 +23,25 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from django_tasks.backends.database.queries.base import (
-    CLAIMED_COLUMNS,
     NEW,
     RUNNING,
     ClaimedRow,
     Finish,
     NewRow,
     Queries,
+    claimed_columns,
 )
 from django_tasks.backends.database.schema import ENQUEUE_FUNCTION, NOTIFY_CHANNEL
 from django_tasks.backends.database.waking import NOTIFY_WINDOW
+
+_READABLE = "run_after BETWEEN '0001-01-01 00:00:00+00' AND '9999-12-31 23:59:59.999999+00'"
+CLAIMED = (
+    f"{claimed_columns(f'CASE WHEN {_READABLE} THEN run_after END')}, "
+    f"CASE WHEN NOT {_READABLE} THEN run_after::text END"
+)
+"""What a claim returns: a run_after beyond the years 1 to 9999 in UTC, which PostgreSQL holds
+but Python's datetime does not (the driver would fail the whole claim), as NULL, and its text
+in one more column."""
 
 
 class PostgreSQLQueries(Queries):
@@ -91,7 +100,7 @@ class PostgreSQLQueries(Queries):
             f"WHERE status = '{NEW}' AND backend = %s {in_queues}"
             f"AND available_at <= {self.now} "
             f"ORDER BY priority DESC, available_at, id LIMIT %s FOR UPDATE SKIP LOCKED)) "
-            f"RETURNING {CLAIMED_COLUMNS}",
+            f"RETURNING {CLAIMED}",
             [
                 worker_id,
                 lease_seconds,
@@ -102,6 +111,9 @@ class PostgreSQLQueries(Queries):
             ],
         )
         return [self._claimed(row) for row in cursor.fetchall()]
+
+    def claimed_run_after(self, row: Sequence[Any]) -> tuple[datetime | None, str]:
+        return self.from_db_or_none(row[4]), row[10] or ""
 
     def finish(self, cursor: Any, *, worker_id: str, finishes: Sequence[Finish]) -> set[str]:
         # One array per column, so that the statement's text is the same for every batch size;
