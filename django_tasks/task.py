@@ -1,6 +1,7 @@
 """The value model: Task, TaskResult, ResultStatus and the @task decorator."""
 
 import inspect
+import re
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError, ResultDoesNotExist
 from django_tasks.signatures import validate_signature
 from django_tasks_spec.protocols import TaskProtocol, TaskResultProtocol
+from django_tasks_spec.settings import QUEUE_NAME_PATTERN, queue_name_characters_message
 
 if TYPE_CHECKING:
     from django_tasks.backends.base import BaseTaskBackend
@@ -25,6 +27,8 @@ MAX_PRIORITY = 100
 DEFAULT_PRIORITY = 0
 MAX_RESULT_ID_LENGTH = 64
 """A result id is an opaque string of at most this many characters."""
+
+_QUEUE_NAME = re.compile(QUEUE_NAME_PATTERN)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -70,7 +74,7 @@ class Task(Generic[P, T]):
     def __post_init__(self) -> None:
         _validate_function(self.func)
         _validate_priority(self.priority)
-        _validate_name("Queue name", self.queue_name)
+        _validate_queue_name(self.queue_name)
         _validate_name("Backend alias", self.backend)
         if self.run_after is not None:
             _validate_run_after(self.run_after)
@@ -365,6 +369,13 @@ def _validate_function(func: Any) -> None:
 def _validate_name(what: str, name: object) -> None:
     if not isinstance(name, str) or not name:
         raise InvalidTaskError(f"{what} {name!r} is invalid; it must be a non-empty string.")
+
+
+def _validate_queue_name(name: object) -> None:
+    """A non-empty string of QUEUE_NAME_PATTERN, which a worker can select by name."""
+    _validate_name("Queue name", name)
+    if isinstance(name, str) and not _QUEUE_NAME.fullmatch(name):
+        raise InvalidTaskError(queue_name_characters_message(name))
 
 
 def _validate_priority(priority: Any) -> None:

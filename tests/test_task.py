@@ -169,6 +169,50 @@ def test_queue_name_must_be_a_non_empty_string() -> None:
         task(queue_name="")(test_tasks.noop.func)
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["a,b", " padded ", "padded\n", "a b", "*", "emails*", "a\x00b", "\ud800", "ünï", "q'x"],
+)
+def test_a_queue_name_a_worker_cannot_select_is_refused(
+    settings: SettingsWrapper, name: str
+) -> None:
+    """db_worker --queue-name splits at commas, strips spaces and reads '*' as every queue: such
+    names were accepted and never run (except under '*'); a NUL or a lone surrogate failed with
+    a database or encoding error at enqueue."""
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend", "QUEUES": []}
+    }
+    message = (
+        f"Queue name {name!r} has characters a queue name cannot have; it may use ASCII letters "
+        f"and digits and _ - . : / @ only."
+    )
+    with pytest.raises(InvalidTaskError, match=f"^{re.escape(message)}$"):
+        test_tasks.add.using(queue_name=name)
+    with pytest.raises(InvalidTaskError, match=f"^{re.escape(message)}$"):
+        task(queue_name=name)(test_tasks.noop.func)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "default",
+        "emails",
+        "high-priority",
+        "low_priority",
+        "app.emails",
+        "tenant:42",
+        "team/reports",
+        "user@host",
+        "Q2",
+    ],
+)
+def test_queue_names_real_projects_use_are_allowed(settings: SettingsWrapper, name: str) -> None:
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend", "QUEUES": [name]}
+    }
+    assert test_tasks.add.using(queue_name=name).enqueue(1, 2).task.queue_name == name
+
+
 def test_task_is_immutable() -> None:
     with pytest.raises(FrozenInstanceError):
         test_tasks.noop.priority = 3  # type: ignore[misc]  # Proving it is refused.

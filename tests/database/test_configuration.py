@@ -222,6 +222,11 @@ def test_w022_notify_needs_psycopg_3(monkeypatch: pytest.MonkeyPatch) -> None:
         (["--backend", "nope"], "Task backend 'nope' is not defined; TASKS defines ['default']."),
         (["--queue-name", "a,,b"], "--queue-name 'a,,b' contains an empty queue name."),
         (
+            ["--queue-name", "mail,the mail"],
+            "Queue name 'the mail' has characters a queue name cannot have; it may use ASCII "
+            "letters and digits and _ - . : / @ only.",
+        ),
+        (
             ["--queue-name", "*,a"],
             "--queue-name '*,a' mixes '*' (every queue) with queue names; pass one or the other.",
         ),
