@@ -94,6 +94,24 @@ def test_a_well_configured_backend_has_no_check_messages() -> None:
         assert list(backend_with(alias).check(databases=[alias])) == []
 
 
+def test_max_json_bytes_beyond_what_mariadb_takes_is_reported() -> None:
+    """The test server keeps MariaDB's default max_allowed_packet, 16 MiB."""
+    assert list(backend_with("mysql", MAX_JSON_BYTES=4_000_000).check(databases=["mysql"])) == []
+    (warning,) = backend_with("mysql", MAX_JSON_BYTES=5_000_000).check(databases=["mysql"])
+    assert warning.id == "django_tasks.W023"
+    assert warning.msg == (
+        "TASKS['default']['OPTIONS']['MAX_JSON_BYTES'] is 5,000,000, but the server of database "
+        "'mysql' takes statements of at most 16,777,216 bytes (max_allowed_packet): escaped for "
+        "it, JSON that large takes up to 20,065,536, and the server drops the connection of a "
+        "statement it cannot take."
+    )
+    assert warning.hint == (
+        "Lower MAX_JSON_BYTES to 4,177,920 or less, or raise the server's max_allowed_packet to "
+        "20,065,536 or more."
+    )
+    assert list(backend_with("mysql", MAX_JSON_BYTES=5_000_000).check()) == []  # Offline.
+
+
 def test_the_checks_run_through_the_system_check_framework() -> None:
     with override_settings(TASKS=tasks_setting("nowhere")):
         messages = checks.run_checks(tags=["tasks"])
