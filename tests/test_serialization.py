@@ -21,6 +21,7 @@ from django_tasks.exceptions import InvalidTaskArgumentsError
 from django_tasks.serialization import (
     MAX_DEPTH,
     MAX_INT_DIGITS,
+    JSONValue,
     NotJSONSafeError,
     dumps,
     normalize_arguments,
@@ -408,11 +409,22 @@ def test_mariadb_refuses_json_nested_32_levels_deep() -> None:
     assert read_back("mysql", json.dumps(nested(32))) is None
 
 
-FLOATS = [1e20, -1e308, 2.5e22, 1.5e16, 1e16, 9999999999999998.0, 0.1, 1e-07, 5e-324, 1.0]
+FLOATS: list[JSONValue] = [
+    1e20,
+    -1e308,
+    2.5e22,
+    1.5e16,
+    1e16,
+    9999999999999998.0,
+    0.1,
+    1e-07,
+    5e-324,
+    1.0,
+]
 
 
 def test_dumps_writes_compact_json_that_reads_back_the_same() -> None:
-    document = {"args": [1, "é e+ 🎉", None, [True]], "kwargs": {"x": 0.5}}
+    document: JSONValue = {"args": [1, "é e+ 🎉", None, [True]], "kwargs": {"x": 0.5}}
     assert dumps(document) == '{"args":[1,"é e+ 🎉",null,[true]],"kwargs":{"x":0.5}}'
     assert dumps(document, ascii_only=True) == (
         '{"args":[1,"\\u00e9 e+ \\ud83c\\udf89",null,[true]],"kwargs":{"x":0.5}}'
@@ -436,7 +448,7 @@ def test_dumps_writes_floats_from_1e16_up_in_full_with_their_shortest_digits() -
 @pytest.mark.parametrize("alias", DATABASES)
 def test_every_database_gives_floats_back_as_floats(alias: str) -> None:
     """PostgreSQL's jsonb keeps numbers as decimals: 1e+20 came back as an int."""
-    document = {"args": FLOATS, "kwargs": {"nested": [{"f": 1e100}]}}
+    document: JSONValue = {"args": FLOATS, "kwargs": {"nested": [{"f": 1e100}]}}
     back = read_back(alias, dumps(document))
     assert back == document
     assert all(type(value) is float for value in back["args"])
