@@ -65,6 +65,7 @@ SETTING_PROBLEM_IDS: dict[ProblemKind, str] = {
     ProblemKind.QUEUE_NAME_REPEATED: "django_tasks.E013",
     ProblemKind.ENQUEUE_ON_COMMIT_NOT_A_BOOL: "django_tasks.E014",
     ProblemKind.OPTIONS_INVALID: "django_tasks.E015",
+    ProblemKind.QUEUE_NAME_CHARACTERS: "django_tasks.E040",
 }
 """The check ID of each kind of problem the settings schema finds."""
 

@@ -4,18 +4,23 @@ A task's arguments are stored and sent as JSON, so a value is accepted only if i
 JSON round trip with the same meaning, on every supported database. Tuples become lists and
 subclasses of ``str``, ``int`` and ``float`` (such as ``TextChoices`` members) become the plain
 value; everything else that is not JSON (a ``datetime``, a ``set``, a non-string dict key,
-``NaN``, a string PostgreSQL cannot store...) is refused with the path to the offending value,
-before anything is stored.
+``NaN``, an int too long for Python to write as text, a string PostgreSQL cannot store...) is
+refused with the path to the offending value, before anything is stored.
+
+``dumps`` writes normalised values as the JSON text a backend stores, which every database
+reads back as the same types: a float stays a float on PostgreSQL too (see ``dumps``).
 """
 
 import dataclasses
 import datetime
 import decimal
 import enum
+import json
 import math
 import reprlib
+import sys
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import PurePath
 from typing import Any, TypeAlias
 
@@ -65,6 +70,14 @@ _ANYTHING_ELSE = JSONForm(
     "str, int, float, bool, None, or list, dict[str, ...] or a TypedDict of them",
     "str, int, float, bool, None, or lists and dicts of them",
 )
+
+MAX_INT_DIGITS = sys.int_info.default_max_str_digits
+"""The most digits of an int in JSON data: 4,300, the most Python converts between int and
+text by default (sys.get_int_max_str_digits()), so that any worker reads back what it wrote."""
+
+_INT_BOUND = 10**MAX_INT_DIGITS
+"""The smallest int with more than MAX_INT_DIGITS digits. Comparing an int with it looks at
+their sizes first, so the check costs next to nothing for the ints tasks take."""
 
 _short = reprlib.Repr()
 _short.maxstring = 60
@@ -132,7 +145,9 @@ class _Normalizer:
         kind = type(value)
         if kind is str:
             return self.text(value, path)
-        if kind is int or kind is bool or value is None:
+        if kind is int:
+            return self.integer(value, path)
+        if kind is bool or value is None:
             return value  # type: ignore[no-any-return]  # narrowed by the type checks above
         if kind is float:
             return self.number(value, path)
@@ -141,7 +156,7 @@ class _Normalizer:
         if isinstance(value, str) and not isinstance(value, Promise):
             return self.text(str.__str__(value), path)  # str.__str__ drops the subclass
         if isinstance(value, int) and not isinstance(value, bool):
-            return int(value)
+            return self.integer(int(value), path)
         if isinstance(value, float):
             return self.number(float(value), path)
         raise NotJSONSafeError(
@@ -189,6 +204,16 @@ class _Normalizer:
         what = "has the key" if is_key else "is"
         raise NotJSONSafeError(f"{self.where(path)} {what} {short_repr(value)}, {problem}.")
 
+    def integer(self, value: int, path: str) -> int:
+        if -_INT_BOUND < value < _INT_BOUND:
+            return value
+        # Not short_repr(value): Python refuses to write such an int as text.
+        raise NotJSONSafeError(
+            f"{self.where(path)} is an int of more than {MAX_INT_DIGITS:,} digits, the most "
+            f"Python converts to and from JSON text; pass it as a string (str(value), after "
+            f"sys.set_int_max_str_digits())."
+        )
+
     def number(self, value: float, path: str) -> float:
         if not math.isfinite(value):
             raise NotJSONSafeError(
@@ -209,3 +234,45 @@ def _text_problem(value: str) -> str | None:
             f"valid Unicode; fix how the text was decoded"
         )
     return None
+
+
+_ENCODERS = {
+    ascii_only: json.JSONEncoder(
+        separators=(",", ":"), ensure_ascii=ascii_only, check_circular=False, allow_nan=False
+    )
+    for ascii_only in (False, True)
+}
+
+
+def dumps(value: JSONValue, *, ascii_only: bool = False) -> str:
+    """Normalised JSON data (see normalize_json) as compact JSON text, which every database
+    reads back as the same data, floats as floats.
+
+    PostgreSQL's jsonb keeps numbers as decimals, written without an exponent: ``1e+20``
+    comes back as ``100000000000000000000``, which JSON reads as an int. Python writes a
+    float with an exponent from 1e16 up, where every float is a whole number, so such floats
+    are written out in full, with a ``.0`` that jsonb keeps. Only a text with ``e+`` in it
+    (such a float, or a string that happens to contain ``e+``) takes that slower way.
+    ``ascii_only`` escapes every character beyond ASCII, for databases whose connection or
+    column may not take them.
+    """
+    text = _ENCODERS[ascii_only].encode(value)
+    if "e+" not in text:
+        return text
+    return _dumps_with_floats_in_full(value, _ENCODERS[ascii_only].encode)
+
+
+def _dumps_with_floats_in_full(value: JSONValue, encode: Callable[[Any], str]) -> str:
+    if type(value) is float:
+        text = repr(value)
+        # The same shortest digits, without the exponent: 2.5e+22 is 25000000000000000000000.0.
+        return f"{decimal.Decimal(text):f}.0" if "e+" in text else text
+    if isinstance(value, dict):
+        items = (
+            f"{encode(key)}:{_dumps_with_floats_in_full(item, encode)}"
+            for key, item in value.items()
+        )
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_dumps_with_floats_in_full(item, encode) for item in value) + "]"
+    return encode(value)

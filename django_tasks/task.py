@@ -1,9 +1,10 @@
 """The value model: Task, TaskResult, ResultStatus and the @task decorator."""
 
 import inspect
+import re
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, Self, TypeVar, cast, overload
 
 from asgiref.sync import async_to_sync, sync_to_async
@@ -14,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError, ResultDoesNotExist
 from django_tasks.signatures import validate_signature
 from django_tasks_spec.protocols import TaskProtocol, TaskResultProtocol
+from django_tasks_spec.settings import QUEUE_NAME_PATTERN, queue_name_characters_message
 
 if TYPE_CHECKING:
     from django_tasks.backends.base import BaseTaskBackend
@@ -25,6 +27,8 @@ MAX_PRIORITY = 100
 DEFAULT_PRIORITY = 0
 MAX_RESULT_ID_LENGTH = 64
 """A result id is an opaque string of at most this many characters."""
+
+_QUEUE_NAME = re.compile(QUEUE_NAME_PATTERN)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -70,7 +74,7 @@ class Task(Generic[P, T]):
     def __post_init__(self) -> None:
         _validate_function(self.func)
         _validate_priority(self.priority)
-        _validate_name("Queue name", self.queue_name)
+        _validate_queue_name(self.queue_name)
         _validate_name("Backend alias", self.backend)
         if self.run_after is not None:
             _validate_run_after(self.run_after)
@@ -114,7 +118,7 @@ class Task(Generic[P, T]):
             changes["queue_name"] = queue_name
         if run_after is not None:
             changes["run_after"] = (
-                timezone.now() + run_after if isinstance(run_after, timedelta) else run_after
+                _from_now(run_after) if isinstance(run_after, timedelta) else run_after
             )
         if backend is not None:
             changes["backend"] = backend
@@ -367,6 +371,13 @@ def _validate_name(what: str, name: object) -> None:
         raise InvalidTaskError(f"{what} {name!r} is invalid; it must be a non-empty string.")
 
 
+def _validate_queue_name(name: object) -> None:
+    """A non-empty string of QUEUE_NAME_PATTERN, which a worker can select by name."""
+    _validate_name("Queue name", name)
+    if isinstance(name, str) and not _QUEUE_NAME.fullmatch(name):
+        raise InvalidTaskError(queue_name_characters_message(name))
+
+
 def _validate_priority(priority: Any) -> None:
     if type(priority) is not int or not MIN_PRIORITY <= priority <= MAX_PRIORITY:
         raise InvalidTaskError(
@@ -385,3 +396,22 @@ def _validate_run_after(run_after: Any) -> None:
             f"run_after {run_after!r} is a naive datetime; pass an aware one "
             f"(for example django.utils.timezone.now() + timedelta(minutes=5))."
         )
+    try:
+        run_after.astimezone(UTC)
+    except OverflowError:
+        raise InvalidTaskError(
+            f"run_after {run_after!r} is outside the years 1 to 9999 once in UTC, the range "
+            f"every backend can store and read back; pass a time between 0001-01-01 and "
+            f"9999-12-31 UTC."
+        ) from None
+
+
+def _from_now(delay: timedelta) -> datetime:
+    try:
+        return timezone.now() + delay
+    except OverflowError:
+        when = "after year 9999" if delay > timedelta(0) else "before year 1"
+        raise InvalidTaskError(
+            f"run_after {delay!r} from now is {when}, beyond the years 1 to 9999 that every "
+            f"backend can store and read back; pass a shorter timedelta."
+        ) from None

@@ -323,6 +323,21 @@ SETTING_PROBLEMS = [
         id="E013-queue-name-repeated",
     ),
     pytest.param(
+        {"default": {"BACKEND": IMMEDIATE, "QUEUES": ["default", "a,b", " padded ", "a\x00b"]}},
+        [
+            checks.Error(
+                f"Queue name {name!r} has characters a queue name cannot have; it may use ASCII "
+                f"letters and digits and _ - . : / @ only.",
+                hint="Rename the queue: db_worker --queue-name splits names at commas, strips "
+                "spaces and reads '*' as every queue, so no worker could select it.",
+                obj=f"TASKS['default']['QUEUES'][{index}]",
+                id="django_tasks.E040",
+            )
+            for index, name in ((1, "a,b"), (2, " padded "), (3, "a\x00b"))
+        ],
+        id="E040-queue-name-characters",
+    ),
+    pytest.param(
         {"default": {"BACKEND": IMMEDIATE, "ENQUEUE_ON_COMMIT": "False"}},
         [
             checks.Error(
@@ -904,6 +919,6 @@ def test_every_check_id_is_documented_in_the_readme() -> None:
 
 def test_every_check_id_of_this_module_has_a_test() -> None:
     own_ids = check_ids_in(ROOT / "django_tasks" / "checks.py")
-    assert len(own_ids) == 22
+    assert len(own_ids) == 23
     tested = set(re.findall(r'id="(django_tasks\.[EW]\d{3})"', Path(__file__).read_text()))
     assert sorted(own_ids - tested) == []

@@ -20,7 +20,10 @@ from pydantic import BaseModel
 from django_tasks.exceptions import InvalidTaskArgumentsError
 from django_tasks.serialization import (
     MAX_DEPTH,
+    MAX_INT_DIGITS,
+    JSONValue,
     NotJSONSafeError,
+    dumps,
     normalize_arguments,
     normalize_json,
 )
@@ -38,6 +41,10 @@ class Size(TextChoices):
 
 class Level(IntegerChoices):
     HIGH = 3, "High"
+
+
+class HugeLevel(enum.IntEnum):
+    HUGE = 10**5000
 
 
 class Email(str):
@@ -265,6 +272,22 @@ REFUSED: list[tuple[tuple[Any, ...], dict[str, Any], str]] = [
         "which contains a NUL character (\\x00) that PostgreSQL cannot store; remove it.",
     ),
     (
+        (10**MAX_INT_DIGITS,),
+        {},
+        "Argument args[0] is an int of more than 4,300 digits, the most Python converts to and "
+        "from JSON text; pass it as a string (str(value), after sys.set_int_max_str_digits()).",
+    ),
+    (
+        ({"n": [-(10**5000)]},),
+        {},
+        "Argument args[0]['n'][0] is an int of more than 4,300 digits",
+    ),
+    (
+        (Level.HIGH,),
+        {"big": HugeLevel.HUGE},
+        "Argument kwargs['big'] is an int of more than 4,300 digits",
+    ),
+    (
         (nested(10_000),),
         {},
         f"Argument args[0] nests lists and dicts more than {MAX_DEPTH} levels deep, the most "
@@ -298,6 +321,7 @@ ACCEPTED: list[tuple[Any, Any]] = [
     ("emoji 🎉 and CJK 漢字", "emoji 🎉 and CJK 漢字"),
     (0, 0),
     (-(2**70), -(2**70)),
+    (10**MAX_INT_DIGITS - 1, 10**MAX_INT_DIGITS - 1),
     (1.5, 1.5),
     (-0.0, -0.0),
     (True, True),
@@ -383,3 +407,49 @@ def test_mariadb_refuses_json_nested_32_levels_deep() -> None:
     assert MAX_DEPTH + 2 < 32
     assert read_back("mysql", json.dumps(nested(31))) == nested(31)
     assert read_back("mysql", json.dumps(nested(32))) is None
+
+
+FLOATS: list[JSONValue] = [
+    1e20,
+    -1e308,
+    2.5e22,
+    1.5e16,
+    1e16,
+    9999999999999998.0,
+    0.1,
+    1e-07,
+    5e-324,
+    1.0,
+]
+
+
+def test_dumps_writes_compact_json_that_reads_back_the_same() -> None:
+    document: JSONValue = {"args": [1, "é e+ 🎉", None, [True]], "kwargs": {"x": 0.5}}
+    assert dumps(document) == '{"args":[1,"é e+ 🎉",null,[true]],"kwargs":{"x":0.5}}'
+    assert dumps(document, ascii_only=True) == (
+        '{"args":[1,"\\u00e9 e+ \\ud83c\\udf89",null,[true]],"kwargs":{"x":0.5}}'
+    )
+    for ascii_only in (False, True):
+        assert json.loads(dumps(document, ascii_only=ascii_only)) == document
+
+
+def test_dumps_writes_floats_from_1e16_up_in_full_with_their_shortest_digits() -> None:
+    assert dumps([1e20, -2.5e22, {"e+": 1.5e16}]) == (
+        '[100000000000000000000.0,-25000000000000000000000.0,{"e+":15000000000000000.0}]'
+    )
+    assert dumps(1e308) == "1" + "0" * 308 + ".0"
+    assert dumps([0.1, 1e-07, 1e15]) == "[0.1,1e-07,1000000000000000.0]"  # As json writes them.
+    text = dumps(FLOATS)
+    assert json.loads(text) == FLOATS
+    assert all(type(value) is float for value in json.loads(text))
+
+
+@pytest.mark.django_db(databases=DATABASES)
+@pytest.mark.parametrize("alias", DATABASES)
+def test_every_database_gives_floats_back_as_floats(alias: str) -> None:
+    """PostgreSQL's jsonb keeps numbers as decimals: 1e+20 came back as an int."""
+    document: JSONValue = {"args": FLOATS, "kwargs": {"nested": [{"f": 1e100}]}}
+    back = read_back(alias, dumps(document))
+    assert back == document
+    assert all(type(value) is float for value in back["args"])
+    assert type(back["kwargs"]["nested"][0]["f"]) is float

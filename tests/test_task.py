@@ -2,7 +2,8 @@
 
 import re
 from dataclasses import FrozenInstanceError
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import Any, cast
 
 import pytest
@@ -168,6 +169,50 @@ def test_queue_name_must_be_a_non_empty_string() -> None:
         task(queue_name="")(test_tasks.noop.func)
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["a,b", " padded ", "padded\n", "a b", "*", "emails*", "a\x00b", "\ud800", "ünï", "q'x"],
+)
+def test_a_queue_name_a_worker_cannot_select_is_refused(
+    settings: SettingsWrapper, name: str
+) -> None:
+    """db_worker --queue-name splits at commas, strips spaces and reads '*' as every queue: such
+    names were accepted and never run (except under '*'); a NUL or a lone surrogate failed with
+    a database or encoding error at enqueue."""
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend", "QUEUES": []}
+    }
+    message = (
+        f"Queue name {name!r} has characters a queue name cannot have; it may use ASCII letters "
+        f"and digits and _ - . : / @ only."
+    )
+    with pytest.raises(InvalidTaskError, match=f"^{re.escape(message)}$"):
+        test_tasks.add.using(queue_name=name)
+    with pytest.raises(InvalidTaskError, match=f"^{re.escape(message)}$"):
+        task(queue_name=name)(test_tasks.noop.func)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "default",
+        "emails",
+        "high-priority",
+        "low_priority",
+        "app.emails",
+        "tenant:42",
+        "team/reports",
+        "user@host",
+        "Q2",
+    ],
+)
+def test_queue_names_real_projects_use_are_allowed(settings: SettingsWrapper, name: str) -> None:
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend", "QUEUES": [name]}
+    }
+    assert test_tasks.add.using(queue_name=name).enqueue(1, 2).task.queue_name == name
+
+
 def test_task_is_immutable() -> None:
     with pytest.raises(FrozenInstanceError):
         test_tasks.noop.priority = 3  # type: ignore[misc]  # Proving it is refused.
@@ -213,6 +258,56 @@ class TestUsing:
         message = "run_after 5 is invalid; pass an aware datetime or a timedelta."
         with pytest.raises(InvalidTaskError, match=re.escape(message)):
             test_tasks.add.using(run_after=cast(Any, 5))
+
+    @pytest.mark.parametrize(
+        ("run_after", "message"),
+        [
+            (
+                datetime(1, 1, 1, 0, 30, tzinfo=dt_timezone(timedelta(hours=5))),
+                "run_after datetime.datetime(1, 1, 1, 0, 30, tzinfo=datetime.timezone("
+                "datetime.timedelta(seconds=18000))) is outside the years 1 to 9999 once in "
+                "UTC, the range every backend can store and read back; pass a time between "
+                "0001-01-01 and 9999-12-31 UTC.",
+            ),
+            (
+                datetime(9999, 12, 31, 23, 0, tzinfo=dt_timezone(timedelta(hours=-5))),
+                "run_after datetime.datetime(9999, 12, 31, 23, 0, tzinfo=datetime.timezone("
+                "datetime.timedelta(days=-1, seconds=68400))) is outside the years 1 to 9999 "
+                "once in UTC",
+            ),
+            (
+                timedelta(days=3_650_000),
+                "run_after datetime.timedelta(days=3650000) from now is after year 9999, beyond "
+                "the years 1 to 9999 that every backend can store and read back; pass a shorter "
+                "timedelta.",
+            ),
+            (
+                timedelta(days=-800_000),
+                "run_after datetime.timedelta(days=-800000) from now is before year 1, beyond",
+            ),
+        ],
+    )
+    def test_run_after_beyond_the_years_1_to_9999_in_utc_is_refused(
+        self, dummy: DummyBackend, run_after: datetime | timedelta, message: str
+    ) -> None:
+        with pytest.raises(InvalidTaskError, match=re.escape(message)):
+            test_tasks.add.using(run_after=run_after)
+        if isinstance(run_after, datetime):  # However the task is made.
+            with pytest.raises(InvalidTaskError, match=re.escape(message)):
+                Task(func=test_tasks.add.func, run_after=run_after)
+
+    @pytest.mark.parametrize(
+        "run_after",
+        [
+            datetime(1, 1, 1, tzinfo=UTC),
+            datetime(1, 1, 1, 5, 0, tzinfo=dt_timezone(timedelta(hours=5))),
+            datetime.max.replace(tzinfo=UTC),
+        ],
+    )
+    def test_run_after_at_the_ends_of_the_years_1_to_9999_in_utc_is_kept(
+        self, dummy: DummyBackend, run_after: datetime
+    ) -> None:
+        assert test_tasks.add.using(run_after=run_after).run_after == run_after
 
     def test_run_after_refused_by_a_backend_without_defer(self) -> None:
         when = timezone.now() + timedelta(hours=1)

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import transaction
@@ -38,6 +39,34 @@ def test_rolled_back_transaction_enqueues_nothing(dummy: DummyBackend) -> None:
             pass
     assert dummy.results == []
     assert sent == []
+
+
+def test_a_receiver_that_raises_after_the_commit_stops_no_other_callback(
+    dummy: DummyBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Raised from an on-commit callback, the error would come out of the end of atomic(),
+    after the commit, and Django would skip the callbacks after it: the next task's among them."""
+
+    def receiver(sender: type, *, task_result: Any, **kwargs: Any) -> None:
+        if task_result.args == [1, 2]:
+            raise RuntimeError("A receiver's bug.")
+
+    ran: list[str] = []
+    task_enqueued.connect(receiver)
+    try:
+        with transaction.atomic():
+            first = test_tasks.add.enqueue(1, 2)
+            second = test_tasks.add.enqueue(3, 4)
+            transaction.on_commit(lambda: ran.append("project"))
+    finally:
+        task_enqueued.disconnect(receiver)
+    assert dummy.results == [first, second]
+    assert ran == ["project"]
+    assert (
+        f"Enqueueing task id={first.id} path=tests.tasks.add failed after the commit of "
+        f"database 'default'; the on-commit callbacks after it still run."
+    ) in caplog.text
+    assert "RuntimeError: A receiver's bug." in caplog.text
 
 
 def test_immediate_backend_runs_after_the_commit() -> None:

@@ -5,8 +5,9 @@ A backend declares what it supports with the ``supports_*`` flags, and implement
 Validation, argument normalisation and waiting for the transaction to commit happen here, once.
 """
 
+import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any, ClassVar, TypeVar
 
@@ -25,6 +26,8 @@ from django_tasks.task import DEFAULT_PRIORITY, ResultStatus, TaskResult
 from django_tasks.utils import class_path, get_random_id
 from django_tasks_spec.protocols import TaskProtocol
 from django_tasks_spec.settings import NoOptions, validate_backend_config, validate_options
+
+logger = logging.getLogger("django_tasks")
 
 T = TypeVar("T")
 
@@ -128,7 +131,11 @@ class BaseTaskBackend(ABC):
         A backend that keeps its tasks in that database may instead write them inside the
         transaction, so that they commit (or roll back) with it.
         """
-        transaction.on_commit(partial(self._enqueue, result), using=DEFAULT_DB_ALIAS)
+        on_commit_logged(
+            partial(self._enqueue, result),
+            DEFAULT_DB_ALIAS,
+            f"Enqueueing task id={result.id} path={result.task.module_path}",
+        )
 
     def get_result(self, result_id: str) -> TaskResult[Any]:
         """Return the result with this id, or raise ResultDoesNotExist."""
@@ -175,6 +182,27 @@ class BaseTaskBackend(ABC):
     def _new_result_id(self) -> str:
         """A new, unique result id of at most MAX_RESULT_ID_LENGTH characters."""
         return get_random_id()
+
+
+def on_commit_logged(callback: Callable[[], None], using: str, what: str) -> None:
+    """transaction.on_commit(callback), except that what the callback raises is logged (at
+    ERROR, on ``django_tasks``, with ``what`` it was doing) rather than raised: Django would
+    skip the callbacks after it, other tasks' among them, and raise it from the end of the
+    atomic() block, once the transaction has committed. (Django's own ``robust=True`` cannot
+    name a functools.partial in its log line before Django 6.)"""
+
+    def run() -> None:
+        try:
+            callback()
+        except Exception:
+            logger.exception(
+                "%s failed after the commit of database %r; the on-commit callbacks after it "
+                "still run.",
+                what,
+                using,
+            )
+
+    transaction.on_commit(run, using=using)
 
 
 def in_transaction(alias: str) -> bool:

@@ -43,6 +43,14 @@ class DatabaseOptions(BaseModel):
     the commit. Turn it off behind a pooler in transaction mode (PgBouncer), where LISTEN does
     not work; workers then poll."""
 
+    MAX_JSON_BYTES: Annotated[int, Field(ge=1)] = 1_048_576
+    """The most a task's arguments, and its return value, may take as JSON text (compact, in
+    UTF-8 bytes). Larger arguments are refused at enqueue with InvalidTaskArgumentsError; a
+    larger return value fails its task with StorageError. The default, 1 MiB, is what every
+    supported database stores with its default settings: on MariaDB and MySQL, where the text
+    is stored with characters beyond ASCII escaped, the statement stays within 3.5 times as
+    many bytes, under the 16 MiB of MariaDB's max_allowed_packet."""
+
     @model_validator(mode="after")
     def _heartbeat_within_lease(self) -> Self:
         if self.HEARTBEAT_SECONDS * 2 > self.LEASE_SECONDS:

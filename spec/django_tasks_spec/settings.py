@@ -40,6 +40,17 @@ DottedPath = Annotated[
 ]
 NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
 
+QUEUE_NAME_PATTERN = r"[A-Za-z0-9_.:@/-]+"
+"""What a queue name is made of, whole: ASCII letters and digits, and ``_ - . : / @``. A worker
+must be able to select a queue by its name: ``db_worker --queue-name`` splits its value at
+commas, strips spaces and reads ``*`` as every queue; and the name is stored, logged and sent
+(NOTIFY) as text, where a NUL or a lone surrogate cannot go."""
+
+QUEUE_NAME_CHARACTERS = "ASCII letters and digits and _ - . : / @"
+"""QUEUE_NAME_PATTERN, in words, for messages."""
+
+QueueName = Annotated[str, StringConstraints(min_length=1, pattern=f"^{QUEUE_NAME_PATTERN}$")]
+
 
 class ProblemKind(StrEnum):
     """What can be wrong with TASKS. The system checks give each kind its own ID."""
@@ -57,6 +68,7 @@ class ProblemKind(StrEnum):
     QUEUES_NOT_A_LIST = "queues_not_a_list"
     QUEUE_NAME_INVALID = "queue_name_invalid"
     QUEUE_NAME_REPEATED = "queue_name_repeated"
+    QUEUE_NAME_CHARACTERS = "queue_name_characters"
     ENQUEUE_ON_COMMIT_NOT_A_BOOL = "enqueue_on_commit_not_a_bool"
     OPTIONS_INVALID = "options_invalid"
 
@@ -110,8 +122,9 @@ class BackendConfig(BaseModel):
     BACKEND: DottedPath
     """The dotted path of the backend class."""
 
-    QUEUES: list[NonEmptyStr] = Field(default_factory=lambda: list(DEFAULT_QUEUES))
-    """The queue names tasks may use, each once; an empty list allows any name."""
+    QUEUES: list[QueueName] = Field(default_factory=lambda: list(DEFAULT_QUEUES))
+    """The queue names tasks may use, each once; an empty list allows any name (made of
+    QUEUE_NAME_PATTERN)."""
 
     ENQUEUE_ON_COMMIT: bool = True
     """Whether enqueueing waits for the current transaction to commit."""
@@ -291,6 +304,13 @@ def _queues_problem(detail: ErrorDetails) -> Explanation:
             f"Queue name {found!r} is listed twice; it first appears at QUEUES[{ctx['first']}].",
             "Remove the repeated name.",
         )
+    if detail["type"] == "string_pattern_mismatch":
+        return (
+            ProblemKind.QUEUE_NAME_CHARACTERS,
+            queue_name_characters_message(found),
+            "Rename the queue: db_worker --queue-name splits names at commas, strips spaces and "
+            "reads '*' as every queue, so no worker could select it.",
+        )
     if len(detail["loc"]) > 1:
         return (
             ProblemKind.QUEUE_NAME_INVALID,
@@ -301,6 +321,14 @@ def _queues_problem(detail: ErrorDetails) -> Explanation:
         ProblemKind.QUEUES_NOT_A_LIST,
         f"QUEUES must be a list of queue names; found {type(found).__name__} {found!r}.",
         "Write QUEUES = ['default', ...], or [] to allow any queue name.",
+    )
+
+
+def queue_name_characters_message(name: str) -> str:
+    """The message for a queue name that is not made of QUEUE_NAME_PATTERN."""
+    return (
+        f"Queue name {name!r} has characters a queue name cannot have; it may use "
+        f"{QUEUE_NAME_CHARACTERS} only."
     )
 
 

@@ -47,5 +47,12 @@ def sleep(seconds: float) -> float:
 
 @task
 def huge_number() -> int:
-    """Return an int with more digits than Python converts to text (4300): not storable."""
+    """Return an int with more digits than Python converts to text (4300): not JSON."""
     return 10**5000
+
+
+@task
+def text_of_bytes(size: int) -> str:
+    """Text of exactly ``size`` bytes of UTF-8: "é" after "é" (of all characters, the one whose
+    JSON grows most once escaped for MariaDB), and an "x" if ``size`` is odd."""
+    return "é" * (size // 2) + "x" * (size % 2)

@@ -43,7 +43,7 @@ def ids(messages: Any) -> list[str]:
             {"LEASE": 5},
             "TASKS['default']['OPTIONS']['LEASE']: Unknown option 'LEASE'; backend "
             "'django_tasks.backends.database.DatabaseBackend' takes 'DATABASE', 'LEASE_SECONDS', "
-            "'HEARTBEAT_SECONDS', 'MAX_ATTEMPTS' and 'NOTIFY'. Remove it.",
+            "'HEARTBEAT_SECONDS', 'MAX_ATTEMPTS', 'NOTIFY' and 'MAX_JSON_BYTES'. Remove it.",
         ),
         (
             {"LEASE_SECONDS": 0},
@@ -59,6 +59,11 @@ def ids(messages: Any) -> list[str]:
             {"MAX_ATTEMPTS": 0},
             "TASKS['default']['OPTIONS']['MAX_ATTEMPTS']: Input should be greater than or equal "
             f"to 1; found 0. {OPTIONS_HINT}",
+        ),
+        (
+            {"MAX_JSON_BYTES": 0},
+            "TASKS['default']['OPTIONS']['MAX_JSON_BYTES']: Input should be greater than or "
+            f"equal to 1; found 0. {OPTIONS_HINT}",
         ),
         (
             {"DATABASE": ""},
@@ -79,7 +84,7 @@ def test_options_have_documented_defaults() -> None:
         30.0,
         10.0,
     )
-    assert (options.MAX_ATTEMPTS, options.NOTIFY) == (3, True)
+    assert (options.MAX_ATTEMPTS, options.NOTIFY, options.MAX_JSON_BYTES) == (3, True, 2**20)
     backend = backend_with("postgres", LEASE_SECONDS=60, HEARTBEAT_SECONDS=5)
     assert (backend.database, backend.options.LEASE_SECONDS) == ("postgres", 60.0)
 
@@ -87,6 +92,24 @@ def test_options_have_documented_defaults() -> None:
 def test_a_well_configured_backend_has_no_check_messages() -> None:
     for alias in ("postgres", "mysql"):
         assert list(backend_with(alias).check(databases=[alias])) == []
+
+
+def test_max_json_bytes_beyond_what_mariadb_takes_is_reported() -> None:
+    """The test server keeps MariaDB's default max_allowed_packet, 16 MiB."""
+    assert list(backend_with("mysql", MAX_JSON_BYTES=4_000_000).check(databases=["mysql"])) == []
+    (warning,) = backend_with("mysql", MAX_JSON_BYTES=5_000_000).check(databases=["mysql"])
+    assert warning.id == "django_tasks.W023"
+    assert warning.msg == (
+        "TASKS['default']['OPTIONS']['MAX_JSON_BYTES'] is 5,000,000, but the server of database "
+        "'mysql' takes statements of at most 16,777,216 bytes (max_allowed_packet): escaped for "
+        "it, JSON that large takes up to 20,065,536, and the server drops the connection of a "
+        "statement it cannot take."
+    )
+    assert warning.hint == (
+        "Lower MAX_JSON_BYTES to 4,177,920 or less, or raise the server's max_allowed_packet to "
+        "20,065,536 or more."
+    )
+    assert list(backend_with("mysql", MAX_JSON_BYTES=5_000_000).check()) == []  # Offline.
 
 
 def test_the_checks_run_through_the_system_check_framework() -> None:
@@ -216,6 +239,11 @@ def test_w022_notify_needs_psycopg_3(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         (["--backend", "nope"], "Task backend 'nope' is not defined; TASKS defines ['default']."),
         (["--queue-name", "a,,b"], "--queue-name 'a,,b' contains an empty queue name."),
+        (
+            ["--queue-name", "mail,the mail"],
+            "Queue name 'the mail' has characters a queue name cannot have; it may use ASCII "
+            "letters and digits and _ - . : / @ only.",
+        ),
         (
             ["--queue-name", "*,a"],
             "--queue-name '*,a' mixes '*' (every queue) with queue names; pass one or the other.",

@@ -238,6 +238,75 @@ def test_a_queue_on_another_database_waits_for_the_default_databases_commit(
 
 
 @pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
+def test_a_refused_argument_is_raised_by_enqueue_even_when_the_insert_waits_for_a_commit(
+    enqueued: list[tuple[str, bool]],
+) -> None:
+    """An int too long for JSON was raised only at the end of atomic(), after the commit,
+    taking the next task's on-commit INSERT with it."""
+    with override_settings(TASKS=tasks_setting("postgres")):
+        with transaction.atomic():  # On "default"; the queue lives on "postgres".
+            before = add.enqueue(1, 2)
+            with pytest.raises(InvalidTaskArgumentsError, match=re.escape("args[0] is an int")):
+                echo.enqueue(10**5000)
+            after = add.enqueue(3, 4)
+        assert [result_id for result_id, _ in enqueued] == [before.id, after.id]
+        assert all(visible for _, visible in enqueued)
+
+
+@pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
+def test_an_on_commit_enqueue_that_fails_loses_none_of_its_neighbours(
+    enqueued: list[tuple[str, bool]], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A task_enqueued receiver that raises, and an INSERT that fails once "default" has
+    committed (its connection killed), neither escape atomic() nor stop the on-commit
+    callbacks after them: the other tasks' and the project's own."""
+    postgres = connections["postgres"]
+
+    def receiver(sender: type, *, task_result: TaskResult[Any], **kwargs: Any) -> None:
+        if task_result.args == [1, 2]:
+            raise RuntimeError("A receiver's bug.")
+
+    ran: list[str] = []
+    task_enqueued.connect(receiver)
+    try:
+        with override_settings(TASKS=tasks_setting("postgres")):
+            with transaction.atomic():
+                first = add.enqueue(1, 2)
+                second = add.enqueue(3, 4)
+                transaction.on_commit(lambda: ran.append("project"))
+            assert [result_id for result_id, _ in enqueued] == [first.id, second.id]
+            assert ran == ["project"]
+            assert "A receiver's bug." in caplog.text
+
+            with transaction.atomic():
+                lost = add.enqueue(5, 6)
+                kill_connection(postgres)
+                transaction.on_commit(lambda: ran.append("project again"))
+            assert ran == ["project", "project again"]
+            assert (
+                f"Task not enqueued id={lost.id} path=tests.tasks.add database=postgres: the "
+                f"transaction on 'default' committed, but the task could not be inserted."
+            ) in caplog.text
+    finally:
+        task_enqueued.disconnect(receiver)
+        postgres.close()
+    assert not DBTaskResult.objects.using("postgres").filter(pk=lost.id).exists()
+
+
+def kill_connection(connection: Any) -> None:
+    """End this PostgreSQL connection from the server's side, as a restart would."""
+    import psycopg
+
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"], port=settings["PORT"], user=settings["USER"], autocommit=True
+    ) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+@pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
 def test_a_task_that_never_waits_is_inserted_inside_the_default_transaction(
     enqueued: list[tuple[str, bool]],
 ) -> None:

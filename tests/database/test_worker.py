@@ -10,9 +10,10 @@ from django.utils import timezone
 from django_tasks.backends.database import DatabaseBackend
 from django_tasks.backends.database.exceptions import StorageError
 from django_tasks.backends.database.models import DBTaskResult
+from django_tasks.exceptions import InvalidReturnValueError
 from django_tasks.task import ResultStatus
 from tests.database.conftest import StartWorker, named_id, wait_until
-from tests.database.tasks import huge_number, record
+from tests.database.tasks import huge_number, record, text_of_bytes
 from tests.tasks import add, add_async, echo, exit_task, fail, interrupt_task
 
 pytestmark = pytest.mark.transactional
@@ -27,7 +28,8 @@ def test_a_worker_runs_tasks_and_stores_their_results(
     echoed = echo.enqueue([1, {"a": None}], key="value")
     exited = exit_task.enqueue()
     interrupted = interrupt_task.enqueue()
-    unstorable = huge_number.enqueue()
+    huge = huge_number.enqueue()
+    unstorable = text_of_bytes.enqueue(2_000_000)
 
     worker = start_worker("--batch", "--worker-id", "worker-1", "-v2")
     assert worker.wait() == 0
@@ -51,12 +53,19 @@ def test_a_worker_runs_tasks_and_stores_their_results(
     assert failure.traceback.endswith("ValueError: Boom <b>\n")
     assert backend.get_result(exited.id).exception_class is SystemExit
     assert backend.get_result(interrupted.id).exception_class is KeyboardInterrupt
+    too_long = backend.get_result(huge.id)
+    assert (too_long.status, too_long.exception_class) == ("FAILED", InvalidReturnValueError)
+    assert too_long.traceback is not None
+    assert "Return value of task tests.database.tasks.huge_number is an int of more than " in (
+        too_long.traceback
+    )
     not_stored = backend.get_result(unstorable.id)
     assert (not_stored.status, not_stored.exception_class) == ("FAILED", StorageError)
     assert not_stored.traceback is not None
-    assert "The task finished (SUCCEEDED), but its outcome could not be stored: ValueError: " in (
-        not_stored.traceback
-    )
+    assert (
+        "The task finished (SUCCEEDED), but its outcome could not be stored: its return value "
+        "takes 2,000,002 bytes as JSON, more than backend 'default' stores"
+    ) in not_stored.traceback
 
     output = worker.output()
     assert (
@@ -72,9 +81,10 @@ def test_a_worker_runs_tasks_and_stores_their_results(
     )  # The task's own traceback, though task_finished is sent by another thread,
     assert "in send_finished" not in output  # which adds no frame of its own.
     assert "Worker stopped id=worker-1 status=0 uptime=" in output
-    assert "claimed=7 succeeded=3 failed=4 rejected=0 lost=0 handed_back=0" in output
-    assert f"Task outcome not stored id={unstorable.id} path=tests.database.tasks.huge_number" in (
-        output
+    assert "claimed=8 succeeded=3 failed=5 rejected=0 lost=0 handed_back=0" in output
+    assert (
+        f"Task outcome not stored id={unstorable.id} path=tests.database.tasks.text_of_bytes"
+        in (output)
     )
 
 

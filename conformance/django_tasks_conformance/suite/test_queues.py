@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from django_tasks import task
 from django_tasks.exceptions import InvalidTaskError
 from django_tasks_conformance import clause, requirement
 from django_tasks_conformance.harness import ALIASES
@@ -56,3 +57,17 @@ def test_a_queue_name_is_a_non_empty_string(suite: Suite) -> None:
     for name in invalid:
         with clause("TASK-QUEUE-005"), pytest.raises(InvalidTaskError):
             add.using(backend=ALIASES["any_queue"], queue_name=name)
+
+
+@requirement("TASK-QUEUE-006")
+def test_a_queue_name_is_one_a_worker_can_select(suite: Suite) -> None:
+    allowed = ["emails", "high-priority", "low_priority", "app.reports", "tenant:42", "a/b@c"]
+    for name in allowed:
+        with clause("TASK-QUEUE-006"):
+            assert add.using(backend=ALIASES["any_queue"], queue_name=name).queue_name == name
+    refused = ["a,b", " padded ", "a b", "*", "a\x00b", "\ud800", "ünï"]
+    for name in refused:
+        with clause("TASK-QUEUE-006"), pytest.raises(InvalidTaskError):
+            add.using(backend=ALIASES["any_queue"], queue_name=name)
+        with clause("TASK-QUEUE-006"), pytest.raises(InvalidTaskError):
+            task(backend=ALIASES["any_queue"], queue_name=name)(add.func)

@@ -2,6 +2,7 @@
 
 import re
 from datetime import UTC, datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import Any
 
 import pytest
@@ -61,6 +62,19 @@ def test_run_after_refuses_naive_datetimes_and_other_values(suite: Suite) -> Non
     invalid: list[Any] = [datetime(2100, 1, 1, 12), "2100-01-01T12:00:00Z", 60]
     for value in invalid:
         with clause("TASK-USING-004"), pytest.raises(InvalidTaskError):
+            add.using(run_after=value)
+
+
+@requirement("TASK-USING-008")
+def test_run_after_beyond_the_years_1_to_9999_in_utc_is_refused(suite: Suite) -> None:
+    invalid: list[Any] = [
+        datetime(1, 1, 1, 0, 30, tzinfo=dt_timezone(timedelta(hours=5))),
+        datetime(9999, 12, 31, 23, 0, tzinfo=dt_timezone(timedelta(hours=-5))),
+        timedelta(days=3_650_000),
+        timedelta(days=-800_000),
+    ]
+    for value in invalid:
+        with clause("TASK-USING-008"), pytest.raises(InvalidTaskError):
             add.using(run_after=value)
 
 

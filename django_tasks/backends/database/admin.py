@@ -4,6 +4,11 @@ Nothing can be added or edited here: a row that could be edited into another tas
 other arguments would let anyone with admin access run any registered task with anything.
 Re-enqueueing creates a new result from a FAILED one, through the task registry and the
 backend's validation, for users with the "Can re-enqueue failed task results" permission.
+
+A row that holds what cannot be read still shows: the list does not read ``run_after`` and
+``available_at`` (a time PostgreSQL holds but Python's datetime does not, which older versions
+stored), the detail reads them as text first and says what it cannot show, and an unknown
+status is shown as it is.
 """
 
 import json
@@ -20,9 +25,13 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from django_tasks.backends.database.models import DBTaskResult
-from django_tasks.backends.database.rows import decode_arguments, task_for_row
+from django_tasks.backends.database.rows import decode_arguments, task_for_row, unreadable_times
 from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError
 from django_tasks.task import ResultStatus
+
+USER_TIMES = ("run_after", "available_at")
+"""The times that come from a user's run_after, which older versions stored even beyond the
+years Python's datetime holds."""
 
 if TYPE_CHECKING:
     _ModelAdmin = admin.ModelAdmin[DBTaskResult]
@@ -35,7 +44,7 @@ class DBTaskResultAdmin(_ModelAdmin):
     list_display = (
         "id",
         "task_path",
-        "status",
+        "status_text",
         "queue_name",
         "priority",
         "enqueued_at",
@@ -54,7 +63,10 @@ class DBTaskResultAdmin(_ModelAdmin):
     list_per_page = 50
     actions = ("reenqueue",)
     fieldsets = (
-        (None, {"fields": ("id", "task_path", "status", "backend", "queue_name", "priority")}),
+        (
+            None,
+            {"fields": ("id", "task_path", "status_text", "backend", "queue_name", "priority")},
+        ),
         (_("Arguments and outcome"), {"fields": ("arguments_json", "return_value_json")}),
         (_("Failure"), {"fields": ("exception_class_path", "traceback_text")}),
         (
@@ -65,7 +77,28 @@ class DBTaskResultAdmin(_ModelAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[DBTaskResult]:
-        return super().get_queryset(request).using(queue_database())
+        return super().get_queryset(request).using(queue_database()).defer(*USER_TIMES)
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> DBTaskResult | None:
+        """The row, with the times the list does not read loaded if they can be, and a
+        warning for each that cannot."""
+        row = super().get_object(request, object_id, from_field)
+        if row is None:
+            return None
+        unreadable = unreadable_times(self.get_queryset(request), row.pk, USER_TIMES)
+        for name in unreadable:
+            setattr(row, name, None)
+        row.refresh_from_db(fields=[name for name in USER_TIMES if name not in unreadable])
+        for name, text in unreadable.items():
+            self.message_user(
+                request,
+                f"The stored {name} is {text!r}, outside the years 1 to 9999 (UTC) that "
+                f"Python's datetime holds, so it is shown empty; this task cannot run.",
+                messages.WARNING,
+            )
+        return row
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[DBTaskResult], search_term: str
@@ -93,6 +126,11 @@ class DBTaskResultAdmin(_ModelAdmin):
     def has_reenqueue_permission(self, request: HttpRequest) -> bool:
         opts = self.opts
         return request.user.has_perm(f"{opts.app_label}.reenqueue_{opts.model_name}")
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_text(self, obj: DBTaskResult) -> str:
+        """The status, or what the row holds if it is none (shown as "-" otherwise)."""
+        return str(obj.get_status_display())
 
     @admin.display(description=_("arguments"))
     def arguments_json(self, obj: DBTaskResult) -> SafeString:

@@ -10,22 +10,35 @@ transaction: a worker cannot see the task before the commit, and a rollback leav
 ``task_enqueued`` is sent once the row is committed. When the queue lives on another database
 than ``default`` and the task waits for commits (ENQUEUE_ON_COMMIT), the INSERT itself waits
 for the commit of the ``default`` database's transaction.
+
+Whatever can be wrong with a task and its arguments is raised by enqueue() itself: the row is
+made (its JSON written, its size checked) before anything waits for a commit. An on-commit
+callback of this backend never raises, so the callbacks after it, other tasks' among them,
+still run: an INSERT that fails once ``default`` has committed is logged, at ERROR.
 """
 
+import logging
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from functools import cached_property, partial
+from typing import Any, ClassVar, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.apps import apps
 from django.core import checks
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DataError, connections, models, transaction
 
-from django_tasks.backends.base import BaseTaskBackend, in_transaction
-from django_tasks.backends.database.queries import queries_for
-from django_tasks.backends.database.rows import new_row, result_from_model, uuid7
+from django_tasks.backends.base import BaseTaskBackend, in_transaction, on_commit_logged
+from django_tasks.backends.database.queries import NewRow, queries_for
+from django_tasks.backends.database.rows import (
+    JSONColumns,
+    new_row,
+    result_from_model,
+    unreadable_result,
+    unreadable_times,
+    uuid7,
+)
 from django_tasks.exceptions import (
     InvalidTaskArgumentsError,
     InvalidTaskBackendError,
@@ -37,8 +50,7 @@ from django_tasks.task import MAX_RESULT_ID_LENGTH, Task, TaskResult
 from django_tasks_spec.database import DatabaseOptions
 from django_tasks_spec.protocols import TaskProtocol
 
-if TYPE_CHECKING:
-    pass
+logger = logging.getLogger("django_tasks")
 
 T = TypeVar("T")
 
@@ -112,10 +124,25 @@ class DatabaseBackend(BaseTaskBackend):
     def _new_result_id(self) -> str:
         return uuid7()
 
+    @cached_property
+    def json_columns(self) -> JSONColumns:
+        """How this backend writes JSON data to its table."""
+        return JSONColumns(
+            backend=self.alias,
+            max_bytes=self.options.MAX_JSON_BYTES,
+            ascii_only=connections[self.database].vendor == "mysql",
+        )
+
     def _enqueue(self, result: TaskResult[Any]) -> None:
-        enqueued_at = self._insert(result)
+        self._enqueued_once_committed(result, self._insert(new_row(result, self.json_columns)))
+
+    def _enqueued_once_committed(self, result: TaskResult[Any], enqueued_at: datetime) -> None:
         if connections[self.database].in_atomic_block:
-            transaction.on_commit(partial(self._enqueued, [result], enqueued_at), self.database)
+            on_commit_logged(
+                partial(self._enqueued, [result], enqueued_at),
+                self.database,
+                f"Sending task_enqueued for task id={result.id}",
+            )
         else:
             self._enqueued([result], enqueued_at)
 
@@ -123,8 +150,29 @@ class DatabaseBackend(BaseTaskBackend):
         if self.database == DEFAULT_DB_ALIAS:
             # The INSERT joins the caller's transaction: it commits or rolls back with it.
             self._enqueue(result)
-        else:
-            super()._enqueue_on_commit(result)
+            return
+        # The row is made now, so that enqueue() raises whatever is wrong with it.
+        row = new_row(result, self.json_columns)
+        on_commit_logged(
+            partial(self._insert_after_commit, result, row),
+            DEFAULT_DB_ALIAS,
+            f"Sending task_enqueued for task id={result.id}",
+        )
+
+    def _insert_after_commit(self, result: TaskResult[Any], row: NewRow) -> None:
+        try:
+            enqueued_at = self._insert(row)
+        except Exception:
+            logger.exception(
+                "Task not enqueued id=%s path=%s database=%s: the transaction on %r "
+                "committed, but the task could not be inserted.",
+                result.id,
+                result.task.module_path,
+                self.database,
+                DEFAULT_DB_ALIAS,
+            )
+            return
+        self._enqueued_once_committed(result, enqueued_at)
 
     def _enqueued(self, results: Sequence[TaskResult[Any]], enqueued_at: datetime) -> None:
         sender = type(self)
@@ -141,15 +189,16 @@ class DatabaseBackend(BaseTaskBackend):
         Django's own async ORM methods do."""
         self.validate_task(task)
         result = self._new_result(task, args, kwargs)
-        enqueued_at = await sync_to_async(self._insert, thread_sensitive=True)(result)
+        row = new_row(result, self.json_columns)
+        enqueued_at = await sync_to_async(self._insert, thread_sensitive=True)(row)
         result._update(enqueued_at=enqueued_at)
         await task_enqueued.asend(type(self), task_result=result)
         return result
 
-    def _insert(self, result: TaskResult[Any]) -> datetime:
+    def _insert(self, row: NewRow) -> datetime:
         queries = queries_for(self.database)
         with queries.cursor() as cursor:
-            return queries.insert(cursor, new_row(result))
+            return queries.insert(cursor, row)
 
     def bulk_enqueue(
         self,
@@ -178,38 +227,73 @@ class DatabaseBackend(BaseTaskBackend):
             return results
         waits = self.waits_for_commit(task) and in_transaction(DEFAULT_DB_ALIAS)
         if waits and self.database != DEFAULT_DB_ALIAS:
-            transaction.on_commit(partial(self._insert_many, results), using=DEFAULT_DB_ALIAS)
+            # The rows are made now, so that bulk_enqueue() raises whatever is wrong with them.
+            rows = list(self._new_rows(results))
+            on_commit_logged(
+                partial(self._insert_many_after_commit, results, rows),
+                DEFAULT_DB_ALIAS,
+                f"Sending task_enqueued for {len(results)} tasks",
+            )
         else:
-            self._insert_many(results)
+            # Rows are made as the database takes them: on PostgreSQL, while it loads earlier
+            # ones. A row that cannot be made stops the insert, and is raised.
+            self._insert_many(results, self._new_rows(results))
         return results
 
-    def _insert_many(self, results: Sequence[TaskResult[Any]]) -> None:
-        # Rows are made as the database takes them: on PostgreSQL, while it loads earlier ones.
-        rows = map(new_row, results)
+    def _new_rows(self, results: Sequence[TaskResult[Any]]) -> Iterator[NewRow]:
+        columns = self.json_columns
+        for i, result in enumerate(results):
+            try:
+                yield new_row(result, columns)
+            except InvalidTaskArgumentsError as e:
+                raise InvalidTaskArgumentsError(f"calls[{i}]: {e}") from None
+
+    def _insert_many(self, results: Sequence[TaskResult[Any]], rows: Iterable[NewRow]) -> None:
         with transaction.atomic(using=self.database):
             queries = queries_for(self.database)
             with queries.cursor() as cursor:
                 now = queries.insert_many(cursor, rows)
-            transaction.on_commit(partial(self._enqueued, results, now), using=self.database)
+            on_commit_logged(
+                partial(self._enqueued, results, now),
+                self.database,
+                f"Sending task_enqueued for {len(results)} tasks",
+            )
+
+    def _insert_many_after_commit(
+        self, results: Sequence[TaskResult[Any]], rows: Sequence[NewRow]
+    ) -> None:
+        try:
+            self._insert_many(results, rows)
+        except Exception:
+            logger.exception(
+                "Tasks not enqueued count=%s path=%s database=%s: the transaction on %r "
+                "committed, but the tasks could not be inserted.",
+                len(results),
+                results[0].task.module_path,
+                self.database,
+                DEFAULT_DB_ALIAS,
+            )
 
     # Results.
 
     def get_result(self, result_id: str) -> TaskResult[Any]:
+        """See BaseTaskBackend.get_result(); UnreadableResultError for a row that holds a
+        value that cannot be read (a time Python's datetime cannot hold, an unknown status)."""
         from django_tasks.backends.database.models import DBTaskResult
 
+        pk = self._checked_id(result_id)
+        rows = self._rows()
         try:
-            row = self._rows().get(pk=self._checked_id(result_id))
+            row = rows.get(pk=pk)
         except DBTaskResult.DoesNotExist:
             raise self._no_result(result_id) from None
-        return result_from_model(row)
-
-    async def aget_result(self, result_id: str) -> TaskResult[Any]:
-        from django_tasks.backends.database.models import DBTaskResult
-
-        try:
-            row = await self._rows().aget(pk=self._checked_id(result_id))
-        except DBTaskResult.DoesNotExist:
-            raise self._no_result(result_id) from None
+        except (DataError, ValueError, OverflowError):  # The driver, or Django, read a time.
+            times = DBTaskResult._meta.concrete_fields
+            names = [field.name for field in times if isinstance(field, models.DateTimeField)]
+            unreadable = unreadable_times(rows, pk, names)
+            if not unreadable:
+                raise
+            raise unreadable_result(str(pk), unreadable) from None
         return result_from_model(row)
 
     def _rows(self) -> "Any":

@@ -21,6 +21,12 @@ APP_NAME = "django_tasks.backends.database"
 SUPPORTED_VENDORS = ("postgresql", "mysql", "sqlite")
 MIN_SQLITE_VERSION = (3, 35, 0)  # UPDATE ... RETURNING
 MIN_MARIADB_VERSION = (10, 6)  # SELECT ... SKIP LOCKED
+JSON_GROWTH = 4
+"""How many bytes of a MariaDB or MySQL statement one byte of JSON (as MAX_JSON_BYTES counts
+it) takes at most, once its characters beyond ASCII and then the statement's quotes are
+escaped: 3.5, for a 2-byte character ("é" becomes \\u00e9)."""
+STATEMENT_ROOM = 65_536
+"""Bytes of a statement that carries JSON, besides the JSON."""
 
 
 def check_backend(
@@ -103,6 +109,21 @@ def _check_mariadb(backend: "DatabaseBackend", where: str) -> Iterable[checks.Ch
             f"server; the database backend needs MariaDB 10.6 or later (SKIP LOCKED).",
             hint="Upgrade MariaDB, or keep the queue in another database.",
             id="django_tasks.E026",
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT @@max_allowed_packet")
+        packet = int(cursor.fetchone()[0])
+    largest = backend.options.MAX_JSON_BYTES
+    needed = JSON_GROWTH * largest + STATEMENT_ROOM
+    if needed > packet:
+        yield checks.Warning(
+            f"{where}['OPTIONS']['MAX_JSON_BYTES'] is {largest:,}, but the server of database "
+            f"{backend.database!r} takes statements of at most {packet:,} bytes "
+            f"(max_allowed_packet): escaped for it, JSON that large takes up to {needed:,}, "
+            f"and the server drops the connection of a statement it cannot take.",
+            hint=f"Lower MAX_JSON_BYTES to {(packet - STATEMENT_ROOM) // JSON_GROWTH:,} or less, "
+            f"or raise the server's max_allowed_packet to {needed:,} or more.",
+            id="django_tasks.W023",
         )
 
 

@@ -9,3 +9,8 @@ class LeaseExpiredError(TaskException):
 
 class StorageError(TaskException):
     """The task finished, but its outcome (its return value) could not be stored."""
+
+
+class UnreadableResultError(TaskException, ValueError):
+    """A stored result holds a value that cannot be read: a time outside the years Python's
+    datetime holds, or a status that is none of ResultStatus."""

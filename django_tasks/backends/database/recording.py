@@ -8,7 +8,6 @@ many attempts again: its task is then retaken when its lease expires.
 """
 
 import dataclasses
-import json
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -20,6 +19,7 @@ from django.utils import timezone
 from django_tasks.backends.database.exceptions import StorageError
 from django_tasks.backends.database.executor import Claim
 from django_tasks.backends.database.queries import ClaimedRow, Finish
+from django_tasks.backends.database.rows import JSONColumns, JSONTooLarge
 from django_tasks.execution import Outcome
 from django_tasks.task import ResultStatus
 from django_tasks.utils import class_path, format_exception
@@ -114,9 +114,9 @@ class Outbox:
                 self._settle(pending, False)
 
 
-def outcome_finish(claim: Claim, outcome: Outcome) -> PendingFinish:
+def outcome_finish(claim: Claim, outcome: Outcome, columns: JSONColumns) -> PendingFinish:
     """The row values of a task's outcome, or of a FAILED one (and why, in ``replaced``) if
-    its return value cannot be encoded."""
+    its return value cannot be encoded, or is larger than the backend stores."""
     result = claim.result
     finish = Finish(
         id=claim.row_id,
@@ -131,8 +131,11 @@ def outcome_finish(claim: Claim, outcome: Outcome) -> PendingFinish:
     if outcome.status != ResultStatus.SUCCEEDED:
         return PendingFinish(claim, finish, outcome)
     try:
-        value = json.dumps(outcome.return_value)
-    except (ValueError, TypeError, RecursionError) as e:  # An int beyond Python's digit limit.
+        value = columns.dumps(outcome.return_value)
+    except JSONTooLarge as e:
+        reason = f"its return value takes {e}; return a reference to the data instead"
+        return PendingFinish(claim, storage_failure(finish, reason), outcome, replaced=reason)
+    except (ValueError, TypeError, RecursionError) as e:  # Not normalised JSON data.
         reason = f"{type(e).__name__}: {e}"
         return PendingFinish(claim, storage_failure(finish, reason), outcome, replaced=reason)
     return PendingFinish(claim, dataclasses.replace(finish, return_value=value), outcome)

@@ -12,39 +12,94 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
+from django.db.models import TextField
+from django.db.models.functions import Cast
+from django.utils.dateparse import parse_datetime
 
+from django_tasks.backends.database.exceptions import UnreadableResultError
 from django_tasks.backends.database.queries import ClaimedRow, NewRow
-from django_tasks.exceptions import InvalidTaskArgumentsError
+from django_tasks.exceptions import InvalidTaskArgumentsError, InvalidTaskError
 from django_tasks.registry import task_registry
+from django_tasks.serialization import JSONValue, dumps
 from django_tasks.task import ResultStatus, Task, TaskResult
 
 if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
     from django_tasks.backends.database.models import DBTaskResult
 
-_compact_json = json.JSONEncoder(separators=(",", ":"))
+
+class JSONTooLarge(ValueError):  # noqa: N818  # Says what is wrong, like DoesNotExist.
+    """JSON data takes more bytes than the backend's MAX_JSON_BYTES; the message says
+    "<size> bytes as JSON, more than backend ... stores (...)", to end a sentence with."""
 
 
-def new_row(result: TaskResult[Any]) -> NewRow:
+@dataclass(frozen=True, slots=True)
+class JSONColumns:
+    """How one backend writes JSON data (arguments, return values) to its table."""
+
+    backend: str
+    """The backend's alias, for messages."""
+
+    max_bytes: int
+    """OPTIONS["MAX_JSON_BYTES"]: the most bytes JSON data may take, counted as compact UTF-8."""
+
+    ascii_only: bool
+    """Whether characters beyond ASCII are escaped (MySQL and MariaDB, whose connection or
+    table may not take them all); elsewhere the text is stored as it is, which is smaller."""
+
+    def dumps(self, value: JSONValue) -> str:
+        """``value`` (normalised JSON data) as the text to store; JSONTooLarge if it is."""
+        text = dumps(value, ascii_only=self.ascii_only)
+        # Cheap bounds first: escaped, the text is at least as long as its UTF-8 is; one
+        # character is at most 4 bytes of UTF-8.
+        if len(text) * (1 if self.ascii_only else 4) <= self.max_bytes:
+            return text
+        size = len((dumps(value) if self.ascii_only else text).encode("utf-8"))
+        if size > self.max_bytes:
+            raise JSONTooLarge(
+                f"{size:,} bytes as JSON, more than backend {self.backend!r} stores "
+                f"(OPTIONS['MAX_JSON_BYTES'] is {self.max_bytes:,})"
+            )
+        return text
+
+
+def new_row(result: TaskResult[Any], columns: JSONColumns) -> NewRow:
+    """The row of a new result; InvalidTaskArgumentsError if its arguments are too large."""
     task = result.task
+    try:
+        arguments = columns.dumps({"args": result.args, "kwargs": result.kwargs})
+    except JSONTooLarge as e:
+        raise InvalidTaskArgumentsError(
+            f"The arguments of task {task.module_path} take {e}; pass a reference to the "
+            f"data (a primary key, a file name) instead."
+        ) from None
     return NewRow(
         id=result.id,
         backend=result.backend,
         queue_name=task.queue_name,
         task_path=task.module_path,
         priority=task.priority,
-        arguments=_compact_json.encode({"args": result.args, "kwargs": result.kwargs}),
+        arguments=arguments,
         run_after=task.run_after,
     )
 
 
 def result_from_model(row: "DBTaskResult") -> TaskResult[Any]:
-    """The result a row of the table stands for."""
+    """The result a row of the table stands for; UnreadableResultError for an unknown status."""
     result_id = str(row.id)
+    if row.status not in ResultStatus.values:
+        raise UnreadableResultError(
+            f"Task result {result_id!r} cannot be read: its status {row.status!r} is none of "
+            f"{', '.join(ResultStatus.values)}; it was changed behind the backend's back."
+        )
     args, kwargs = decode_arguments(result_id, row.arguments)
     result: TaskResult[Any] = TaskResult(
         task=task_for_row(row.task_path, row.priority, row.queue_name, row.backend, row.run_after),
@@ -72,9 +127,15 @@ def result_from_model(row: "DBTaskResult") -> TaskResult[Any]:
 def result_from_claim(row: ClaimedRow, backend: str) -> TaskResult[Any]:
     """The RUNNING result of a row a worker has just claimed.
 
-    Raises InvalidTaskError if the row's task path is not a registered task, and
-    InvalidTaskArgumentsError if its arguments cannot be decoded.
+    Raises InvalidTaskError if the row's task path is not a registered task or its run_after
+    cannot be read, and InvalidTaskArgumentsError if its arguments cannot be decoded.
     """
+    if row.unreadable_run_after:
+        raise InvalidTaskError(
+            f"The stored run_after of result {row.id!r}, {row.unreadable_run_after!r}, is "
+            f"outside the years 1 to 9999 (UTC) that Python's datetime holds, so the task "
+            f"cannot run; enqueue it again with a run_after in that range."
+        )
     task = task_for_row(row.task_path, row.priority, row.queue_name, backend, row.run_after)
     try:
         arguments = json.loads(row.arguments)
@@ -118,6 +179,41 @@ def _task_variant(
         return task
     # replace() validates the options again, so a tampered priority is refused here.
     return dataclasses.replace(task, priority=priority, queue_name=queue_name, backend=backend)
+
+
+def unreadable_times(
+    rows: "QuerySet[DBTaskResult]", pk: Any, names: Iterable[str]
+) -> dict[str, str]:
+    """The stored text of each of the time columns ``names`` of the row ``pk`` whose value
+    Python's datetime cannot hold (a time before year 1 or after 9999 in UTC, which
+    PostgreSQL stores; text that is no time, on SQLite), by column name. The columns are read
+    as text, which never fails."""
+    names = list(names)
+    texts = rows.filter(pk=pk).values_list(*(Cast(name, TextField()) for name in names)).first()
+    if texts is None:
+        return {}
+    return {
+        name: text
+        for name, text in zip(names, texts, strict=True)
+        if text is not None and not _is_time(text)
+    }
+
+
+def unreadable_result(result_id: str, unreadable: Mapping[str, str]) -> UnreadableResultError:
+    """The error of a result whose times ``unreadable`` (see unreadable_times) cannot be read."""
+    held = " and ".join(f"{name} {text!r}" for name, text in unreadable.items())
+    return UnreadableResultError(
+        f"Task result {result_id!r} cannot be read: it holds {held}, outside the years 1 to "
+        f"9999 (UTC) that Python's datetime holds; delete the row, or correct it in the "
+        f"database."
+    )
+
+
+def _is_time(text: str) -> bool:
+    try:
+        return parse_datetime(text) is not None
+    except ValueError:
+        return False
 
 
 def decode_arguments(result_id: str, arguments: Any) -> tuple[list[Any], dict[str, Any]]:

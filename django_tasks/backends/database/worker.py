@@ -96,6 +96,7 @@ class Worker:
         self.backend = backend
         self.options = options
         self.alias = backend.database
+        self._json_columns = backend.json_columns
         self.tally = Tally()
         self._held: dict[str, Claim] = {}
         self._outbox = Outbox(self._settle)
@@ -261,7 +262,7 @@ class Worker:
     def _store(self, claim: Claim, outcome: Outcome) -> None:
         """The executor's Store, in a runner thread: hand the outcome to the main thread,
         which writes it (see _flush) and tells the executor (see _settle)."""
-        self._outbox.put(outcome_finish(claim, outcome))
+        self._outbox.put(outcome_finish(claim, outcome, self._json_columns))
         self._alarm.wake()
 
     def _flush(self) -> None:

@@ -30,11 +30,13 @@ NEW = ResultStatus.NEW.value
 RUNNING = ResultStatus.RUNNING.value
 FAILED = ResultStatus.FAILED.value
 
-# The columns a claim returns, in this order.
-CLAIMED_COLUMNS = (
-    "id, task_path, queue_name, priority, run_after, arguments, enqueued_at, started_at, "
-    "attempts, worker_ids"
-)
+
+def claimed_columns(run_after: str = "run_after") -> str:
+    """The columns a claim returns, in this order, with ``run_after`` as the SQL that reads it."""
+    return (
+        f"id, task_path, queue_name, priority, {run_after}, arguments, enqueued_at, "
+        f"started_at, attempts, worker_ids"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,10 @@ class ClaimedRow:
     started_at: datetime
     attempts: int
     worker_ids: list[str]
+    unreadable_run_after: str = ""
+    """The stored text of a run_after that cannot be read (``run_after`` is then None): a
+    time before year 1 or after 9999 in UTC, which PostgreSQL holds but Python's datetime does
+    not, or text that is no time. The task cannot run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +160,9 @@ class Queries:
 
     def from_db(self, value: Any) -> datetime:
         if isinstance(value, str):
-            value = parse_datetime(value)
+            text, value = value, parse_datetime(value)  # ValueError: a time Python cannot hold.
+            if value is None:
+                raise ValueError(f"{text!r} is not a date and time.")
         if settings.USE_TZ and timezone.is_naive(value):
             value = timezone.make_aware(value, self.connection.timezone)
         return value  # type: ignore[no-any-return]  # a datetime once parsed
@@ -201,7 +209,8 @@ class Queries:
 
     def insert_many(self, cursor: Any, new_rows: Iterable[NewRow]) -> datetime:
         """Insert NEW rows, in as few statements as the database allows, all enqueued at the
-        same time (the database's), which is returned."""
+        same time (the database's), which is returned. What ``new_rows`` raises (a row that
+        cannot be made) is raised as it is, and nothing is inserted."""
         rows = list(new_rows)
         now = self.current_time(cursor)
         per_statement = 500
@@ -313,15 +322,25 @@ class Queries:
 
     def _claimed(self, row: Sequence[Any]) -> ClaimedRow:
         worker_ids = row[9]
+        run_after, unreadable_run_after = self.claimed_run_after(row)
         return ClaimedRow(
             id=self.id_from_db(row[0]),
             task_path=row[1],
             queue_name=row[2],
             priority=row[3],
-            run_after=self.from_db_or_none(row[4]),
+            run_after=run_after,
             arguments=row[5],
             enqueued_at=self.from_db(row[6]),
             started_at=self.from_db(row[7]),
             attempts=row[8],
             worker_ids=json.loads(worker_ids) if isinstance(worker_ids, str) else worker_ids,
+            unreadable_run_after=unreadable_run_after,
         )
+
+    def claimed_run_after(self, row: Sequence[Any]) -> tuple[datetime | None, str]:
+        """A claimed row's run_after, or None and its stored text if it cannot be read, so
+        that the row fails on its own rather than the whole claim."""
+        try:
+            return self.from_db_or_none(row[4]), ""
+        except (ValueError, OverflowError):
+            return None, str(row[4])

@@ -14,24 +14,34 @@ that is); a task deferred to later never does (workers poll for those).
 """
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+from django.db import DatabaseError
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from django_tasks.backends.database.queries.base import (
-    CLAIMED_COLUMNS,
     NEW,
     RUNNING,
     ClaimedRow,
     Finish,
     NewRow,
     Queries,
+    claimed_columns,
 )
 from django_tasks.backends.database.schema import ENQUEUE_FUNCTION, NOTIFY_CHANNEL
 from django_tasks.backends.database.waking import NOTIFY_WINDOW
+
+_READABLE = "run_after BETWEEN '0001-01-01 00:00:00+00' AND '9999-12-31 23:59:59.999999+00'"
+CLAIMED = (
+    f"{claimed_columns(f'CASE WHEN {_READABLE} THEN run_after END')}, "
+    f"CASE WHEN NOT {_READABLE} THEN run_after::text END"
+)
+"""What a claim returns: a run_after beyond the years 1 to 9999 in UTC, which PostgreSQL holds
+but Python's datetime does not (the driver would fail the whole claim), as NULL, and its text
+in one more column."""
 
 
 class PostgreSQLQueries(Queries):
@@ -90,7 +100,7 @@ class PostgreSQLQueries(Queries):
             f"WHERE status = '{NEW}' AND backend = %s {in_queues}"
             f"AND available_at <= {self.now} "
             f"ORDER BY priority DESC, available_at, id LIMIT %s FOR UPDATE SKIP LOCKED)) "
-            f"RETURNING {CLAIMED_COLUMNS}",
+            f"RETURNING {CLAIMED}",
             [
                 worker_id,
                 lease_seconds,
@@ -101,6 +111,9 @@ class PostgreSQLQueries(Queries):
             ],
         )
         return [self._claimed(row) for row in cursor.fetchall()]
+
+    def claimed_run_after(self, row: Sequence[Any]) -> tuple[datetime | None, str]:
+        return self.from_db_or_none(row[4]), row[10] or ""
 
     def finish(self, cursor: Any, *, worker_id: str, finishes: Sequence[Finish]) -> set[str]:
         # One array per column, so that the statement's text is the same for every batch size;
@@ -162,37 +175,61 @@ class PostgreSQLQueries(Queries):
         # NOTIFYed (delivered at the commit).
         now = self.current_time(cursor)
         local_now = timezone.now()  # Which tasks are due: the same estimate as insert()'s.
-        due = set()
-        with self.connection.wrap_database_errors, cursor.copy(self._copy_sql) as copy:
-            # Times go as ISO 8601 text, which COPY parses: dumping a datetime costs more
-            # Python than the rest of the row.
-            enqueued_at = now.isoformat()
-            for row in new_rows:
-                if row.run_after is None or row.run_after <= local_now:
-                    due.add(row.queue_name)
-                run_after = None if row.run_after is None else row.run_after.isoformat()
-                copy.write_row(
-                    (
-                        row.id,
-                        NEW,
-                        row.backend,
-                        row.queue_name,
-                        row.task_path,
-                        row.priority,
-                        row.arguments,
-                        run_after,
-                        enqueued_at,
-                        run_after or enqueued_at,
-                        0,
-                        "",
-                        "[]",
-                        "",
-                        "",
-                    )
-                )
+        due: set[str] = set()
+        refused: list[Exception] = []
+
+        def rows() -> Iterator[NewRow]:
+            try:
+                yield from new_rows
+            except Exception as e:  # Raised below, not hidden by the aborted COPY's error.
+                refused.append(e)
+                raise
+
+        try:
+            with self.connection.wrap_database_errors, cursor.copy(self._copy_sql) as copy:
+                self._copy_rows(copy, rows(), now, local_now, due)
+        except DatabaseError:
+            if refused:
+                raise refused[0] from None
+            raise
         if due:
             cursor.execute(
                 "SELECT count(pg_notify(%s, queue_name)) FROM unnest(%s::text[]) AS queue_name",
                 [NOTIFY_CHANNEL, sorted(due)],
             )
         return now
+
+    def _copy_rows(
+        self,
+        copy: Any,
+        new_rows: Iterable[NewRow],
+        now: datetime,
+        local_now: datetime,
+        due: set[str],
+    ) -> None:
+        # Times go as ISO 8601 text, which COPY parses: dumping a datetime costs more Python
+        # than the rest of the row.
+        enqueued_at = now.isoformat()
+        for row in new_rows:
+            if row.run_after is None or row.run_after <= local_now:
+                due.add(row.queue_name)
+            run_after = None if row.run_after is None else row.run_after.isoformat()
+            copy.write_row(
+                (
+                    row.id,
+                    NEW,
+                    row.backend,
+                    row.queue_name,
+                    row.task_path,
+                    row.priority,
+                    row.arguments,
+                    run_after,
+                    enqueued_at,
+                    run_after or enqueued_at,
+                    0,
+                    "",
+                    "[]",
+                    "",
+                    "",
+                )
+            )

@@ -9,14 +9,18 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from django_tasks.backends.database.queries.base import (
-    CLAIMED_COLUMNS,
     NEW,
     RUNNING,
     ClaimedRow,
     Finish,
     NewRow,
     Queries,
+    claimed_columns,
 )
+
+CLAIMED = claimed_columns("CAST(run_after AS TEXT)")
+"""What a claim returns: run_after as text, which Django's converter for the column does not
+read, so that text that is no time Python holds fails its own row, not the claim."""
 
 
 class SQLiteQueries(Queries):
@@ -74,7 +78,7 @@ class SQLiteQueries(Queries):
             f"WHERE status = '{NEW}' AND backend = %s {in_queues}"
             f"AND available_at <= {self.now} "
             f"ORDER BY priority DESC, available_at, id LIMIT %s) "
-            f"RETURNING {CLAIMED_COLUMNS}",
+            f"RETURNING {CLAIMED}",
             [
                 worker_id,
                 f"+{lease_seconds} seconds",

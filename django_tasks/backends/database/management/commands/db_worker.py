@@ -2,6 +2,7 @@
 
 import argparse
 import math
+import re
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -21,6 +22,7 @@ from django_tasks.backends.database.worker import (
     configure_logging,
 )
 from django_tasks.utils import default_worker_id
+from django_tasks_spec.settings import QUEUE_NAME_PATTERN, queue_name_characters_message
 
 
 class Command(BaseCommand):
@@ -129,6 +131,8 @@ class Command(BaseCommand):
         if "" in names:
             raise CommandError(f"--queue-name {','.join(names)!r} contains an empty queue name.")
         for name in names:
+            if not re.fullmatch(QUEUE_NAME_PATTERN, name):
+                raise CommandError(queue_name_characters_message(name))
             if backend.queues and name not in backend.queues:
                 raise CommandError(
                     f"Queue {name!r} is not valid for backend {backend.alias!r}; allowed: "
