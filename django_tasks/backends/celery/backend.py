@@ -1,0 +1,164 @@
+"""CeleryBackend: tasks travel through the project's Celery broker; its workers run them.
+
+Enqueueing writes the task's record (status NEW) to Celery's result backend, then publishes it
+as the one argument of ``django_tasks.run``, the Celery task that runs any of our tasks (see
+tasks.py and worker.py): no task of ours is registered with Celery. The record is written
+first so that a worker, which updates it, can never be overtaken by it; if the message cannot
+be sent, the record is removed again. ``task_enqueued`` is sent once the broker has the
+message. Waiting for the transaction to commit is the base class's policy: nothing is written
+or sent before the commit.
+"""
+
+from collections.abc import Iterable
+from typing import Any, ClassVar, cast
+
+from celery import Celery
+from celery.backends.base import BaseKeyValueStoreBackend
+from django.core import checks
+from django.utils import timezone
+
+from django_tasks.backends.base import BaseTaskBackend
+from django_tasks.backends.celery.checks import check_backend
+from django_tasks.backends.celery.engine import (
+    PriorityScale,
+    broker_kind,
+    celery_queue,
+    find_app,
+    priority_scale,
+    result_backend_problem,
+)
+from django_tasks.backends.celery.options import CeleryOptions
+from django_tasks.backends.celery.records import MalformedRecordError, Record, ResultStore
+from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError, ResultDoesNotExist
+from django_tasks.signals import task_enqueued
+from django_tasks.task import MAX_RESULT_ID_LENGTH, TaskResult
+
+RUN_TASK = "django_tasks.run"
+"""The name of the Celery task that runs our tasks in Celery's workers."""
+
+MAX_QUEUE_NAME_BYTES = 255
+"""The longest queue name RabbitMQ accepts (an AMQP short string)."""
+
+
+class CeleryBackend(BaseTaskBackend):
+    """Sends tasks through the project's Celery app; ``celery worker`` processes run them."""
+
+    # Can tasks be enqueued with run_after?
+    supports_defer: ClassVar[bool] = True
+
+    # Can coroutine functions be enqueued?
+    supports_async_task: ClassVar[bool] = True
+
+    # Can a result be retrieved by id, from any thread or process?
+    supports_get_result: ClassVar[bool] = True
+
+    # Is a task with a higher priority started before one with a lower priority?
+    supports_priority: ClassVar[bool] = True
+
+    options_schema: ClassVar[type[CeleryOptions]] = CeleryOptions
+    options: CeleryOptions
+
+    def __init__(self, alias: str, params: Any) -> None:
+        super().__init__(alias, params)
+        self._app: Celery | None = None
+        self._store: ResultStore | None = None
+        self._routes: dict[str, tuple[str, PriorityScale | None]] = {}
+
+    @property
+    def app(self) -> Celery:
+        """The project's Celery app (OPTIONS["APP"], or the only one there is), found at first
+        use: the app may be created after the backend."""
+        if self._app is None:
+            self._app = find_app(self.options.APP, self.alias)
+        return self._app
+
+    @property
+    def store(self) -> ResultStore:
+        """Where results are kept: the Celery app's result backend."""
+        if self._store is None:
+            app = self.app
+            problem = result_backend_problem(app)
+            if problem is not None:
+                raise InvalidTaskBackendError(
+                    f"TASKS[{self.alias!r}] uses the Celery app {app.main!r}, whose "
+                    f"result_backend {problem}."
+                )
+            self._store = ResultStore(cast(BaseKeyValueStoreBackend, app.backend))
+        return self._store
+
+    # Enqueueing.
+
+    def _enqueue(self, result: TaskResult[Any]) -> None:
+        task = result.task
+        queue, scale = self._route(task.queue_name)
+        enqueued_at = timezone.now()
+        record = Record.of(result).model_copy(update={"enqueued_at": enqueued_at})
+        text = record.model_dump_json()
+        store = self.store
+        store.write(record, text)
+        try:
+            self.app.send_task(
+                RUN_TASK,
+                args=[text],
+                task_id=result.id,
+                queue=queue,
+                priority=None if scale is None else scale.broker_priority(task.priority),
+                eta=task.run_after,
+                shadow=task.module_path,
+                ignore_result=True,  # The worker stores the record; no Celery result to wait on.
+                serializer="json",
+            )
+        except BaseException:
+            store.delete(result.id)  # Nothing was sent: leave no trace of the task.
+            raise
+        result._update(enqueued_at=enqueued_at)
+        task_enqueued.send(type(self), task_result=result)
+
+    def _route(self, queue_name: str) -> tuple[str, PriorityScale | None]:
+        """The Celery queue of one of our queues, and its priority levels."""
+        route = self._routes.get(queue_name)
+        if route is None:
+            app = self.app
+            queue = celery_queue(app, queue_name)
+            if len(queue.encode()) > MAX_QUEUE_NAME_BYTES:
+                raise InvalidTaskError(
+                    f"Queue {queue_name!r} is {len(queue.encode())} bytes long; a Celery queue "
+                    f"name is at most {MAX_QUEUE_NAME_BYTES} bytes."
+                )
+            if not app.conf.task_create_missing_queues and queue not in app.amqp.queues:
+                raise InvalidTaskError(
+                    f"Queue {queue_name!r} is the Celery queue {queue!r}, which the Celery app "
+                    f"does not declare (task_queues), and task_create_missing_queues is False; "
+                    f"add it to task_queues."
+                )
+            route = (queue, priority_scale(app, broker_kind(app), queue))
+            self._routes[queue_name] = route
+        return route
+
+    # Results.
+
+    def get_result(self, result_id: str) -> TaskResult[Any]:
+        if not _possible_id(result_id):
+            raise self._no_result(result_id)
+        try:
+            record = self.store.read(result_id)
+        except MalformedRecordError as e:
+            raise ResultDoesNotExist(str(e)) from None
+        if record is None or record.id != result_id or record.backend != self.alias:
+            raise self._no_result(result_id)
+        return record.result()
+
+    def _no_result(self, result_id: object) -> ResultDoesNotExist:
+        return ResultDoesNotExist(
+            f"No task result with id {result_id!r} in backend {self.alias!r}."
+        )
+
+    def check(self, **kwargs: Any) -> Iterable[checks.CheckMessage]:
+        """Report what would stop tasks from running (IDs E040-E049, W040-W049)."""
+        yield from super().check(**kwargs)
+        yield from check_backend(self)
+
+
+def _possible_id(result_id: object) -> bool:
+    """Whether ``result_id`` could be the id of a result: a string of 1-64 characters."""
+    return isinstance(result_id, str) and 0 < len(result_id) <= MAX_RESULT_ID_LENGTH
