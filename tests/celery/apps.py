@@ -31,6 +31,9 @@ def settings(namespace: str = NAMESPACE, **overrides: Any) -> dict[str, Any]:
         "task_default_queue": f"{namespace}.default",
         "worker_prefetch_multiplier": 1,
         "worker_hijack_root_logger": False,
+        # How long a worker waits for a lost pool process's result before it hands the task
+        # back (Celery's default: 10 s).
+        "worker_lost_wait": 1.0,
         "broker_connection_retry_on_startup": True,
         **overrides,
     }
@@ -51,9 +54,7 @@ def redis_settings(namespace: str = NAMESPACE, **overrides: Any) -> dict[str, An
         "priority_steps": list(range(10)),  # The most levels Redis has.
         **overrides.pop("broker_transport_options", {}),
     }
-    return settings(
-        namespace, broker_url=REDIS_URL, broker_transport_options=options, **overrides
-    )
+    return settings(namespace, broker_url=REDIS_URL, broker_transport_options=options, **overrides)
 
 
 def make_app(name: str, configuration: dict[str, Any]) -> Celery:
@@ -64,3 +65,21 @@ def make_app(name: str, configuration: dict[str, Any]) -> Celery:
 
 rabbitmq = make_app("rabbitmq", rabbitmq_settings())
 redis = make_app("redis", redis_settings())
+
+# Where the tests kill workers: queues and keys of their own. On Redis, a message whose worker
+# is lost goes back to its queue once it has been unacknowledged for visibility_timeout seconds
+# (Celery's default: an hour), when a worker next looks (kombu's default: every ~100 s).
+LOST_NAMESPACE = f"{NAMESPACE}.lost"
+VISIBILITY_TIMEOUT = 5
+rabbitmq_lost = make_app("rabbitmq-lost", rabbitmq_settings(LOST_NAMESPACE))
+redis_lost = make_app(
+    "redis-lost",
+    redis_settings(
+        LOST_NAMESPACE,
+        broker_transport_options={
+            "visibility_timeout": VISIBILITY_TIMEOUT,
+            "unacked_restore_interval": 1,
+            "unacked_restore_throttle": 1,
+        },
+    ),
+)

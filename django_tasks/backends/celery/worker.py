@@ -81,8 +81,8 @@ def run(backend: CeleryBackend, message: Record, worker_id: str) -> None:
     worker_ids = [] if history is None else history.worker_ids
     if history is not None and attempts >= backend.options.MAX_ATTEMPTS:
         lost = WorkerLostError(
-            f"The task's worker was lost on each of its {attempts} attempts "
-            f"({', '.join(worker_ids)}); MAX_ATTEMPTS is {backend.options.MAX_ATTEMPTS}."
+            f"The task's worker was lost on every attempt, {attempts} of MAX_ATTEMPTS "
+            f"{backend.options.MAX_ATTEMPTS} ({', '.join(worker_ids)}); it is not run again."
         )
         _refuse(store, history, lost, "lost its worker too often")
         return
