@@ -20,11 +20,11 @@ from typing import Any, cast
 import pytest
 from celery import Celery
 from django.test import override_settings
-from kombu.exceptions import ChannelError
 
 from django_tasks import tasks
 from django_tasks.backends.celery import CeleryBackend
 from django_tasks.task import TaskResult
+from django_tasks_conformance.celery import purge
 from tests.celery import apps
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,19 +177,6 @@ class CeleryWorker:
                 self.process.wait(30)
             except subprocess.TimeoutExpired:
                 self.kill()
-
-
-def purge(app: Celery, queues: Sequence[str]) -> None:
-    """Remove every message waiting in these queues (missing queues are fine)."""
-    with app.connection_for_write() as connection:
-        for queue in queues:
-            channel: Any = connection.channel()  # kombu's stub lacks queue_purge().
-            try:
-                channel.queue_purge(queue)
-            except ChannelError:  # RabbitMQ: no such queue (it closes the channel).
-                pass
-            finally:
-                channel.close()
 
 
 @pytest.fixture(scope="session", params=BROKERS)
