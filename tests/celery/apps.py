@@ -42,9 +42,11 @@ def settings(namespace: str = NAMESPACE, **overrides: Any) -> dict[str, Any]:
 def rabbitmq_settings(namespace: str = NAMESPACE, **overrides: Any) -> dict[str, Any]:
     return settings(
         namespace,
-        broker_url=RABBITMQ_URL,
-        task_queue_max_priority=PRIORITY_LEVELS - 1,
-        **overrides,
+        **{
+            "broker_url": RABBITMQ_URL,
+            "task_queue_max_priority": PRIORITY_LEVELS - 1,
+            **overrides,
+        },
     )
 
 

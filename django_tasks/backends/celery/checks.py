@@ -57,10 +57,12 @@ def check_backend(backend: "CeleryBackend") -> Iterable[checks.CheckMessage]:
             id="django_tasks.E041",
         )
         return
-    yield from _check_broker_urls(where, app)
+    broker_problems = list(_check_broker_urls(where, app))
+    yield from broker_problems
     yield from _check_result_backend(where, app)
     yield from _check_serializer(where, app)
-    yield from _check_priorities(backend, where, app)
+    if not broker_problems:  # The priorities depend on the broker's transport.
+        yield from _check_priorities(backend, where, app)
 
 
 def _check_broker_urls(where: str, app: Celery) -> Iterable[checks.CheckMessage]:
