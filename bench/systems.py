@@ -7,6 +7,8 @@ from pathlib import Path
 REPO_DIR = Path(__file__).resolve().parent.parent
 
 DJANGO_STORES = ("sqlite", "postgresql", "mysql")
+BROKERS = ("redis", "rabbitmq")
+"""The stores of the Celery-based systems: Celery's broker (results are in Redis for both)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,6 +44,7 @@ def all_systems() -> dict[str, System]:
     django = f"Django=={importlib.metadata.version('Django')}"
     pinned = pins()
     database_drivers = (pinned["psycopg"], pinned["mysqlclient"])
+    celery = (pinned["celery"], pinned["kombu"], pinned["redis"])
     return {
         "ours": System(
             key="ours",
@@ -67,10 +70,22 @@ def all_systems() -> dict[str, System]:
                 *database_drivers,
             ),
         ),
+        "ours-celery": System(
+            key="ours-celery",
+            name="django_tasks on Celery",
+            stores=BROKERS,
+            requirements=(
+                django,
+                pinned["asgiref"],
+                pinned["pydantic"],
+                pinned["typing_extensions"],
+                *celery,
+            ),
+        ),
         "celery": System(
             key="celery",
             name="Celery",
-            stores=("redis",),
-            requirements=("celery[redis]==5.7.0", "kombu==5.7.0", "redis==8.1.0", django),
+            stores=BROKERS,
+            requirements=(*celery, django),
         ),
     }
