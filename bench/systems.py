@@ -27,6 +27,9 @@ class System:
     requirements: tuple[str, ...]
     """What pip installs into its virtualenv (pinned)."""
 
+    ours: bool = False
+    """Whether it runs our django_tasks (installed from the checkout measured)."""
+
 
 def pins() -> dict[str, str]:
     """The project's pinned requirements (requirements/dev.txt), by lower-case package name."""
@@ -49,6 +52,7 @@ def all_systems() -> dict[str, System]:
         "ours": System(
             key="ours",
             name="django_tasks (ours)",
+            ours=True,
             stores=DJANGO_STORES,
             requirements=(
                 django,
@@ -73,6 +77,7 @@ def all_systems() -> dict[str, System]:
         "ours-celery": System(
             key="ours-celery",
             name="django_tasks on Celery",
+            ours=True,
             stores=BROKERS,
             requirements=(
                 django,

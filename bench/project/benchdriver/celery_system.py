@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import redis
+from kombu.exceptions import ChannelError
 
 from benchdriver.common import Adapter, BenchError, Outcome, Window, Workers, python, wait_until
 
@@ -117,8 +118,12 @@ class PlainCelery(Adapter):
         """Messages still in the broker's queue."""
         with self.app.connection_for_write() as connection:
             channel: Any = connection.channel()
-            _, count, _ = channel.queue_declare(self.queue, passive=True)
-            channel.close()
+            try:
+                _, count, _ = channel.queue_declare(self.queue, passive=True)
+            except ChannelError:  # Redis: an empty queue is no list at all.
+                count = 0
+            finally:
+                channel.close()
         return int(count)
 
     def window(self, since: float) -> Window:
