@@ -17,6 +17,7 @@ from django_tasks.backends.celery.records import Record
 from django_tasks.exceptions import InvalidTaskError
 from django_tasks.task import ResultStatus
 from tests import tasks as fixture_tasks
+from tests.celery import apps
 from tests.celery import tasks as celery_tasks
 from tests.celery.conftest import CeleryWorker, finished, wait_until
 
@@ -51,6 +52,21 @@ def test_a_failure_is_recorded_with_its_exception_and_traceback(
     assert done.traceback is not None
     assert done.traceback.endswith("ValueError: Out of cheese.\n")
     assert "raise ValueError(message)" in done.traceback
+
+
+def test_celerys_own_tools_see_the_results(backend: CeleryBackend, worker: CeleryWorker) -> None:
+    """AsyncResult (and so Flower, `celery result`) reads the same keys, in Celery's states."""
+    waiting = fixture_tasks.noop.using(queue_name=f"{apps.NAMESPACE}.nobody").enqueue()
+    succeeded = finished(fixture_tasks.add.enqueue(2, 5))
+    failed = finished(fixture_tasks.fail.enqueue("Out of cheese."))
+
+    assert backend.app.AsyncResult(waiting.id).state == "PENDING"
+    assert backend.app.AsyncResult(succeeded.id).state == "SUCCESS"
+    failure = backend.app.AsyncResult(failed.id)
+    assert failure.state == "FAILURE"
+    assert isinstance(failure.result, ValueError)
+    assert failure.result.args == ("Out of cheese.",)
+    assert failure.traceback == failed.traceback
 
 
 def test_a_coroutine_task_runs(backend: CeleryBackend, worker: CeleryWorker) -> None:

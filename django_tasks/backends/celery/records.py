@@ -145,7 +145,9 @@ class ResultStore:
         self.backend = backend
 
     def key(self, result_id: str) -> str:
-        return str(self.backend.get_key_for_task(result_id))
+        """The key of a task's result, as Celery's own tools look it up."""
+        # bytes, in fact (celery-types calls it str): never format it with str().
+        return self.backend.get_key_for_task(result_id)
 
     def write(
         self,
