@@ -1,6 +1,7 @@
 """Helpers shared by the tests."""
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -22,3 +23,13 @@ def captured(signal: Signal) -> Iterator[list[tuple[type, TaskResult[Any]]]]:
         yield received
     finally:
         signal.disconnect(receive)
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 60, what: object = "") -> None:
+    """Poll until ``condition()`` is true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            shown = what() if callable(what) else what
+            raise AssertionError(f"Timed out after {timeout} s waiting for {shown}")
+        time.sleep(0.02)

@@ -12,8 +12,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -26,6 +25,7 @@ from django_tasks.backends.celery import CeleryBackend
 from django_tasks.task import TaskResult
 from django_tasks_conformance.celery import purge
 from tests.celery import apps
+from tests.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 BACKEND_PATH = "django_tasks.backends.celery.CeleryBackend"
@@ -45,16 +45,6 @@ def tasks_setting(broker: str, app: str | None = None) -> dict[str, Any]:
         "default": {"BACKEND": BACKEND_PATH, "QUEUES": [], "OPTIONS": options},
         ONE_ATTEMPT: {"BACKEND": BACKEND_PATH, "OPTIONS": {**options, "MAX_ATTEMPTS": 1}},
     }
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 60, what: object = "") -> None:
-    """Poll until ``condition()`` is true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            shown = what() if callable(what) else what
-            raise AssertionError(f"Timed out after {timeout} s waiting for {shown}")
-        time.sleep(0.02)
 
 
 def finished(result: TaskResult[Any], timeout: float = 60) -> TaskResult[Any]:

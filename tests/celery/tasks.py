@@ -1,7 +1,8 @@
 """Tasks of the Celery backend's tests, and receivers that log the worker's signals to a file.
 
 A worker started with DJANGO_TASKS_TEST_SIGNAL_LOG appends one line per signal it sends
-(``started ID RUNNING``); one started with DJANGO_TASKS_TEST_WITHOUT_LOCAL_TASK does not
+(``started ID RUNNING``), and kills its pool process once ``fail_then_lose_the_worker`` has
+finished; one started with DJANGO_TASKS_TEST_WITHOUT_LOCAL_TASK does not
 declare ``local_only``, as a worker that runs older code than the web process would not.
 """
 
@@ -45,6 +46,13 @@ def started_at_of(label: str) -> str:
     return label
 
 
+@task
+def fail_then_lose_the_worker() -> None:
+    """Fail; in a test worker, a task_finished receiver then kills the pool process: after the
+    outcome is recorded, before Celery acknowledges the message."""
+    raise ValueError("Failed, then lost its worker.")
+
+
 if not os.environ.get("DJANGO_TASKS_TEST_WITHOUT_LOCAL_TASK"):
 
     @task
@@ -61,6 +69,11 @@ if SIGNAL_LOG:
     @receiver(task_finished)
     def log_finished(sender: type, task_result: TaskResult[Any], **kwargs: Any) -> None:
         _log("finished", task_result)
+
+    @receiver(task_finished)
+    def lose_the_worker(sender: type, task_result: TaskResult[Any], **kwargs: Any) -> None:
+        if task_result.task.module_path == fail_then_lose_the_worker.module_path:
+            os.kill(os.getpid(), signal.SIGKILL)
 
     def _log(signal_name: str, result: TaskResult[Any]) -> None:
         assert SIGNAL_LOG is not None

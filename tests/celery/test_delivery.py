@@ -25,8 +25,8 @@ from tests.celery.conftest import (
     CeleryWorker,
     finished,
     tasks_setting,
-    wait_until,
 )
+from tests.helpers import wait_until
 
 PRIORITY_QUEUE = f"{apps.NAMESPACE}.priority"
 

@@ -62,6 +62,7 @@ class CeleryBackend(BaseTaskBackend):
         super().__init__(alias, params)
         self._app: Celery | None = None
         self._store: ResultStore | None = None
+        self._broker_kind: str | None = None
         self._routes: dict[str, tuple[str, PriorityScale | None]] = {}
 
     @property
@@ -71,6 +72,13 @@ class CeleryBackend(BaseTaskBackend):
         if self._app is None:
             self._app = find_app(self.options.APP, self.alias)
         return self._app
+
+    @property
+    def broker_kind(self) -> str:
+        """The kind of the Celery app's broker, as kombu names it (``amqp``, ``redis``...)."""
+        if self._broker_kind is None:
+            self._broker_kind = broker_kind(self.app)
+        return self._broker_kind
 
     @property
     def store(self) -> ResultStore:
@@ -131,7 +139,7 @@ class CeleryBackend(BaseTaskBackend):
                     f"does not declare (task_queues), and task_create_missing_queues is False; "
                     f"add it to task_queues."
                 )
-            route = (queue, priority_scale(app, broker_kind(app), queue))
+            route = (queue, priority_scale(app, self.broker_kind, queue))
             self._routes[queue_name] = route
         return route
 

@@ -4,7 +4,9 @@ The message is the task's record (status NEW). The worker looks the task path up
 registry, never imports it blindly: a message naming anything but a registered task is refused
 and its result recorded FAILED with the reason. Then:
 
-1. It reads the stored record. A finished task is not run again (a message delivered twice).
+1. It reads the stored record, if the broker says it delivers the message again (RabbitMQ and
+   Redis say so; the record is read for every message on other brokers). A finished task is
+   not run again (its worker was lost after recording it, before acknowledging the message).
    A RUNNING one was started by a worker that was lost (killed, its machine gone) before it
    finished: this is another attempt, unless MAX_ATTEMPTS attempts have been made, in which
    case the task is recorded FAILED with WorkerLostError.
@@ -27,6 +29,7 @@ from django.utils import timezone
 
 from django_tasks import tasks
 from django_tasks.backends.celery.backend import CeleryBackend
+from django_tasks.backends.celery.engine import AMQP, REDIS
 from django_tasks.backends.celery.exceptions import WorkerLostError
 from django_tasks.backends.celery.records import (
     MalformedRecordError,
@@ -61,13 +64,19 @@ def run_message(celery_task: CeleryTask[Any, Any], args: tuple[Any, ...], kwargs
     except InvalidTaskBackendError as e:
         _refuse_without_backend(celery_task, message, e, worker_id)
         return
-    run(backend, message, worker_id)
+    redelivered = bool((request.delivery_info or {}).get("redelivered", True))
+    run(backend, message, worker_id, redelivered)
 
 
-def run(backend: CeleryBackend, message: Record, worker_id: str) -> None:
-    """Run one task of ``backend``, recording each step in its result backend."""
+def run(backend: CeleryBackend, message: Record, worker_id: str, redelivered: bool) -> None:
+    """Run one task of ``backend``, recording each step in its result backend.
+
+    A message the broker delivers for the first time (RabbitMQ and Redis say so) has not run
+    before: its record is the NEW one enqueue wrote, and is not read again.
+    """
     store = backend.store
-    previous = _stored(store, message.id)
+    first = not redelivered and backend.broker_kind in (AMQP, REDIS)
+    previous = None if first else _stored(store, message.id)
     if previous is not None and previous.is_finished:
         logger.info(
             "Task skipped id=%s path=%s state=%s: it has already finished",
