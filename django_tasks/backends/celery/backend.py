@@ -14,6 +14,7 @@ from typing import Any, ClassVar, cast
 
 from celery import Celery
 from celery.backends.base import BaseKeyValueStoreBackend
+from celery.utils.saferepr import saferepr
 from django.core import checks
 from django.utils import timezone
 
@@ -35,6 +36,9 @@ from django_tasks.task import MAX_RESULT_ID_LENGTH, TaskResult
 
 RUN_TASK = "django_tasks.run"
 """The name of the Celery task that runs our tasks in Celery's workers."""
+
+ARGUMENTS_REPR_LENGTH = 1024
+"""How much of a task's arguments Celery's logs and monitoring show (Celery's default)."""
 
 MAX_QUEUE_NAME_BYTES = 255
 """The longest queue name RabbitMQ accepts (an AMQP short string)."""
@@ -112,7 +116,9 @@ class CeleryBackend(BaseTaskBackend):
                 queue=queue,
                 priority=None if scale is None else scale.broker_priority(task.priority),
                 eta=task.run_after,
-                shadow=task.module_path,
+                shadow=task.module_path,  # The name Celery's logs and tools show.
+                argsrepr=saferepr(result.args, ARGUMENTS_REPR_LENGTH),
+                kwargsrepr=saferepr(result.kwargs, ARGUMENTS_REPR_LENGTH),
                 ignore_result=True,  # The worker stores the record; no Celery result to wait on.
                 serializer="json",
             )

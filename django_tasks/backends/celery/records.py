@@ -162,12 +162,13 @@ class ResultStore:
         """
         key = self.key(record.id)
         value = self.backend.encode(self.meta(record, text, exception))
-        if record.is_finished or not isinstance(self.backend, RedisBackend):
-            self.backend.set(key, value)
-        else:
-            # Nobody waits for a result to be NEW or RUNNING: Redis needs no PUBLISH to tell
-            # Celery's AsyncResult.get(), and one SET costs a quarter of MULTI, SET, PUBLISH, EXEC.
+        if isinstance(self.backend, RedisBackend):
+            # One SET, where Celery's RedisBackend.set() sends MULTI, SET, PUBLISH, EXEC: the
+            # PUBLISH wakes an AsyncResult.get() waiting on the task, which is not how these
+            # results are read (get_result reads the key; AsyncResult reads it too).
             self.backend.ensure(self._set_in_redis, (self.backend, key, value))
+        else:
+            self.backend.set(key, value)
         if record.status == ResultStatus.NEW and record.run_after is not None:
             self._keep_until_run(key, record.run_after)
 
