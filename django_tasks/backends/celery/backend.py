@@ -106,9 +106,7 @@ class CeleryBackend(BaseTaskBackend):
         enqueued_at = timezone.now()
         record = Record.of(result).model_copy(update={"enqueued_at": enqueued_at})
         text = record.model_dump_json()
-        store = self.store
-        store.write(record, text)
-        try:
+        with self.store.creating(record, text):
             self.app.send_task(
                 RUN_TASK,
                 args=[text],
@@ -122,9 +120,6 @@ class CeleryBackend(BaseTaskBackend):
                 ignore_result=True,  # The worker stores the record; no Celery result to wait on.
                 serializer="json",
             )
-        except BaseException:
-            store.delete(result.id)  # Nothing was sent: leave no trace of the task.
-            raise
         result._update(enqueued_at=enqueued_at)
         task_enqueued.send(type(self), task_result=result)
 

@@ -13,6 +13,9 @@ key-value interface of Celery's result backends (Redis, Valkey, memcached, the f
 ...), where each result is one key.
 """
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Self
 
@@ -25,6 +28,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from django_tasks.registry import exception_class, stored_task
 from django_tasks.task import ResultStatus, TaskResult
 from django_tasks.utils import class_path
+
+logger = logging.getLogger("django_tasks")
 
 RECORD_KEY = "django_tasks"
 """The key of our record in Celery's meta."""
@@ -149,6 +154,44 @@ class ResultStore:
         # bytes, in fact (celery-types calls it str): never format it with str().
         return self.backend.get_key_for_task(result_id)
 
+    @contextmanager
+    def creating(self, record: Record, text: str) -> Iterator[None]:
+        """Store a new task's record (NEW) while the block sends its message; if the block
+        raises, remove the record again.
+
+        On Redis the record's SET is sent first and its reply read after the block, so the two
+        round trips overlap. The SET only creates the key (NX): a worker that took the message
+        and recorded the task RUNNING before the SET arrived is not overwritten. If the reply is
+        an error, the message has been sent all the same: the task runs, and the error is
+        logged rather than raised (get_result raises ResultDoesNotExist until a worker records
+        the task RUNNING). Elsewhere the record is written, then the block runs.
+        """
+        if not isinstance(self.backend, RedisBackend):
+            self.write(record, text)
+            try:
+                yield
+            except BaseException:
+                self.delete(record.id)
+                raise
+            return
+        key = self.key(record.id)
+        value = self.backend.encode(self.meta(record, text))
+        client = self.backend.client
+        connection = client.connection_pool.get_connection()
+        try:
+            connection.send_command("SET", key, value, *_expiry(self.backend), "NX")
+            try:
+                yield
+            except BaseException:
+                if _reply(client, connection, record) is None:
+                    self.delete(record.id)  # Nothing was sent: leave no trace of the task.
+                raise
+            _reply(client, connection, record)
+        finally:
+            client.connection_pool.release(connection)
+        if record.run_after is not None:
+            self._keep_until_run(key, record.run_after)
+
     def write(
         self,
         record: Record,
@@ -174,8 +217,7 @@ class ResultStore:
 
     @staticmethod
     def _set_in_redis(backend: RedisBackend, key: str, value: Any) -> None:
-        expires = _seconds(getattr(backend, "expires", None))
-        backend.client.set(key, value, px=None if not expires else int(expires * 1000))
+        backend.client.execute_command("SET", key, value, *_expiry(backend))
 
     def meta(
         self, record: Record, text: str | None = None, exception: BaseException | None = None
@@ -229,6 +271,29 @@ class ResultStore:
         wait = (run_after - timezone.now()).total_seconds()
         if wait > 0:
             self.backend.expire(key, int(wait + expires) + 1)
+
+
+def _reply(client: Any, connection: Any, record: Record) -> Exception | None:
+    """Read the reply to a record's SET; log (and return) the error if it failed."""
+    try:
+        client.parse_response(connection, "SET")
+    except Exception as e:  # Redis refused or went away: the connection is not reused.
+        connection.disconnect()
+        logger.error(
+            "Task id=%s path=%s: its record could not be stored in the result backend: %s: %s",
+            record.id,
+            record.task,
+            type(e).__name__,
+            e,
+        )
+        return e
+    return None
+
+
+def _expiry(backend: RedisBackend) -> tuple[str, int] | tuple[()]:
+    """The SET arguments that make a Redis key expire as Celery's results do."""
+    expires = _seconds(getattr(backend, "expires", None))
+    return ("PX", int(expires * 1000)) if expires else ()
 
 
 def _seconds(expires: float | timedelta | None) -> float | None:
