@@ -1,4 +1,4 @@
-"""The Celery backend's system checks (django_tasks.E040-E045, W040-W041), on real Celery apps
+"""The Celery backend's system checks (django_tasks.E050-E055, W050-W051), on real Celery apps
 configured the way each check refuses; none connects to a broker."""
 
 import re
@@ -36,7 +36,7 @@ def test_the_app_must_be_installed() -> None:
         found = messages("tests.celery.apps.redis")
     assert found == [
         (
-            "django_tasks.E040",
+            "django_tasks.E050",
             "TASKS['default'] uses the Celery backend, but 'django_tasks.backends.celery' is not "
             "in INSTALLED_APPS, so Celery workers do not know the task that runs ours "
             "(django_tasks.run) and discard its messages.",
@@ -62,7 +62,7 @@ def test_the_app_must_be_installed() -> None:
     ],
 )
 def test_the_app_must_be_found(app: str, message: str) -> None:
-    assert only(app) == ("django_tasks.E041", message)
+    assert only(app) == ("django_tasks.E051", message)
 
 
 @pytest.mark.parametrize(
@@ -74,7 +74,7 @@ def test_the_app_must_be_found(app: str, message: str) -> None:
 )
 def test_the_broker_url_must_be_a_url_of_a_known_transport(app: str, problem: str) -> None:
     check_id, message = only(f"tests.celery.check_apps.{app}")
-    assert check_id == "django_tasks.E042"
+    assert check_id == "django_tasks.E052"
     assert problem in message
 
 
@@ -105,13 +105,13 @@ def test_the_broker_url_must_be_a_url_of_a_known_transport(app: str, problem: st
 )
 def test_the_result_backend_must_keep_results_by_key(app: str, problem: str) -> None:
     found = messages(f"tests.celery.check_apps.{app}")
-    assert [check_id for check_id, _ in found] == ["django_tasks.E043"]
+    assert [check_id for check_id, _ in found] == ["django_tasks.E053"]
     assert problem in found[0][1]
 
 
 def test_redis_priority_steps_must_be_usable() -> None:
     assert only("tests.celery.check_apps.bad_priority_steps") == (
-        "django_tasks.E044",
+        "django_tasks.E054",
         "TASKS['default'] uses the Celery app 'bad-priority-steps', whose Redis priority_steps "
         "[3, 6, 12] kombu cannot use: each step must be a whole number from 0 to 9.",
     )
@@ -119,7 +119,7 @@ def test_redis_priority_steps_must_be_usable() -> None:
 
 def test_the_app_must_accept_json() -> None:
     assert only("tests.celery.check_apps.pickle_only") == (
-        "django_tasks.E045",
+        "django_tasks.E055",
         "TASKS['default'] sends JSON messages, but the Celery app 'pickle-only' accepts only "
         "['pickle'] (accept_content), so its workers refuse them.",
     )
@@ -128,7 +128,7 @@ def test_the_app_must_accept_json() -> None:
 def test_tasks_with_priorities_need_queue_priorities() -> None:
     """tests.tasks.prioritised has priority 10; RabbitMQ ignores it without x-max-priority."""
     check_id, message = only("tests.celery.check_apps.no_queue_priorities")
-    assert check_id == "django_tasks.W040"
+    assert check_id == "django_tasks.W050"
     assert message.startswith("TASKS['default'] has tasks with priorities (")
     assert "tests.tasks.prioritised" in message
     assert message.endswith(
@@ -139,7 +139,7 @@ def test_tasks_with_priorities_need_queue_priorities() -> None:
 
 def test_tasks_with_priorities_need_one_task_reserved_at_a_time() -> None:
     check_id, message = only("tests.celery.check_apps.prefetching")
-    assert check_id == "django_tasks.W041"
+    assert check_id == "django_tasks.W051"
     assert re.search(r"has worker_prefetch_multiplier 4: each worker process reserves", message)
 
 
@@ -151,7 +151,7 @@ def test_the_checks_run_with_manage_py_check() -> None:
     }
     with override_settings(TASKS={"default": configuration}):
         found = checks.run_checks()
-    assert "django_tasks.E045" in [message.id for message in found]
+    assert "django_tasks.E055" in [message.id for message in found]
 
 
 @pytest.mark.parametrize(

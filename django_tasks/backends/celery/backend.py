@@ -163,7 +163,7 @@ class CeleryBackend(BaseTaskBackend):
         )
 
     def check(self, **kwargs: Any) -> Iterable[checks.CheckMessage]:
-        """Report what would stop tasks from running (IDs E040-E049, W040-W049)."""
+        """Report what would stop tasks from running (IDs E050-E059, W050-W059)."""
         yield from super().check(**kwargs)
         yield from check_backend(self)
 

@@ -1,4 +1,4 @@
-"""The system checks of the Celery backend: django_tasks.E040-E049 and W040-W049.
+"""The system checks of the Celery backend: django_tasks.E050-E059 and W050-W059.
 
 Each message says what would stop tasks from running or results from being read, in which
 setting, and how to fix it. They read the Celery app's configuration and never connect to the
@@ -45,7 +45,7 @@ def check_backend(backend: "CeleryBackend") -> Iterable[checks.CheckMessage]:
             f"Celery workers do not know the task that runs ours (django_tasks.run) and "
             f"discard its messages.",
             hint=f"Add {APP_NAME!r} to INSTALLED_APPS.",
-            id="django_tasks.E040",
+            id="django_tasks.E050",
         )
     try:
         app = find_app(backend.options.APP, backend.alias)
@@ -54,7 +54,7 @@ def check_backend(backend: "CeleryBackend") -> Iterable[checks.CheckMessage]:
             str(e),
             hint="Set OPTIONS['APP'] to the dotted path of your Celery app, such as "
             "'proj.celery.app'.",
-            id="django_tasks.E041",
+            id="django_tasks.E051",
         )
         return
     broker_problems = list(_check_broker_urls(where, app))
@@ -78,7 +78,7 @@ def _check_broker_urls(where: str, app: Celery) -> Iterable[checks.CheckMessage]
                     f"{where} uses the Celery app {app.main!r}, whose {setting} {url!r} {problem}.",
                     hint="Write it as TRANSPORT://[USER:PASSWORD@]HOST[:PORT][/VHOST], such as "
                     "'amqp://guest:guest@localhost:5672//' or 'redis://localhost:6379/0'.",
-                    id="django_tasks.E042",
+                    id="django_tasks.E052",
                 )
 
 
@@ -101,7 +101,7 @@ def _check_result_backend(where: str, app: Celery) -> Iterable[checks.CheckMessa
             f"{where} uses the Celery app {app.main!r}, whose result_backend {problem}.",
             hint="Use a key-value result backend such as Redis (result_backend = "
             "'redis://localhost:6379/1'), Valkey, memcached or the file system.",
-            id="django_tasks.E043",
+            id="django_tasks.E053",
         )
 
 
@@ -112,7 +112,7 @@ def _check_serializer(where: str, app: Celery) -> Iterable[checks.CheckMessage]:
             f"{where} sends JSON messages, but the Celery app {app.main!r} accepts only "
             f"{sorted(accepted)} (accept_content), so its workers refuse them.",
             hint="Add 'json' to accept_content.",
-            id="django_tasks.E045",
+            id="django_tasks.E055",
         )
 
 
@@ -126,7 +126,7 @@ def _check_priorities(
             f"{where} uses the Celery app {app.main!r}, whose broker transport cannot be "
             f"loaded: {type(e).__name__}: {e}.",
             hint="Install the library of the broker's transport (pip install 'celery[redis]').",
-            id="django_tasks.E042",
+            id="django_tasks.E052",
         )
         return
     if kind == REDIS:
@@ -138,7 +138,7 @@ def _check_priorities(
                 f"{steps!r} kombu cannot use: {problem}.",
                 hint="Set broker_transport_options['priority_steps'] to list(range(10)) (or "
                 "remove it for kombu's [0, 3, 6, 9]).",
-                id="django_tasks.E044",
+                id="django_tasks.E054",
             )
             return
     prioritised = sorted(
@@ -158,7 +158,7 @@ def _check_priorities(
             f"{kind} broker of the Celery app {app.main!r} ignores message priorities on "
             f"queues {ignored}, so they start in the order they were enqueued.",
             hint=_PRIORITY_HINTS.get(kind, "Use RabbitMQ or Redis as the broker."),
-            id="django_tasks.W040",
+            id="django_tasks.W050",
         )
     multiplier = app.conf.worker_prefetch_multiplier
     if len(ignored) < len(queues) and multiplier != 1:
@@ -168,7 +168,7 @@ def _check_priorities(
             f"worker process reserves that many tasks in the order they arrive, and "
             f"priorities only order the tasks still in the broker.",
             hint="Set worker_prefetch_multiplier = 1.",
-            id="django_tasks.W041",
+            id="django_tasks.W051",
         )
 
 
