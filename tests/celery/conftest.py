@@ -37,10 +37,10 @@ ONE_ATTEMPT = "one-attempt"
 """The alias of the backend with MAX_ATTEMPTS 1 (its tasks run on the same worker)."""
 
 
-def tasks_setting(broker: str, app: str | None = None) -> dict[str, Any]:
-    """TASKS with the Celery backend as ``default`` on one broker's app, any queue allowed,
-    and as ONE_ATTEMPT, the same with MAX_ATTEMPTS 1."""
-    options = {"APP": app or f"tests.celery.apps.{broker}"}
+def tasks_setting(broker: str, app: str | None = None, **more_options: Any) -> dict[str, Any]:
+    """TASKS with the Celery backend as ``default`` on one broker's app (with these OPTIONS
+    besides APP), any queue allowed, and as ONE_ATTEMPT, the same with MAX_ATTEMPTS 1."""
+    options = {"APP": app or f"tests.celery.apps.{broker}", **more_options}
     return {
         "default": {"BACKEND": BACKEND_PATH, "QUEUES": [], "OPTIONS": options},
         ONE_ATTEMPT: {"BACKEND": BACKEND_PATH, "OPTIONS": {**options, "MAX_ATTEMPTS": 1}},

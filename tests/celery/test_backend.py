@@ -9,13 +9,19 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.test import override_settings
 from kombu.exceptions import OperationalError
 
 from django_tasks import tasks
 from django_tasks.backends.celery import CeleryBackend
 from django_tasks.backends.celery.engine import CeleryAppNotFoundError, PriorityScale
-from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError, ResultDoesNotExist
+from django_tasks.exceptions import (
+    InvalidTaskArgumentsError,
+    InvalidTaskBackendError,
+    InvalidTaskError,
+    ResultDoesNotExist,
+)
 from django_tasks.signals import task_enqueued
 from django_tasks.task import ResultStatus
 from tests import tasks as fixture_tasks
@@ -188,3 +194,78 @@ def test_without_the_app_option_the_projects_only_app_is_used(create: str, found
         timeout=60,
     )
     assert completed.stdout.startswith(found), completed.stdout + completed.stderr
+
+
+def test_a_queue_rabbitmq_reserves_is_refused_there(broker: str, backend: CeleryBackend) -> None:
+    """RabbitMQ refuses to declare a queue whose name starts with "amq."; Redis has no such rule."""
+    if broker == "redis":
+        assert backend._route("amq.reports")[0] == "amq.reports"
+        return
+    with pytest.raises(
+        InvalidTaskError,
+        match=r"^Queue 'amq\.reports' is the Celery queue 'amq\.reports', which RabbitMQ "
+        r"refuses: names that start with 'amq\.' are its own; rename the queue\.$",
+    ):
+        fixture_tasks.noop.using(queue_name="amq.reports").enqueue()
+
+
+def test_a_queue_name_of_other_characters_is_refused_before_the_backend_sees_it(
+    backend: CeleryBackend,
+) -> None:
+    """Celery's worker --queues splits its value at commas, as db_worker --queue-name does."""
+    with pytest.raises(InvalidTaskError, match=r"^Queue name 'a,b' has characters a queue name "):
+        fixture_tasks.noop.using(queue_name="a,b")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_what_is_wrong_with_a_task_is_raised_by_enqueue_not_after_the_commit(
+    broker: str, backend: CeleryBackend
+) -> None:
+    """Enqueueing waits for the commit, but the task's arguments, queue and result backend are
+    checked at once: after the commit, an error could only be logged."""
+    waiting = f"{apps.NAMESPACE}.nobody"
+    with captured(task_enqueued) as sent, transaction.atomic():
+        with pytest.raises(InvalidTaskArgumentsError, match=r"^The arguments of task "):
+            fixture_tasks.echo.using(queue_name=waiting).enqueue("é" * 600_000)
+        with pytest.raises(InvalidTaskError, match=r"^Queue '.{256}' is 256 characters long; "):
+            fixture_tasks.noop.using(queue_name="q" * 256).enqueue()
+        with (
+            override_settings(
+                TASKS=tasks_setting(broker, app="tests.celery.check_apps.rpc_results")
+            ),
+            pytest.raises(InvalidTaskBackendError, match=r"whose result_backend is 'rpc://'"),
+        ):
+            fixture_tasks.noop.enqueue()
+        kept = fixture_tasks.noop.using(queue_name=waiting).enqueue()
+    assert [result.id for _, result in sent] == [kept.id]
+    assert backend.get_result(kept.id).status == ResultStatus.NEW
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_that_cannot_take_a_task_after_the_commit_stops_no_other_callback(
+    broker: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Raised from its on-commit callback, the broker's error would come out of the end of
+    atomic(), after the commit, and Django would skip the callbacks after it."""
+    setting = {
+        **tasks_setting(broker),
+        "unreachable": tasks_setting(broker, app="tests.celery.check_apps.unreachable_broker")[
+            "default"
+        ],
+    }
+    ran: list[str] = []
+    with override_settings(TASKS=setting), captured(task_enqueued) as sent:
+        with transaction.atomic():
+            lost = fixture_tasks.noop.using(backend="unreachable").enqueue()
+            kept = fixture_tasks.noop.using(queue_name=f"{apps.NAMESPACE}.nobody").enqueue()
+            transaction.on_commit(lambda: ran.append("project"))
+        assert tasks["default"].get_result(kept.id).status == ResultStatus.NEW
+        with pytest.raises(ResultDoesNotExist):
+            tasks["unreachable"].get_result(lost.id)  # Its record was removed again.
+    assert [result.id for _, result in sent] == [kept.id]
+    assert ran == ["project"]
+    assert (
+        f"Enqueueing task id={lost.id} path=tests.tasks.noop failed after the commit of "
+        f"database 'default'; the on-commit callbacks after it still run."
+    ) in caplog.text
+    assert "kombu.exceptions.OperationalError" in caplog.text

@@ -1,4 +1,4 @@
-"""The Celery backend's system checks (django_tasks.E050-E055, W050-W051), on real Celery apps
+"""The Celery backend's system checks (django_tasks.E050-E055, W050-W052), on real Celery apps
 configured the way each check refuses; none connects to a broker."""
 
 import re
@@ -143,6 +143,36 @@ def test_tasks_with_priorities_need_one_task_reserved_at_a_time() -> None:
     assert re.search(r"has worker_prefetch_multiplier 4: each worker process reserves", message)
 
 
+def test_max_json_bytes_must_keep_messages_within_rabbitmqs_default_size() -> None:
+    """At 5,570,560 bytes of arguments (all "é"), a message takes 3 times as many, plus the
+    record's other fields: 16 MiB, RabbitMQ 4's max_message_size."""
+    rabbitmq = "tests.celery.apps.rabbitmq"
+    assert messages(rabbitmq, OPTIONS={"APP": rabbitmq, "MAX_JSON_BYTES": 5_570_560}) == []
+    assert only(rabbitmq, OPTIONS={"APP": rabbitmq, "MAX_JSON_BYTES": 6_000_000}) == (
+        "django_tasks.W052",
+        "TASKS['default']['OPTIONS']['MAX_JSON_BYTES'] is 6,000,000, but then a message to the "
+        "RabbitMQ broker of the Celery app 'rabbitmq' takes up to 18,065,536 bytes (Celery's "
+        "JSON escapes characters beyond ASCII), more than RabbitMQ's default max_message_size "
+        "(16,777,216 bytes since RabbitMQ 4.0), and RabbitMQ drops a larger message without "
+        "telling the sender.",
+    )
+    redis = "tests.celery.apps.redis"  # Redis takes values of up to 512 MiB.
+    assert messages(redis, OPTIONS={"APP": redis, "MAX_JSON_BYTES": 6_000_000}) == []
+
+
+def test_queue_names_follow_the_rule_of_every_backend() -> None:
+    """django_tasks.E040: a worker could not select such a queue (celery worker --queues
+    splits its value at commas too)."""
+    configuration = {
+        "BACKEND": BACKEND_PATH,
+        "QUEUES": ["default", "a,b"],
+        "OPTIONS": {"APP": "tests.celery.apps.redis"},
+    }
+    with override_settings(TASKS={"default": configuration}):
+        found = [(message.id, message.obj) for message in checks.run_checks()]
+    assert ("django_tasks.E040", "TASKS['default']['QUEUES'][1]") in found
+
+
 def test_the_checks_run_with_manage_py_check() -> None:
     """They are the backend's own check(), which `manage.py check` runs for each backend."""
     configuration = {
@@ -165,6 +195,11 @@ def test_the_checks_run_with_manage_py_check() -> None:
             {"MAX_ATTEMPTS": 0},
             "TASKS['default']['OPTIONS']['MAX_ATTEMPTS']: Input should be greater than or equal "
             "to 1",
+        ),
+        (
+            {"MAX_JSON_BYTES": 0},
+            "TASKS['default']['OPTIONS']['MAX_JSON_BYTES']: Input should be greater than or "
+            "equal to 1",
         ),
         ({"QUEUE_PREFIX": "x"}, "TASKS['default']['OPTIONS']['QUEUE_PREFIX']: Unknown option"),
     ],

@@ -5,22 +5,30 @@ as the one argument of ``django_tasks.run``, the Celery task that runs any of ou
 tasks.py and worker.py): no task of ours is registered with Celery. The record is written
 first so that a worker, which updates it, can never be overtaken by it; if the message cannot
 be sent, the record is removed again. ``task_enqueued`` is sent once the broker has the
-message. Waiting for the transaction to commit is the base class's policy: nothing is written
-or sent before the commit.
+message.
+
+Waiting for the transaction to commit is the base class's policy: nothing is written or sent
+before the commit. Whatever can be wrong with a task is raised by enqueue() itself, before
+anything waits for the commit: its arguments' size (MAX_JSON_BYTES) and its Celery queue are
+checked first. What fails after the commit (the broker is unreachable) is logged, at ERROR,
+and the on-commit callbacks after it, other tasks' among them, still run.
 """
 
 from collections.abc import Iterable
-from typing import Any, ClassVar, cast
+from functools import cached_property, partial
+from typing import Any, ClassVar, TypeAlias, cast
 
 from celery import Celery
 from celery.backends.base import BaseKeyValueStoreBackend
 from celery.utils.saferepr import saferepr
 from django.core import checks
+from django.db import DEFAULT_DB_ALIAS
 from django.utils import timezone
 
-from django_tasks.backends.base import BaseTaskBackend
+from django_tasks.backends.base import BaseTaskBackend, on_commit_logged
 from django_tasks.backends.celery.checks import check_backend
 from django_tasks.backends.celery.engine import (
+    AMQP,
     PriorityScale,
     broker_kind,
     celery_queue,
@@ -31,6 +39,7 @@ from django_tasks.backends.celery.engine import (
 from django_tasks.backends.celery.options import CeleryOptions
 from django_tasks.backends.celery.records import MalformedRecordError, Record, ResultStore
 from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError, ResultDoesNotExist
+from django_tasks.serialization import JSONLimit
 from django_tasks.signals import task_enqueued
 from django_tasks.task import MAX_RESULT_ID_LENGTH, TaskResult
 
@@ -40,8 +49,15 @@ RUN_TASK = "django_tasks.run"
 ARGUMENTS_REPR_LENGTH = 1024
 """How much of a task's arguments Celery's logs and monitoring show (Celery's default)."""
 
-MAX_QUEUE_NAME_BYTES = 255
-"""The longest queue name RabbitMQ accepts (an AMQP short string)."""
+MAX_QUEUE_NAME_LENGTH = 255
+"""The longest queue name RabbitMQ accepts (an AMQP short string, of bytes: a queue name is
+ASCII)."""
+
+RESERVED_PREFIX = "amq."
+"""RabbitMQ refuses to declare a queue whose name starts with this."""
+
+Route: TypeAlias = tuple[str, PriorityScale | None]
+"""The Celery queue a task is sent to, and the priority levels the broker has there."""
 
 
 class CeleryBackend(BaseTaskBackend):
@@ -67,7 +83,7 @@ class CeleryBackend(BaseTaskBackend):
         self._app: Celery | None = None
         self._store: ResultStore | None = None
         self._broker_kind: str | None = None
-        self._routes: dict[str, tuple[str, PriorityScale | None]] = {}
+        self._routes: dict[str, Route] = {}
 
     @property
     def app(self) -> Celery:
@@ -98,11 +114,38 @@ class CeleryBackend(BaseTaskBackend):
             self._store = ResultStore(cast(BaseKeyValueStoreBackend, app.backend))
         return self._store
 
+    @cached_property
+    def json_limit(self) -> JSONLimit:
+        """How much JSON data a task's arguments, or its return value, may take."""
+        return JSONLimit(backend=self.alias, max_bytes=self.options.MAX_JSON_BYTES)
+
     # Enqueueing.
 
     def _enqueue(self, result: TaskResult[Any]) -> None:
+        self._send(result, self._checked_route(result))
+
+    def _enqueue_on_commit(self, result: TaskResult[Any]) -> None:
+        # Checked now, so that enqueue() raises whatever is wrong with the task.
+        route = self._checked_route(result)
+        on_commit_logged(
+            partial(self._send, result, route),
+            DEFAULT_DB_ALIAS,
+            f"Enqueueing task id={result.id} path={result.task.module_path}",
+        )
+
+    def _checked_route(self, result: TaskResult[Any]) -> Route:
+        """The route of a new result's task; InvalidTaskArgumentsError if its arguments take
+        more than MAX_JSON_BYTES, InvalidTaskError if its queue cannot be used, and
+        InvalidTaskBackendError if the result backend cannot keep its record."""
         task = result.task
-        queue, scale = self._route(task.queue_name)
+        self.json_limit.arguments(task.module_path, result.args, result.kwargs)
+        self.store  # noqa: B018  # The property checks the result backend, without connecting.
+        return self._route(task.queue_name)
+
+    def _send(self, result: TaskResult[Any], route: Route) -> None:
+        """Store the NEW record, publish the message, then send task_enqueued."""
+        task = result.task
+        queue, scale = route
         enqueued_at = timezone.now()
         record = Record.of(result).model_copy(update={"enqueued_at": enqueued_at})
         text = record.model_dump_json()
@@ -123,16 +166,22 @@ class CeleryBackend(BaseTaskBackend):
         result._update(enqueued_at=enqueued_at)
         task_enqueued.send(type(self), task_result=result)
 
-    def _route(self, queue_name: str) -> tuple[str, PriorityScale | None]:
+    def _route(self, queue_name: str) -> Route:
         """The Celery queue of one of our queues, and its priority levels."""
         route = self._routes.get(queue_name)
         if route is None:
             app = self.app
             queue = celery_queue(app, queue_name)
-            if len(queue.encode()) > MAX_QUEUE_NAME_BYTES:
+            if len(queue) > MAX_QUEUE_NAME_LENGTH:
                 raise InvalidTaskError(
-                    f"Queue {queue_name!r} is {len(queue.encode())} bytes long; a Celery queue "
-                    f"name is at most {MAX_QUEUE_NAME_BYTES} bytes."
+                    f"Queue {queue_name!r} is {len(queue)} characters long; a Celery queue "
+                    f"name is at most {MAX_QUEUE_NAME_LENGTH} characters."
+                )
+            if queue.startswith(RESERVED_PREFIX) and self.broker_kind == AMQP:
+                raise InvalidTaskError(
+                    f"Queue {queue_name!r} is the Celery queue {queue!r}, which RabbitMQ "
+                    f"refuses: names that start with {RESERVED_PREFIX!r} are its own; rename "
+                    f"the queue."
                 )
             if not app.conf.task_create_missing_queues and queue not in app.amqp.queues:
                 raise InvalidTaskError(

@@ -34,6 +34,15 @@ if TYPE_CHECKING:
 
 APP_NAME = "django_tasks.backends.celery"
 URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+RABBITMQ_MAX_MESSAGE_SIZE = 16 * 2**20
+"""RabbitMQ's max_message_size by default since RabbitMQ 4.0 (128 MiB before). RabbitMQ closes
+the channel of a larger message: the message is lost without an error to the sender."""
+MESSAGE_GROWTH = 3
+"""How many bytes of a message one byte of arguments (as MAX_JSON_BYTES counts it) takes at
+most: Celery's JSON escapes every character beyond ASCII ("é", 2 bytes of UTF-8, becomes
+\\u00e9)."""
+MESSAGE_ROOM = 65_536
+"""Bytes of a message besides the arguments: the record's other fields, Celery's headers."""
 
 
 def check_backend(backend: "CeleryBackend") -> Iterable[checks.CheckMessage]:
@@ -61,8 +70,21 @@ def check_backend(backend: "CeleryBackend") -> Iterable[checks.CheckMessage]:
     yield from broker_problems
     yield from _check_result_backend(where, app)
     yield from _check_serializer(where, app)
-    if not broker_problems:  # The priorities depend on the broker's transport.
-        yield from _check_priorities(backend, where, app)
+    if broker_problems:  # What follows depends on the broker's transport.
+        return
+    try:
+        kind = broker_kind(app)
+    except Exception as e:  # The transport's library is not installed, for one.
+        yield checks.Error(
+            f"{where} uses the Celery app {app.main!r}, whose broker transport cannot be "
+            f"loaded: {type(e).__name__}: {e}.",
+            hint="Install the library of the broker's transport (pip install 'celery[redis]').",
+            id="django_tasks.E052",
+        )
+        return
+    yield from _check_priorities(backend, where, app, kind)
+    if kind == AMQP:
+        yield from _check_message_size(backend, where, app)
 
 
 def _check_broker_urls(where: str, app: Celery) -> Iterable[checks.CheckMessage]:
@@ -117,18 +139,8 @@ def _check_serializer(where: str, app: Celery) -> Iterable[checks.CheckMessage]:
 
 
 def _check_priorities(
-    backend: "CeleryBackend", where: str, app: Celery
+    backend: "CeleryBackend", where: str, app: Celery, kind: str
 ) -> Iterable[checks.CheckMessage]:
-    try:
-        kind = broker_kind(app)
-    except Exception as e:  # The transport's library is not installed, for one.
-        yield checks.Error(
-            f"{where} uses the Celery app {app.main!r}, whose broker transport cannot be "
-            f"loaded: {type(e).__name__}: {e}.",
-            hint="Install the library of the broker's transport (pip install 'celery[redis]').",
-            id="django_tasks.E052",
-        )
-        return
     if kind == REDIS:
         steps = redis_priority_steps(app)
         problem = redis_steps_problem(steps)
@@ -169,6 +181,25 @@ def _check_priorities(
             f"priorities only order the tasks still in the broker.",
             hint="Set worker_prefetch_multiplier = 1.",
             id="django_tasks.W051",
+        )
+
+
+def _check_message_size(
+    backend: "CeleryBackend", where: str, app: Celery
+) -> Iterable[checks.CheckMessage]:
+    largest = backend.options.MAX_JSON_BYTES
+    needed = MESSAGE_GROWTH * largest + MESSAGE_ROOM
+    if needed > RABBITMQ_MAX_MESSAGE_SIZE:
+        lower = (RABBITMQ_MAX_MESSAGE_SIZE - MESSAGE_ROOM) // MESSAGE_GROWTH
+        yield checks.Warning(
+            f"{where}['OPTIONS']['MAX_JSON_BYTES'] is {largest:,}, but then a message to the "
+            f"RabbitMQ broker of the Celery app {app.main!r} takes up to {needed:,} bytes "
+            f"(Celery's JSON escapes characters beyond ASCII), more than RabbitMQ's default "
+            f"max_message_size ({RABBITMQ_MAX_MESSAGE_SIZE:,} bytes since RabbitMQ 4.0), and "
+            f"RabbitMQ drops a larger message without telling the sender.",
+            hint=f"Lower MAX_JSON_BYTES to {lower:,} or less, or set max_message_size to "
+            f"{needed:,} or more in rabbitmq.conf and silence django_tasks.W052.",
+            id="django_tasks.W052",
         )
 
 

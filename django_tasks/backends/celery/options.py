@@ -37,3 +37,12 @@ class CeleryOptions(BaseModel):
     """How many times a task may be started. A task whose worker was lost (killed, its machine
     gone) on its last attempt is marked FAILED with ``WorkerLostError`` instead of running
     again, so that a task that kills its worker cannot loop forever."""
+
+    MAX_JSON_BYTES: Annotated[int, Field(ge=1)] = 1_048_576
+    """The most a task's arguments, and its return value, may take as JSON text (compact, in
+    UTF-8 bytes), as with the database backend. Larger arguments are refused at enqueue with
+    InvalidTaskArgumentsError; a larger return value fails its task with StorageError. The
+    message carries the arguments with every character beyond ASCII escaped (Celery's JSON),
+    up to 3 times as many bytes, and on Redis base64-encoded, 4 times: the default, 1 MiB,
+    keeps the largest message under RabbitMQ's max_message_size (16 MiB by default since
+    RabbitMQ 4.0), which drops larger messages without telling the sender."""

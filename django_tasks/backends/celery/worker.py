@@ -12,6 +12,8 @@ and its result recorded FAILED with the reason. Then:
    case the task is recorded FAILED with WorkerLostError.
 2. It records the task RUNNING (started_at, attempts, worker_ids), then sends ``task_started``.
 3. It runs the task and records how it ended, then sends ``task_finished`` (execution.run_task).
+   A return value larger than MAX_JSON_BYTES is not stored: the task is recorded FAILED with
+   StorageError instead.
 
 The message is acknowledged once this returns (the task is ``acks_late``), so a worker lost on
 the way leaves it with the broker, which delivers it again. If the result backend cannot be
@@ -37,9 +39,10 @@ from django_tasks.backends.celery.records import (
     ResultStore,
     parse_record,
 )
-from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError
+from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError, StorageError
 from django_tasks.execution import Outcome, run_task
 from django_tasks.registry import stored_task
+from django_tasks.serialization import JSONLimit, JSONTooLarge, too_large_return_value
 from django_tasks.signals import task_started
 from django_tasks.task import ResultStatus, TaskResult
 from django_tasks.utils import class_path, default_worker_id, format_exception
@@ -118,11 +121,24 @@ def run(backend: CeleryBackend, message: Record, worker_id: str, redelivered: bo
     _write(store, Record.of(result))
     sender = type(backend)
     task_started.send(sender, task_result=result)
-    run_task(result, sender, partial(_record_outcome, store))
+    run_task(result, sender, partial(_record_outcome, store, backend.json_limit))
 
 
-def _record_outcome(store: ResultStore, result: TaskResult[Any], outcome: Outcome) -> bool:
-    """run_task's recorder: store the finished record."""
+def _record_outcome(
+    store: ResultStore, limit: JSONLimit, result: TaskResult[Any], outcome: Outcome
+) -> bool:
+    """run_task's recorder: store the finished record.
+
+    A return value larger than MAX_JSON_BYTES is not stored: the task is recorded FAILED with
+    StorageError saying so, as the database backend records it, and (as there) no
+    task_finished is sent for the outcome that was not stored.
+    """
+    if outcome.status == ResultStatus.SUCCEEDED:
+        try:
+            limit.dumps(outcome.return_value)
+        except JSONTooLarge as e:
+            _record_unstored(store, result, outcome, too_large_return_value(e))
+            return False
     record = Record.of(result).model_copy(
         update={
             "status": outcome.status,
@@ -136,6 +152,28 @@ def _record_outcome(store: ResultStore, result: TaskResult[Any], outcome: Outcom
     )
     _write(store, record, outcome.exception)
     return True
+
+
+def _record_unstored(
+    store: ResultStore, result: TaskResult[Any], outcome: Outcome, reason: str
+) -> None:
+    """Record a task FAILED with StorageError: its outcome could not be stored, for ``reason``."""
+    error = StorageError.of_outcome(outcome.status, reason)
+    logger.error(
+        "Task outcome not stored id=%s path=%s: %s; stored as FAILED instead.",
+        result.id,
+        result.task.module_path,
+        reason,
+    )
+    record = Record.of(result).model_copy(
+        update={
+            "status": ResultStatus.FAILED,
+            "finished_at": outcome.finished_at,
+            "exception_class": class_path(StorageError),
+            "traceback": format_exception(error),
+        }
+    )
+    _write(store, record, error)
 
 
 class _StoreFailed(Reject):

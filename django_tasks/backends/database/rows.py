@@ -10,7 +10,6 @@ import json
 import os
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import TextField
@@ -21,7 +20,7 @@ from django_tasks.backends.database.exceptions import UnreadableResultError
 from django_tasks.backends.database.queries import ClaimedRow, NewRow
 from django_tasks.exceptions import InvalidTaskArgumentsError, InvalidTaskError
 from django_tasks.registry import exception_class, stored_task
-from django_tasks.serialization import JSONValue, dumps
+from django_tasks.serialization import JSONLimit
 from django_tasks.task import ResultStatus, TaskResult
 
 if TYPE_CHECKING:
@@ -30,51 +29,10 @@ if TYPE_CHECKING:
     from django_tasks.backends.database.models import DBTaskResult
 
 
-class JSONTooLarge(ValueError):  # noqa: N818  # Says what is wrong, like DoesNotExist.
-    """JSON data takes more bytes than the backend's MAX_JSON_BYTES; the message says
-    "<size> bytes as JSON, more than backend ... stores (...)", to end a sentence with."""
-
-
-@dataclass(frozen=True, slots=True)
-class JSONColumns:
-    """How one backend writes JSON data (arguments, return values) to its table."""
-
-    backend: str
-    """The backend's alias, for messages."""
-
-    max_bytes: int
-    """OPTIONS["MAX_JSON_BYTES"]: the most bytes JSON data may take, counted as compact UTF-8."""
-
-    ascii_only: bool
-    """Whether characters beyond ASCII are escaped (MySQL and MariaDB, whose connection or
-    table may not take them all); elsewhere the text is stored as it is, which is smaller."""
-
-    def dumps(self, value: JSONValue) -> str:
-        """``value`` (normalised JSON data) as the text to store; JSONTooLarge if it is."""
-        text = dumps(value, ascii_only=self.ascii_only)
-        # Cheap bounds first: escaped, the text is at least as long as its UTF-8 is; one
-        # character is at most 4 bytes of UTF-8.
-        if len(text) * (1 if self.ascii_only else 4) <= self.max_bytes:
-            return text
-        size = len((dumps(value) if self.ascii_only else text).encode("utf-8"))
-        if size > self.max_bytes:
-            raise JSONTooLarge(
-                f"{size:,} bytes as JSON, more than backend {self.backend!r} stores "
-                f"(OPTIONS['MAX_JSON_BYTES'] is {self.max_bytes:,})"
-            )
-        return text
-
-
-def new_row(result: TaskResult[Any], columns: JSONColumns) -> NewRow:
+def new_row(result: TaskResult[Any], columns: JSONLimit) -> NewRow:
     """The row of a new result; InvalidTaskArgumentsError if its arguments are too large."""
     task = result.task
-    try:
-        arguments = columns.dumps({"args": result.args, "kwargs": result.kwargs})
-    except JSONTooLarge as e:
-        raise InvalidTaskArgumentsError(
-            f"The arguments of task {task.module_path} take {e}; pass a reference to the "
-            f"data (a primary key, a file name) instead."
-        ) from None
+    arguments = columns.arguments(task.module_path, result.args, result.kwargs)
     return NewRow(
         id=result.id,
         backend=result.backend,
