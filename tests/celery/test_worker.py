@@ -95,10 +95,17 @@ def test_the_worker_sends_task_started_and_task_finished(
 ) -> None:
     done = finished(celery_tasks.started_at_of.enqueue("signals"))
 
-    lines = [line.split() for line in signal_log.read_text().splitlines()]
-    sent = [(name, status) for name, result_id, status, _ in lines if result_id == done.id]
+    def lines() -> list[list[str]]:
+        return [line.split() for line in signal_log.read_text().splitlines()]
+
+    # task_finished is sent once the outcome is recorded, so it may come after finished().
+    wait_until(
+        lambda: ["finished", done.id, "SUCCEEDED"] in [line[:3] for line in lines()],
+        what=lambda: f"task_finished for {done.id}:\n{signal_log.read_text()}",
+    )
+    sent = [(name, status) for name, result_id, status, _ in lines() if result_id == done.id]
     assert sent == [("started", "RUNNING"), ("finished", "SUCCEEDED")]
-    pids = {pid for _, result_id, _, pid in lines if result_id == done.id}
+    pids = {pid for _, result_id, _, pid in lines() if result_id == done.id}
     assert pids != {str(os.getpid())}  # In the worker's pool process, not here.
 
 
