@@ -15,10 +15,11 @@ from typing import Any, TypeVar
 from bench import report
 from bench.config import FULL, QUICK, WORKLOADS, Config
 from bench.runner import LOG_DIR, Runner, pairs
-from bench.systems import DJANGO_STORES, REPO_DIR, all_systems
+from bench.systems import BROKERS, DJANGO_STORES, REPO_DIR, all_systems
 from bench.venvs import BENCH_DIR, SetupError, ensure, snapshot_ours
 
 RESULTS_DIR = BENCH_DIR / "results"
+SYSTEMS = ("ours", "dtdb", "ours-celery", "celery")
 T = TypeVar("T")
 
 
@@ -62,6 +63,8 @@ def main(argv: Sequence[str]) -> int:
             "W": list(config.workers),
             "reps": config.reps,
             "stores": list(config.stores),
+            "brokers": list(config.brokers),
+            "io tasks per drain": config.io_n,
             "latency": f"{config.latency_count} probes, {config.latency_gap_ms:g} ms apart",
             "history rows": config.history_rows,
             "history tasks per drain": config.history_n,
@@ -96,12 +99,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--reps", type=_positive, help="repetitions (full: 2)")
     parser.add_argument(
         "--systems",
-        type=_list(_choice(("ours", "dtdb", "celery"))),
-        help="default: ours,dtdb,celery",
+        type=_list(_choice(SYSTEMS)),
+        help=f"default: {','.join(SYSTEMS)}",
     )
     parser.add_argument(
-        "--stores", type=_list(_choice(DJANGO_STORES)), help="for the Django-based systems"
+        "--stores", type=_list(_choice(DJANGO_STORES)), help="for the database systems"
     )
+    parser.add_argument(
+        "--brokers",
+        type=_list(_choice(BROKERS)),
+        help="for the Celery-based systems (default: redis,rabbitmq)",
+    )
+    parser.add_argument("--io-n", type=_positive, help="tasks per I/O drain (full: 1000)")
     parser.add_argument("--workloads", type=_list(_choice(WORKLOADS)), help="default: all")
     parser.add_argument("--latency-count", type=_positive, help="latency probes (full: 200)")
     parser.add_argument("--latency-gap-ms", type=_positive, default=20, help="default: 20")
@@ -127,8 +136,10 @@ def _config(options: argparse.Namespace) -> Config:
         n=pick("n"),
         workers=tuple(options.workers or (1, 2)),
         reps=pick("reps"),
-        systems=tuple(options.systems or ("ours", "dtdb", "celery")),
+        systems=tuple(options.systems or SYSTEMS),
         stores=tuple(pick("stores")),
+        brokers=tuple(pick("brokers")),
+        io_n=pick("io_n"),
         workloads=tuple(options.workloads or WORKLOADS),
         latency_count=pick("latency_count"),
         latency_gap_ms=options.latency_gap_ms,
@@ -191,16 +202,20 @@ START = {
     "PostgreSQL": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
     "MariaDB": "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd",
     "Redis": 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no',
+    "RabbitMQ": "rabbitmq-server -detached",
 }
 
 
 def _services(config: Config) -> list[str]:
     """What is missing among the servers this run needs, with the command that starts each."""
+    databases = set(config.systems) - {"celery", "ours-celery"}
     needed = [("PostgreSQL", 5432)]
-    if "mysql" in config.stores and config.systems != ("celery",):
+    if "mysql" in config.stores and databases:
         needed.append(("MariaDB", 3306))
-    if "celery" in config.systems:
-        needed.append(("Redis", 6379))
+    if databases != set(config.systems):
+        needed.append(("Redis", 6379))  # The Celery systems' results, and one broker.
+        if "rabbitmq" in config.brokers:
+            needed.append(("RabbitMQ", 5672))
     missing = []
     for name, port in needed:
         try:

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-WORKLOADS = ("drain", "bulk", "latency", "history", "ceiling")
+WORKLOADS = ("drain", "io", "bulk", "latency", "history", "ceiling")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -21,7 +21,13 @@ class Config:
     """The systems to measure (ours, dtdb, celery)."""
 
     stores: tuple[str, ...]
-    """The stores the Django-based systems run on (Celery runs on Redis)."""
+    """The stores the database systems run on."""
+
+    brokers: tuple[str, ...]
+    """The brokers the Celery-based systems run on (their results are in Redis)."""
+
+    io_n: int
+    """Tasks per drain of the I/O workload (each waits 10 ms)."""
 
     workloads: tuple[str, ...]
     """The workloads to run."""
@@ -64,6 +70,8 @@ QUICK = {
     "history_n": 1000,
     "history_systems": ("ours",),  # The target's system only: it keeps quick under 2 minutes.
     "stores": ("sqlite", "postgresql"),
+    "brokers": ("redis", "rabbitmq"),
+    "io_n": 200,
 }
 FULL = {
     "n": 5000,
@@ -73,4 +81,6 @@ FULL = {
     "history_n": 2000,
     "history_systems": ("ours", "dtdb"),
     "stores": ("sqlite", "postgresql", "mysql"),
+    "brokers": ("redis", "rabbitmq"),
+    "io_n": 1000,
 }

@@ -26,12 +26,11 @@ WAITING = ("idle", "waiting")
 def profile(venvs: dict[str, Path], config: Config) -> int:
     systems = all_systems()
     runner = Runner(config, systems, venvs)
-    runner.steps_total = len([key for key in config.systems if key != "celery"])
+    profiled = [key for key in config.systems if "postgresql" in systems[key].stores]
+    runner.steps_total = len(profiled)
     py_spy = ensure(PY_SPY, LOG_DIR) / "bin" / "py-spy"
     status = 0
-    for key in config.systems:
-        if key == "celery":
-            continue
+    for key in profiled:
         system = systems[key]
         runner.driver(system, "postgresql", "setup", {})
         params = {"n": config.n, "timeout": config.timeout, "py_spy": str(py_spy)}

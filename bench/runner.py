@@ -17,13 +17,14 @@ from typing import Any
 
 from bench import ceiling
 from bench.config import Config
-from bench.systems import System
+from bench.systems import BROKERS, System
 from bench.venvs import BENCH_DIR
 
 PROJECT_DIR = BENCH_DIR / "project"
 DATA_DIR = BENCH_DIR / ".data"
 LOG_DIR = DATA_DIR / "logs"
 REDIS_URL = "redis://127.0.0.1:6379/14"  # The result backend uses database 15.
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 CEILING = "psycopg (raw SQL)"
 
 
@@ -48,7 +49,7 @@ def pairs(config: Config, systems: dict[str, System]) -> list[tuple[System, str]
         (systems[key], store)
         for key in config.systems
         for store in systems[key].stores
-        if store == "redis" or store in config.stores
+        if store in (config.brokers if store in BROKERS else config.stores)
     ]
 
 
@@ -90,16 +91,14 @@ class Runner:
         config, key = self.config, (system.key, store)
         if "drain" in config.workloads:
             for workers in config.workers:
-                params = {"n": config.n, "workers": workers, "timeout": config.timeout}
-                result = self.driver(system, store, "drain", params, f"drain W={workers}")
+                result = self._drain(system, store, "drain", config.n, workers)
                 if result is not None:
                     self._add(key, "enqueue 1-by-1", result["enqueue"])
-                    self._add(key, f"drain W={workers}", result["drain"])
                     self._add(key, f"drain W={workers} boot", result["boot"])
                     self._add(key, f"drain W={workers} from spawn", result["wall"])
-                    self._count(key, result)
-                    for failure in result["worker_errors"]:  # Even if others ran its tasks.
-                        self._fail(f"{system.key} on {store}, drain W={workers}: {failure}")
+        if "io" in config.workloads and store in BROKERS:
+            for workers in config.workers:
+                self._drain(system, store, "io", config.io_n, workers)
         if "latency" in config.workloads:
             params = {
                 "count": config.latency_count,
@@ -112,7 +111,7 @@ class Runner:
                     self._add(key, "latency p50", result["p50"])
                     self._add(key, "latency p95", result["p95"])
                 self._count(key, result)
-        if "bulk" in config.workloads and store != "redis":
+        if "bulk" in config.workloads and store not in BROKERS:
             params = {"n": config.n, "workers": max(config.workers), "timeout": config.timeout}
             result = self.driver(system, store, "bulk", params)
             if result is not None:
@@ -121,6 +120,20 @@ class Runner:
                     self._count(key, result)
                 else:
                     self.results.not_offered.add((*key, "enqueue bulk"))
+
+    def _drain(
+        self, system: System, store: str, workload: str, n: int, workers: int
+    ) -> dict[str, Any] | None:
+        """Run a drain workload; record its rate (and its workers' failures)."""
+        label = f"{'io ' if workload == 'io' else ''}drain W={workers}"
+        params = {"n": n, "workers": workers, "timeout": self.config.timeout}
+        result = self.driver(system, store, workload, params, label)
+        if result is not None:
+            self._add((system.key, store), label, result["drain"])
+            self._count((system.key, store), result)
+            for failure in result["worker_errors"]:  # Even if others ran its tasks.
+                self._fail(f"{system.key} on {store}, {label}: {failure}")
+        return result
 
     def _history(self, system: System, store: str) -> None:
         config, key = self.config, (system.key, store)
@@ -178,6 +191,7 @@ class Runner:
             "BENCH_DATA_DIR": str(DATA_DIR),
             "BENCH_LOG_DIR": str(LOG_DIR),
             "BENCH_REDIS_URL": REDIS_URL,
+            "BENCH_RABBITMQ_URL": RABBITMQ_URL,
         }
         DATA_DIR.mkdir(parents=True, exist_ok=True)
         python = self.venvs[system.key] / "bin" / "python"
@@ -230,8 +244,9 @@ class Runner:
         per_rep = 0
         for _, store in pairs(config, self.systems):
             per_rep += len(config.workers) * ("drain" in config.workloads)
+            per_rep += len(config.workers) * ("io" in config.workloads and store in BROKERS)
             per_rep += "latency" in config.workloads
-            per_rep += "bulk" in config.workloads and store != "redis"
+            per_rep += "bulk" in config.workloads and store not in BROKERS
         per_rep += 2 * ("ceiling" in config.workloads)
         history = sum(
             store == "postgresql" and system.key in config.history_systems

@@ -7,6 +7,8 @@ from pathlib import Path
 REPO_DIR = Path(__file__).resolve().parent.parent
 
 DJANGO_STORES = ("sqlite", "postgresql", "mysql")
+BROKERS = ("redis", "rabbitmq")
+"""The stores of the Celery-based systems: Celery's broker (results are in Redis for both)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -25,6 +27,9 @@ class System:
     requirements: tuple[str, ...]
     """What pip installs into its virtualenv (pinned)."""
 
+    ours: bool = False
+    """Whether it runs our django_tasks (installed from the checkout measured)."""
+
 
 def pins() -> dict[str, str]:
     """The project's pinned requirements (requirements/dev.txt), by lower-case package name."""
@@ -42,10 +47,12 @@ def all_systems() -> dict[str, System]:
     django = f"Django=={importlib.metadata.version('Django')}"
     pinned = pins()
     database_drivers = (pinned["psycopg"], pinned["mysqlclient"])
+    celery = (pinned["celery"], pinned["kombu"], pinned["redis"])
     return {
         "ours": System(
             key="ours",
             name="django_tasks (ours)",
+            ours=True,
             stores=DJANGO_STORES,
             requirements=(
                 django,
@@ -67,10 +74,23 @@ def all_systems() -> dict[str, System]:
                 *database_drivers,
             ),
         ),
+        "ours-celery": System(
+            key="ours-celery",
+            name="django_tasks on Celery",
+            ours=True,
+            stores=BROKERS,
+            requirements=(
+                django,
+                pinned["asgiref"],
+                pinned["pydantic"],
+                pinned["typing_extensions"],
+                *celery,
+            ),
+        ),
         "celery": System(
             key="celery",
             name="Celery",
-            stores=("redis",),
-            requirements=("celery[redis]==5.7.0", "kombu==5.7.0", "redis==8.1.0", django),
+            stores=BROKERS,
+            requirements=(*celery, django),
         ),
     }

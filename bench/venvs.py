@@ -57,7 +57,7 @@ def ensure(system: System, log_dir: Path) -> Path:
     venv = VENVS_DIR / system.key
     requirements = list(system.requirements)
     stamp_parts = [sys.version, *requirements]
-    if system.key == "ours":
+    if system.ours:
         pyproject = (OURS_SOURCE_COPY / "pyproject.toml").read_bytes()
         stamp_parts.append(hashlib.sha1(pyproject).hexdigest())
         requirements += ["-e", str(OURS_SOURCE_COPY)]

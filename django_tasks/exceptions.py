@@ -6,7 +6,8 @@ TaskException
  ├── InvalidTaskBackendError      the TASKS setting is wrong (also ImproperlyConfigured)
  │    └── InvalidTaskSettingError     ... with the problems the system checks report
  ├── ResultDoesNotExist           no result with that id (also ObjectDoesNotExist)
- └── InvalidReturnValueError      a task returned what JSON cannot hold (recorded, not raised)
+ ├── InvalidReturnValueError      a task returned what JSON cannot hold (recorded, not raised)
+ └── StorageError                 a task's outcome could not be stored (recorded, not raised)
 """
 
 from collections.abc import Sequence
@@ -51,3 +52,13 @@ class ResultDoesNotExist(TaskException, ObjectDoesNotExist):
 
 class InvalidReturnValueError(TaskException, TypeError):
     """The task returned a value that cannot be stored as JSON."""
+
+
+class StorageError(TaskException):
+    """The task finished, but its outcome (its return value) could not be stored."""
+
+    @classmethod
+    def of_outcome(cls, status: str, reason: str) -> "StorageError":
+        """The error recorded in place of an outcome (of ``status``) that could not be
+        stored, saying why: ``reason`` ends the sentence."""
+        return cls(f"The task finished ({status}), but its outcome could not be stored: {reason}")

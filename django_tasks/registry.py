@@ -1,13 +1,17 @@
-"""The registry of every task declared with @task, by module path.
+"""The registry of every task declared with @task, by module path, and the safe way back from
+what a store holds (a task path, an exception class path) to Python objects.
 
 Workers run only what is in the registry: a stored task path is looked up here, never imported
-and called blindly, so a tampered row cannot name ``os.system``.
+and called blindly, so a tampered row or message cannot name ``os.system``.
 """
 
+import dataclasses
 import importlib
 import re
 import sys
 from collections.abc import Iterator
+from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from django.apps import apps
@@ -77,3 +81,62 @@ class TaskRegistry:
 
 
 task_registry = TaskRegistry()
+
+
+def stored_task(
+    task_path: str, priority: int, queue_name: str, backend: str, run_after: datetime | None
+) -> Task[Any, Any]:
+    """The registered task at ``task_path``, with the options it was enqueued with.
+
+    Raises InvalidTaskError if the path is not a registered task (see TaskRegistry.resolve),
+    or if an option is invalid (a tampered priority).
+    """
+    task = task_registry.resolve(task_path)
+    if run_after is not None:
+        return dataclasses.replace(
+            task, priority=priority, queue_name=queue_name, backend=backend, run_after=run_after
+        )
+    return _task_variant(task, priority, queue_name, backend)
+
+
+@lru_cache(maxsize=1024)
+def _task_variant(
+    task: Task[Any, Any], priority: int, queue_name: str, backend: str
+) -> Task[Any, Any]:
+    if (task.priority, task.queue_name, task.backend) == (priority, queue_name, backend):
+        return task
+    # replace() validates the options again, so a tampered priority is refused here.
+    return dataclasses.replace(task, priority=priority, queue_name=queue_name, backend=backend)
+
+
+@lru_cache(maxsize=256)
+def exception_class(path: str) -> type[BaseException]:
+    """The exception class at ``path``, found without importing anything outside the
+    installed apps (a tampered record must not trigger imports); a stand-in class of the same
+    name if it cannot be found."""
+    parts = path.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        module_name = ".".join(parts[:split])
+        module = sys.modules.get(module_name)
+        if module is None and apps.get_containing_app_config(module_name) is not None:
+            try:
+                module = importlib.import_module(module_name)
+            except Exception:  # Unimportable here: fall back to the stand-in.
+                module = None
+        if module is None:
+            continue
+        found: Any = module
+        for name in parts[split:]:
+            found = getattr(found, name, None)
+        if isinstance(found, type) and issubclass(found, BaseException):
+            return found
+        break
+    module_name, _, qualname = path.rpartition(".")
+    return type(
+        qualname or "UnknownException",
+        (Exception,),
+        {
+            "__module__": module_name or "builtins",
+            "__doc__": f"Stands in for {path!r}, which cannot be imported here.",
+        },
+    )

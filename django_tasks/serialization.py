@@ -9,6 +9,7 @@ refused with the path to the offending value, before anything is stored.
 
 ``dumps`` writes normalised values as the JSON text a backend stores, which every database
 reads back as the same types: a float stays a float on PostgreSQL too (see ``dumps``).
+``JSONLimit`` bounds how many bytes of it a backend takes (its ``MAX_JSON_BYTES``).
 """
 
 import dataclasses
@@ -276,3 +277,58 @@ def _dumps_with_floats_in_full(value: JSONValue, encode: Callable[[Any], str]) -
     if isinstance(value, list):
         return "[" + ",".join(_dumps_with_floats_in_full(item, encode) for item in value) + "]"
     return encode(value)
+
+
+class JSONTooLarge(ValueError):  # noqa: N818  # Says what is wrong, like DoesNotExist.
+    """JSON data takes more bytes than the backend's MAX_JSON_BYTES; the message says
+    "<size> bytes as JSON, more than backend ... stores (...)", to end a sentence with."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class JSONLimit:
+    """How much JSON data (a task's arguments, its return value) one backend keeps, and how
+    it writes it: the backend's OPTIONS["MAX_JSON_BYTES"]."""
+
+    backend: str
+    """The backend's alias, for messages."""
+
+    max_bytes: int
+    """OPTIONS["MAX_JSON_BYTES"]: the most bytes JSON data may take, counted as compact UTF-8."""
+
+    ascii_only: bool = False
+    """Whether characters beyond ASCII are escaped in the text (MySQL and MariaDB, whose
+    connection or table may not take them all); elsewhere it is kept as it is, which is
+    smaller. The size is counted the same either way."""
+
+    def dumps(self, value: JSONValue) -> str:
+        """``value`` (normalised JSON data) as the text to store (see dumps); JSONTooLarge if
+        it takes more than ``max_bytes``."""
+        text = dumps(value, ascii_only=self.ascii_only)
+        # Cheap bounds first: escaped, the text is at least as long as its UTF-8 is; one
+        # character is at most 4 bytes of UTF-8.
+        if len(text) * (1 if self.ascii_only else 4) <= self.max_bytes:
+            return text
+        size = len((dumps(value) if self.ascii_only else text).encode("utf-8"))
+        if size > self.max_bytes:
+            raise JSONTooLarge(
+                f"{size:,} bytes as JSON, more than backend {self.backend!r} stores "
+                f"(OPTIONS['MAX_JSON_BYTES'] is {self.max_bytes:,})"
+            )
+        return text
+
+    def arguments(self, task_path: str, args: list[JSONValue], kwargs: dict[str, JSONValue]) -> str:
+        """A task's normalised arguments as the text to store, ``{"args":[...],"kwargs":{...}}``;
+        InvalidTaskArgumentsError, naming the limit, if they take more than ``max_bytes``."""
+        try:
+            return self.dumps({"args": args, "kwargs": kwargs})
+        except JSONTooLarge as e:
+            raise InvalidTaskArgumentsError(
+                f"The arguments of task {task_path} take {e}; pass a reference to the data "
+                f"(a primary key, a file name) instead."
+            ) from None
+
+
+def too_large_return_value(error: JSONTooLarge) -> str:
+    """Why a return value that ``error`` says is too large cannot be stored, to end
+    StorageError's message (see StorageError.of_outcome)."""
+    return f"its return value takes {error}; return a reference to the data instead"

@@ -1,5 +1,6 @@
 """Fixtures shared by the whole suite."""
 
+import subprocess
 from typing import cast
 
 import pytest
@@ -19,24 +20,35 @@ SERVICES = (
         "127.0.0.1:3306",
         "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd",
     ),
+    ("RabbitMQ", "127.0.0.1:5672", "rabbitmq-server -detached"),
+    (
+        "Redis",
+        "127.0.0.1:6379",
+        'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no',
+    ),
 )
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Stop the run at once, saying how to start it, if a database server is missing: the
-    database backend's tests run against each one, and are never skipped."""
+    """Stop the run at once, saying how to start it, if a server is missing: the database
+    backend's tests run against each database, the Celery backend's against each broker, and
+    they are never skipped."""
     problems = [
         f"{name} is not reachable on {address} ({error}).\n  Start it: {command}"
         for (name, address, command), error in zip(SERVICES, _connect_errors(), strict=True)
         if error
     ]
+    if not problems:
+        problems = _rabbitmq_virtual_host_problems()
     if problems:
         pytest.exit("\n".join(problems), returncode=3)
 
 
 def _connect_errors() -> list[str | None]:
+    import amqp
     import MySQLdb  # type: ignore[import-untyped]  # mysqlclient ships no type hints.
     import psycopg
+    import redis
 
     errors: list[str | None] = []
     try:
@@ -51,7 +63,48 @@ def _connect_errors() -> list[str | None]:
         errors.append(None)
     except MySQLdb.Error as e:
         errors.append(str(e))
+    try:
+        connection = amqp.Connection("127.0.0.1:5672", connect_timeout=3)
+        connection.connect()
+        connection.close()
+        errors.append(None)
+    except (OSError, amqp.exceptions.AMQPError) as e:
+        errors.append(str(e) or type(e).__name__)
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=3).ping()
+        errors.append(None)
+    except redis.RedisError as e:
+        errors.append(str(e))
     return errors
+
+
+def _rabbitmq_virtual_host_problems() -> list[str]:
+    """Create this run's RabbitMQ virtual host (tests.celery.apps) if it does not exist yet."""
+    import amqp
+
+    from tests.celery.apps import NAMESPACE
+
+    try:
+        connection = amqp.Connection("127.0.0.1:5672", virtual_host=NAMESPACE, connect_timeout=3)
+        connection.connect()
+        connection.close()
+        return []
+    except amqp.exceptions.NotAllowed:  # No such virtual host.
+        pass
+    commands = [
+        ["rabbitmqctl", "add_vhost", NAMESPACE],
+        ["rabbitmqctl", "set_permissions", "-p", NAMESPACE, "guest", ".*", ".*", ".*"],
+    ]
+    for command in commands:
+        try:
+            subprocess.run(command, capture_output=True, check=True, timeout=60)
+        except (OSError, subprocess.SubprocessError) as e:
+            shown = " && ".join(" ".join(f"'{part}'" for part in command) for command in commands)
+            return [
+                f"The RabbitMQ virtual host {NAMESPACE!r} of the Celery tests does not exist, "
+                f"and creating it failed ({type(e).__name__}: {e}).\n  Create it: {shown}"
+            ]
+    return []
 
 
 DUMMY = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}

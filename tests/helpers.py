@@ -1,6 +1,7 @@
 """Helpers shared by the tests."""
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -22,3 +23,42 @@ def captured(signal: Signal) -> Iterator[list[tuple[type, TaskResult[Any]]]]:
         yield received
     finally:
         signal.disconnect(receive)
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 60, what: object = "") -> None:
+    """Poll until ``condition()`` is true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            shown = what() if callable(what) else what
+            raise AssertionError(f"Timed out after {timeout} s waiting for {shown}")
+        time.sleep(0.02)
+
+
+# Floats that Python writes with an exponent (from 1e16 up), which PostgreSQL's jsonb would turn
+# into ints, beside ones it does not; a string with "e+" in it, as such a float's text has.
+FLOATS = [1e20, 1e308, -2.5e22, 1.5e16, 9007199254740993.0, 0.1, 1e-07, 5e-324, 1.0, 1e15]
+KWARGS = {"nested": {"deep": [1e100, "1e+20", 3]}, "e+": 2.0e16}
+
+
+def same_json(value: Any, expected: Any) -> bool:
+    """Equal, and of the same JSON types all the way down (1e20 is not 10**20 here)."""
+    if type(value) is not type(expected):
+        return False
+    if isinstance(expected, dict):
+        return value.keys() == expected.keys() and all(
+            same_json(value[key], item) for key, item in expected.items()
+        )
+    if isinstance(expected, list):
+        return len(value) == len(expected) and all(map(same_json, value, expected))
+    return bool(value == expected)
+
+
+def refused_arguments(size: int, limit: int = 1_048_576) -> str:
+    """The message that refuses arguments of tests.tasks.echo that take ``size`` bytes as JSON,
+    more than backend 'default' takes (MAX_JSON_BYTES ``limit``)."""
+    return (
+        f"The arguments of task tests.tasks.echo take {size:,} bytes as JSON, more than backend "
+        f"'default' stores (OPTIONS['MAX_JSON_BYTES'] is {limit:,}); pass a reference to the "
+        f"data (a primary key, a file name) instead."
+    )

@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django_tasks",
     "django_tasks.backends.database",
+    "django_tasks.backends.celery",
     "django_tasks_conformance",  # Its fixture tasks must be in an installed app (conformance).
     "tests",
 ]

@@ -17,29 +17,19 @@ enqueued tasks wait (which is what lets the suite check the order they start in)
   observe them (``observes_worker_signals = False``).
 """
 
-import json
-import os
 import shutil
 import signal
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
-from django.conf import ENVIRONMENT_VARIABLE as SETTINGS_VARIABLE
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.db.backends.base.creation import TEST_DATABASE_PREFIX
 
 from django_tasks.task import ResultStatus
 from django_tasks_conformance.harness import DrainTimeoutError, StoredTask, WorkerHarness
-from django_tasks_conformance.launcher import Launched, Launcher
-
-WORKER_SETTINGS = "django_tasks_conformance.worker_settings"
-"""The settings module of the workers (see it for what it changes)."""
-
-ENVIRONMENT_VARIABLE = "DJANGO_TASKS_CONFORMANCE_WORKER"
-"""How the harness hands the workers what their settings need, as JSON."""
+from django_tasks_conformance.launcher import Launched, Launcher, worker_environment
 
 PRELOAD = [
     "django_tasks.backends.database.management.commands.db_worker",
@@ -132,13 +122,7 @@ class DatabaseHarness(WorkerHarness):
     def setup(self) -> None:
         from django_tasks.backends.database.models import DBTaskResult
 
-        settings_module = os.environ.get(SETTINGS_VARIABLE)
-        if not settings_module:
-            raise ImproperlyConfigured(
-                "DatabaseHarness starts workers with the settings module of this run, but "
-                "Django was configured without one (settings.configure()); set "
-                "DJANGO_SETTINGS_MODULE or pass --ds instead."
-            )
+        environment = worker_environment("DatabaseHarness", self.tasks_setting())
         self._check_test_database()
         connection = connections[self.database]
         table = DBTaskResult._meta.db_table
@@ -149,31 +133,7 @@ class DatabaseHarness(WorkerHarness):
             )
         self._logs = Path(tempfile.mkdtemp(prefix="tasks-conformance-workers-"))
         engine = f"{connection.settings_dict['ENGINE']}.base"
-        self._launcher = Launcher(
-            self._worker_environment(settings_module),
-            [*PRELOAD, engine],
-            self._logs / "launcher.log",
-        )
-
-    def _worker_environment(self, settings_module: str) -> dict[str, str]:
-        """This process's environment, with what the workers' settings module reads."""
-        worker = {
-            "settings": settings_module,
-            "databases": {
-                alias: str(connections[alias].settings_dict["NAME"])
-                for alias in connections
-                if connections[alias].settings_dict.get("NAME")
-            },
-            "tasks": self.tasks_setting(),
-        }
-        # This run's sys.path, so that the workers import the same modules (settings, tasks).
-        path = [entry for entry in sys.path if entry and os.path.isdir(entry)]
-        return {
-            **os.environ,
-            SETTINGS_VARIABLE: WORKER_SETTINGS,
-            ENVIRONMENT_VARIABLE: json.dumps(worker),
-            "PYTHONPATH": os.pathsep.join(path),
-        }
+        self._launcher = Launcher(environment, [*PRELOAD, engine], self._logs / "launcher.log")
 
     def _check_test_database(self) -> None:
         """Refuse a database that is not a test database: clear() deletes every task in it."""

@@ -206,4 +206,11 @@ def default_harness(backend_class: type) -> type[Harness]:
         return MemoryHarness
     if issubclass(backend_class, DatabaseBackend):
         return DatabaseHarness
+    if any(cls.__module__.startswith(CELERY_BACKEND) for cls in backend_class.__mro__):
+        from django_tasks_conformance.celery import CeleryHarness  # Celery is an extra.
+
+        return CeleryHarness
     return InlineHarness
+
+
+CELERY_BACKEND = "django_tasks.backends.celery."

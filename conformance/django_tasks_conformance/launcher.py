@@ -29,6 +29,12 @@ from typing import Any
 
 READY = "ready"
 
+WORKER_SETTINGS = "django_tasks_conformance.worker_settings"
+"""The settings module of the workers a harness starts (see it for what it changes)."""
+
+ENVIRONMENT_VARIABLE = "DJANGO_TASKS_CONFORMANCE_WORKER"
+"""How a harness hands its workers what their settings need, as JSON."""
+
 START_TIMEOUT = 60.0
 """Seconds the launcher may take to set Django up."""
 
@@ -161,6 +167,40 @@ class Launcher:
             f"The command launcher (pid {self._process.pid}, status {self._process.returncode}) "
             f"{what}. Its output:\n{output}"
         )
+
+
+def worker_environment(harness: str, tasks: dict[str, Any]) -> dict[str, str]:
+    """The environment of a harness's worker processes: this process's, with what the workers'
+    settings module (WORKER_SETTINGS) reads: this run's settings module, its databases' names
+    (the test databases) and ``tasks`` as TASKS; and this run's sys.path, so that the workers
+    import the same modules (settings, tasks)."""
+    from django.conf import ENVIRONMENT_VARIABLE as SETTINGS_VARIABLE
+    from django.core.exceptions import ImproperlyConfigured
+    from django.db import connections
+
+    settings_module = os.environ.get(SETTINGS_VARIABLE)
+    if not settings_module:
+        raise ImproperlyConfigured(
+            f"{harness} starts workers with the settings module of this run, but Django was "
+            f"configured without one (settings.configure()); set DJANGO_SETTINGS_MODULE or "
+            f"pass --ds instead."
+        )
+    worker = {
+        "settings": settings_module,
+        "databases": {
+            alias: str(connections[alias].settings_dict["NAME"])
+            for alias in connections
+            if connections[alias].settings_dict.get("NAME")
+        },
+        "tasks": tasks,
+    }
+    path = [entry for entry in sys.path if entry and os.path.isdir(entry)]
+    return {
+        **os.environ,
+        SETTINGS_VARIABLE: WORKER_SETTINGS,
+        ENVIRONMENT_VARIABLE: json.dumps(worker),
+        "PYTHONPATH": os.pathsep.join(path),
+    }
 
 
 # --- The launcher process ------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The settings of the ``db_worker`` processes that ``DatabaseHarness`` starts.
+"""The settings of the worker processes that our harnesses start (``db_worker`` for
+``DatabaseHarness``, ``celery worker`` for ``CeleryHarness``).
 
 They are the settings of the run that starts the workers, with what the run changed at run
 time: ``TASKS`` is the suite's (the backend under test under each of its aliases), and each
@@ -18,13 +19,13 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-ENVIRONMENT_VARIABLE = "DJANGO_TASKS_CONFORMANCE_WORKER"  # database.ENVIRONMENT_VARIABLE
+ENVIRONMENT_VARIABLE = "DJANGO_TASKS_CONFORMANCE_WORKER"  # launcher.ENVIRONMENT_VARIABLE
 
 try:
     _worker: dict[str, Any] = json.loads(os.environ[ENVIRONMENT_VARIABLE])
 except KeyError:
     raise ImproperlyConfigured(
-        f"{__name__} is the settings module of the workers that DatabaseHarness starts; it "
+        f"{__name__} is the settings module of the workers that our harnesses start; it "
         f"needs the {ENVIRONMENT_VARIABLE} environment variable, which the harness sets."
     ) from None
 

@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -21,6 +20,7 @@ from django.test import override_settings
 
 from django_tasks import tasks
 from django_tasks.backends.database import DatabaseBackend
+from tests.helpers import wait_until
 
 ALIASES = ("default", "postgres", "mysql")
 BACKEND_PATH = "django_tasks.backends.database.DatabaseBackend"
@@ -156,13 +156,3 @@ def start_worker(alias: str, tmp_path: Path) -> Iterator[StartWorker]:
         if worker.process.poll() is None:
             worker.process.kill()
             worker.process.wait()
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 60, what: object = "") -> None:
-    """Poll until ``condition()`` is true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            shown = what() if callable(what) else what
-            raise AssertionError(f"Timed out after {timeout} s waiting for {shown}")
-        time.sleep(0.02)

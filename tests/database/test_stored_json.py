@@ -18,27 +18,10 @@ from django_tasks.exceptions import InvalidTaskArgumentsError
 from django_tasks.serialization import MAX_INT_DIGITS
 from tests.database.conftest import StartWorker, tasks_setting
 from tests.database.tasks import text_of_bytes
+from tests.helpers import FLOATS, KWARGS, refused_arguments, same_json
 from tests.tasks import add, echo
 
 pytestmark = pytest.mark.transactional
-
-# Floats that Python writes with an exponent (from 1e16 up), which jsonb would turn into
-# ints, beside ones it does not; a string with "e+" in it, as such a float's text has.
-FLOATS = [1e20, 1e308, -2.5e22, 1.5e16, 9007199254740993.0, 0.1, 1e-07, 5e-324, 1.0, 1e15]
-KWARGS = {"nested": {"deep": [1e100, "1e+20", 3]}, "e+": 2.0e16}
-
-
-def same_json(value: Any, expected: Any) -> bool:
-    """Equal, and of the same JSON types all the way down (1e20 is not 10**20 here)."""
-    if type(value) is not type(expected):
-        return False
-    if isinstance(expected, dict):
-        return value.keys() == expected.keys() and all(
-            same_json(value[key], item) for key, item in expected.items()
-        )
-    if isinstance(expected, list):
-        return len(value) == len(expected) and all(map(same_json, value, expected))
-    return bool(value == expected)
 
 
 def rows(backend: DatabaseBackend) -> Any:
@@ -98,14 +81,6 @@ def test_ints_of_up_to_4300_digits_are_stored_and_longer_ones_refused(
     with pytest.raises(InvalidTaskArgumentsError, match=re.escape("calls[1]: Argument args[0]")):
         backend.bulk_enqueue(echo, [((1,), {}), ((-(10**5000),), {})])
     assert rows(backend).count() == 1
-
-
-def refused_arguments(size: int, limit: int = 1_048_576) -> str:
-    return (
-        f"The arguments of task tests.tasks.echo take {size:,} bytes as JSON, more than backend "
-        f"'default' stores (OPTIONS['MAX_JSON_BYTES'] is {limit:,}); pass a reference to the "
-        f"data (a primary key, a file name) instead."
-    )
 
 
 def test_arguments_larger_than_max_json_bytes_are_refused_and_the_connection_kept(

@@ -12,8 +12,9 @@ from django_tasks.backends.database.exceptions import StorageError
 from django_tasks.backends.database.models import DBTaskResult
 from django_tasks.exceptions import InvalidReturnValueError
 from django_tasks.task import ResultStatus
-from tests.database.conftest import StartWorker, named_id, wait_until
+from tests.database.conftest import StartWorker, named_id
 from tests.database.tasks import huge_number, record, text_of_bytes
+from tests.helpers import wait_until
 from tests.tasks import add, add_async, echo, exit_task, fail, interrupt_task
 
 pytestmark = pytest.mark.transactional

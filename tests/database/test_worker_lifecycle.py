@@ -9,8 +9,9 @@ from django.db import connections
 from django_tasks.backends.database import DatabaseBackend
 from django_tasks.backends.database.models import DBTaskResult
 from django_tasks.task import ResultStatus, TaskResult
-from tests.database.conftest import StartWorker, wait_until
+from tests.database.conftest import StartWorker
 from tests.database.tasks import record, wait_for
+from tests.helpers import wait_until
 from tests.tasks import add
 
 pytestmark = pytest.mark.transactional

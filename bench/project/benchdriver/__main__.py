@@ -22,9 +22,13 @@ def main(argv: list[str]) -> int:
     system, store = os.environ["BENCH_SYSTEM"], os.environ["BENCH_STORE"]
     adapter: Adapter
     if system == "celery":
-        from benchdriver.celery_system import CeleryRedis
+        from benchdriver.celery_system import PlainCelery
 
-        adapter = CeleryRedis(system, store)
+        adapter = PlainCelery(system, store)
+    elif system == "ours-celery":
+        from benchdriver.celery_system import OursOnCelery
+
+        adapter = OursOnCelery(system, store)
     else:
         from benchdriver.django_systems import ADAPTERS
 

@@ -68,6 +68,10 @@ class Adapter(ABC):
     def enqueue_noop(self) -> str:
         """Enqueue one no-op task through the public API; return its id."""
 
+    def enqueue_io(self) -> str:
+        """Enqueue one task that waits 10 ms (the I/O workload); return its id."""
+        raise BenchError(f"System {self.system!r} has no I/O workload.")
+
     @abstractmethod
     def enqueue_stamp(self) -> str:
         """Enqueue one task that returns the time it started; return its id."""

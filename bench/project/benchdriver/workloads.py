@@ -41,6 +41,16 @@ def drain(adapter: Adapter, params: dict[str, Any], logs: Path) -> dict[str, Any
     return {"enqueue": count / enqueue_seconds, **result}
 
 
+def io(adapter: Adapter, params: dict[str, Any], logs: Path) -> dict[str, Any]:
+    """N tasks that each wait 10 ms (as a call to a service would), drained by W workers."""
+    count, workers = int(params["n"]), int(params["workers"])
+    adapter.enqueue_io()  # Warm-up, as for the drain.
+    adapter.reset()
+    for _ in range(count):
+        adapter.enqueue_io()
+    return _drain(adapter, count, workers, logs / f"io-w{workers}", params)
+
+
 def bulk(adapter: Adapter, params: dict[str, Any], logs: Path) -> dict[str, Any]:
     """Enqueue N no-op tasks with the bulk path (timed), then drain them to check they run."""
     count = int(params["n"])
@@ -165,6 +175,7 @@ def _drain(
 WORKLOADS: dict[str, Callable[[Adapter, dict[str, Any], Path], dict[str, Any]]] = {
     "setup": setup,
     "drain": drain,
+    "io": io,
     "bulk": bulk,
     "latency": latency,
     "history": history,

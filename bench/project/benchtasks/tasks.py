@@ -14,3 +14,9 @@ def noop() -> None:
 def stamp() -> float:
     """Return the time the task started: the latency workload's probe."""
     return time.time()
+
+
+@task()
+def io() -> None:
+    """Wait 10 ms, as a task that calls a service does: the I/O workload."""
+    time.sleep(0.01)

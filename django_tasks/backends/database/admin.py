@@ -25,8 +25,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from django_tasks.backends.database.models import DBTaskResult
-from django_tasks.backends.database.rows import decode_arguments, task_for_row, unreadable_times
+from django_tasks.backends.database.rows import decode_arguments, unreadable_times
 from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError
+from django_tasks.registry import stored_task
 from django_tasks.task import ResultStatus
 
 USER_TIMES = ("run_after", "available_at")
@@ -155,7 +156,7 @@ class DBTaskResultAdmin(_ModelAdmin):
                 skipped += 1
                 continue
             try:
-                task = task_for_row(row.task_path, row.priority, row.queue_name, row.backend, None)
+                task = stored_task(row.task_path, row.priority, row.queue_name, row.backend, None)
                 args, kwargs = decode_arguments(str(row.id), row.arguments)
                 result = task.get_backend().enqueue(task, args, kwargs)
             except (InvalidTaskError, InvalidTaskBackendError) as e:

@@ -32,7 +32,6 @@ from django.db import DEFAULT_DB_ALIAS, DataError, connections, models, transact
 from django_tasks.backends.base import BaseTaskBackend, in_transaction, on_commit_logged
 from django_tasks.backends.database.queries import NewRow, queries_for
 from django_tasks.backends.database.rows import (
-    JSONColumns,
     new_row,
     result_from_model,
     unreadable_result,
@@ -45,6 +44,7 @@ from django_tasks.exceptions import (
     InvalidTaskError,
     ResultDoesNotExist,
 )
+from django_tasks.serialization import JSONLimit
 from django_tasks.signals import task_enqueued
 from django_tasks.task import MAX_RESULT_ID_LENGTH, Task, TaskResult
 from django_tasks_spec.database import DatabaseOptions
@@ -125,9 +125,9 @@ class DatabaseBackend(BaseTaskBackend):
         return uuid7()
 
     @cached_property
-    def json_columns(self) -> JSONColumns:
+    def json_columns(self) -> JSONLimit:
         """How this backend writes JSON data to its table."""
-        return JSONColumns(
+        return JSONLimit(
             backend=self.alias,
             max_bytes=self.options.MAX_JSON_BYTES,
             ascii_only=connections[self.database].vendor == "mysql",

@@ -1,14 +1,14 @@
 """Exceptions the database backend records for tasks that never returned or raised."""
 
-from django_tasks.exceptions import TaskException
+from django_tasks.exceptions import StorageError, TaskException
+
+__all__ = ["LeaseExpiredError", "StorageError", "UnreadableResultError"]
+"""StorageError is django_tasks.exceptions.StorageError, which other backends record too; it
+is importable from here as before."""
 
 
 class LeaseExpiredError(TaskException):
     """The task's worker stopped renewing its lease on its last attempt; it is not retaken."""
-
-
-class StorageError(TaskException):
-    """The task finished, but its outcome (its return value) could not be stored."""
 
 
 class UnreadableResultError(TaskException, ValueError):

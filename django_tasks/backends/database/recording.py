@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.utils import timezone
 
-from django_tasks.backends.database.exceptions import StorageError
 from django_tasks.backends.database.executor import Claim
 from django_tasks.backends.database.queries import ClaimedRow, Finish
-from django_tasks.backends.database.rows import JSONColumns, JSONTooLarge
+from django_tasks.exceptions import StorageError
 from django_tasks.execution import Outcome
+from django_tasks.serialization import JSONLimit, JSONTooLarge, too_large_return_value
 from django_tasks.task import ResultStatus
 from django_tasks.utils import class_path, format_exception
 
@@ -114,7 +114,7 @@ class Outbox:
                 self._settle(pending, False)
 
 
-def outcome_finish(claim: Claim, outcome: Outcome, columns: JSONColumns) -> PendingFinish:
+def outcome_finish(claim: Claim, outcome: Outcome, columns: JSONLimit) -> PendingFinish:
     """The row values of a task's outcome, or of a FAILED one (and why, in ``replaced``) if
     its return value cannot be encoded, or is larger than the backend stores."""
     result = claim.result
@@ -133,7 +133,7 @@ def outcome_finish(claim: Claim, outcome: Outcome, columns: JSONColumns) -> Pend
     try:
         value = columns.dumps(outcome.return_value)
     except JSONTooLarge as e:
-        reason = f"its return value takes {e}; return a reference to the data instead"
+        reason = too_large_return_value(e)
         return PendingFinish(claim, storage_failure(finish, reason), outcome, replaced=reason)
     except (ValueError, TypeError, RecursionError) as e:  # Not normalised JSON data.
         reason = f"{type(e).__name__}: {e}"
@@ -159,12 +159,11 @@ def rejection_finish(row: ClaimedRow, error: Exception) -> PendingFinish:
 
 def storage_failure(finish: Finish, reason: str) -> Finish:
     """A FAILED outcome saying why the real one could not be stored."""
-    message = f"The task finished ({finish.status}), but its outcome could not be stored: {reason}"
-    error = class_path(StorageError)
+    error = StorageError.of_outcome(finish.status, reason)
     return dataclasses.replace(
         finish,
         status=ResultStatus.FAILED.value,
         return_value=None,
-        exception_class_path=error,
-        traceback=f"{error}: {message}\n",
+        exception_class_path=class_path(type(error)),
+        traceback=format_exception(error),
     )

@@ -6,19 +6,12 @@ exception class, a module of an installed app): a tampered row cannot make a wor
 run what it likes.
 """
 
-import dataclasses
-import importlib
 import json
 import os
-import sys
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from django.apps import apps
 from django.db.models import TextField
 from django.db.models.functions import Cast
 from django.utils.dateparse import parse_datetime
@@ -26,9 +19,9 @@ from django.utils.dateparse import parse_datetime
 from django_tasks.backends.database.exceptions import UnreadableResultError
 from django_tasks.backends.database.queries import ClaimedRow, NewRow
 from django_tasks.exceptions import InvalidTaskArgumentsError, InvalidTaskError
-from django_tasks.registry import task_registry
-from django_tasks.serialization import JSONValue, dumps
-from django_tasks.task import ResultStatus, Task, TaskResult
+from django_tasks.registry import exception_class, stored_task
+from django_tasks.serialization import JSONLimit
+from django_tasks.task import ResultStatus, TaskResult
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -36,51 +29,10 @@ if TYPE_CHECKING:
     from django_tasks.backends.database.models import DBTaskResult
 
 
-class JSONTooLarge(ValueError):  # noqa: N818  # Says what is wrong, like DoesNotExist.
-    """JSON data takes more bytes than the backend's MAX_JSON_BYTES; the message says
-    "<size> bytes as JSON, more than backend ... stores (...)", to end a sentence with."""
-
-
-@dataclass(frozen=True, slots=True)
-class JSONColumns:
-    """How one backend writes JSON data (arguments, return values) to its table."""
-
-    backend: str
-    """The backend's alias, for messages."""
-
-    max_bytes: int
-    """OPTIONS["MAX_JSON_BYTES"]: the most bytes JSON data may take, counted as compact UTF-8."""
-
-    ascii_only: bool
-    """Whether characters beyond ASCII are escaped (MySQL and MariaDB, whose connection or
-    table may not take them all); elsewhere the text is stored as it is, which is smaller."""
-
-    def dumps(self, value: JSONValue) -> str:
-        """``value`` (normalised JSON data) as the text to store; JSONTooLarge if it is."""
-        text = dumps(value, ascii_only=self.ascii_only)
-        # Cheap bounds first: escaped, the text is at least as long as its UTF-8 is; one
-        # character is at most 4 bytes of UTF-8.
-        if len(text) * (1 if self.ascii_only else 4) <= self.max_bytes:
-            return text
-        size = len((dumps(value) if self.ascii_only else text).encode("utf-8"))
-        if size > self.max_bytes:
-            raise JSONTooLarge(
-                f"{size:,} bytes as JSON, more than backend {self.backend!r} stores "
-                f"(OPTIONS['MAX_JSON_BYTES'] is {self.max_bytes:,})"
-            )
-        return text
-
-
-def new_row(result: TaskResult[Any], columns: JSONColumns) -> NewRow:
+def new_row(result: TaskResult[Any], columns: JSONLimit) -> NewRow:
     """The row of a new result; InvalidTaskArgumentsError if its arguments are too large."""
     task = result.task
-    try:
-        arguments = columns.dumps({"args": result.args, "kwargs": result.kwargs})
-    except JSONTooLarge as e:
-        raise InvalidTaskArgumentsError(
-            f"The arguments of task {task.module_path} take {e}; pass a reference to the "
-            f"data (a primary key, a file name) instead."
-        ) from None
+    arguments = columns.arguments(task.module_path, result.args, result.kwargs)
     return NewRow(
         id=result.id,
         backend=result.backend,
@@ -102,7 +54,7 @@ def result_from_model(row: "DBTaskResult") -> TaskResult[Any]:
         )
     args, kwargs = decode_arguments(result_id, row.arguments)
     result: TaskResult[Any] = TaskResult(
-        task=task_for_row(row.task_path, row.priority, row.queue_name, row.backend, row.run_after),
+        task=stored_task(row.task_path, row.priority, row.queue_name, row.backend, row.run_after),
         id=result_id,
         status=ResultStatus(row.status),
         enqueued_at=row.enqueued_at,
@@ -136,7 +88,7 @@ def result_from_claim(row: ClaimedRow, backend: str) -> TaskResult[Any]:
             f"outside the years 1 to 9999 (UTC) that Python's datetime holds, so the task "
             f"cannot run; enqueue it again with a run_after in that range."
         )
-    task = task_for_row(row.task_path, row.priority, row.queue_name, backend, row.run_after)
+    task = stored_task(row.task_path, row.priority, row.queue_name, backend, row.run_after)
     try:
         arguments = json.loads(row.arguments)
     except (TypeError, ValueError) as e:
@@ -157,28 +109,6 @@ def result_from_claim(row: ClaimedRow, backend: str) -> TaskResult[Any]:
         attempts=row.attempts,
         worker_ids=row.worker_ids,
     )
-
-
-def task_for_row(
-    task_path: str, priority: int, queue_name: str, backend: str, run_after: datetime | None
-) -> Task[Any, Any]:
-    """The registered task at ``task_path``, with the options it was enqueued with."""
-    task = task_registry.resolve(task_path)
-    if run_after is not None:
-        return dataclasses.replace(
-            task, priority=priority, queue_name=queue_name, backend=backend, run_after=run_after
-        )
-    return _task_variant(task, priority, queue_name, backend)
-
-
-@lru_cache(maxsize=1024)
-def _task_variant(
-    task: Task[Any, Any], priority: int, queue_name: str, backend: str
-) -> Task[Any, Any]:
-    if (task.priority, task.queue_name, task.backend) == (priority, queue_name, backend):
-        return task
-    # replace() validates the options again, so a tampered priority is refused here.
-    return dataclasses.replace(task, priority=priority, queue_name=queue_name, backend=backend)
 
 
 def unreadable_times(
@@ -225,39 +155,6 @@ def decode_arguments(result_id: str, arguments: Any) -> tuple[list[Any], dict[st
     raise InvalidTaskArgumentsError(
         f"The stored arguments of result {result_id!r} are malformed: expected "
         f'{{"args": [...], "kwargs": {{...}}}}, found {_shorten(arguments)}.'
-    )
-
-
-@lru_cache(maxsize=256)
-def exception_class(path: str) -> type[BaseException]:
-    """The exception class at ``path``, found without importing anything outside the
-    installed apps (a tampered row must not trigger imports); a stand-in class of the same
-    name if it cannot be found."""
-    parts = path.split(".")
-    for split in range(len(parts) - 1, 0, -1):
-        module_name = ".".join(parts[:split])
-        module = sys.modules.get(module_name)
-        if module is None and apps.get_containing_app_config(module_name) is not None:
-            try:
-                module = importlib.import_module(module_name)
-            except Exception:  # Unimportable here: fall back to the stand-in.
-                module = None
-        if module is None:
-            continue
-        found: Any = module
-        for name in parts[split:]:
-            found = getattr(found, name, None)
-        if isinstance(found, type) and issubclass(found, BaseException):
-            return found
-        break
-    module_name, _, qualname = path.rpartition(".")
-    return type(
-        qualname or "UnknownException",
-        (Exception,),
-        {
-            "__module__": module_name or "builtins",
-            "__doc__": f"Stands in for {path!r}, which cannot be imported here.",
-        },
     )
 
 
