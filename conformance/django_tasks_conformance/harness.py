@@ -10,7 +10,7 @@ A harness tells the suite what kind of backend it tests and gives it the hooks i
   the suite can read stored state without going through ``get_result``.
 
 Every test starts with the worker stopped and the store cleared; a test that needs its tasks run
-calls ``drain``.
+calls ``drain``. Which harness drives a backend by default is decided in ``harnesses``.
 """
 
 import time
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from django_tasks.task import ResultStatus, TaskResult
+from django_tasks import ResultStatus, TaskResult, tasks
 
 DEFAULT_QUEUES = ["default", "conformance-other"]
 """The queues the backend under test allows (its ``default`` alias)."""
@@ -130,8 +130,6 @@ class StoreOnlyHarness(Harness):
     executes = False
 
     def _backends(self) -> list[Any]:
-        from django_tasks import tasks
-
         return [tasks[alias] for alias in self.tasks_setting()]
 
     def clear(self) -> None:
@@ -191,26 +189,3 @@ def stored_from_result(result: TaskResult[Any]) -> StoredTask:
         priority=result.task.priority,
         run_after=result.task.run_after,
     )
-
-
-def default_harness(backend_class: type) -> type[Harness]:
-    """The harness for a backend when --tasks-harness is not given, chosen by its base class."""
-    from django_tasks.backends.database import DatabaseBackend
-    from django_tasks.backends.dummy import DummyBackend
-    from django_tasks_conformance.database import DatabaseHarness
-    from django_tasks_conformance.memory import MemoryBackend, MemoryHarness
-
-    if issubclass(backend_class, DummyBackend):
-        return StoreOnlyHarness
-    if issubclass(backend_class, MemoryBackend):
-        return MemoryHarness
-    if issubclass(backend_class, DatabaseBackend):
-        return DatabaseHarness
-    if any(cls.__module__.startswith(CELERY_BACKEND) for cls in backend_class.__mro__):
-        from django_tasks_conformance.celery import CeleryHarness  # Celery is an extra.
-
-        return CeleryHarness
-    return InlineHarness
-
-
-CELERY_BACKEND = "django_tasks.backends.celery."

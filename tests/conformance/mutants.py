@@ -17,12 +17,13 @@ from django_tasks.backends.dummy import DummyBackend
 from django_tasks.backends.immediate import ImmediateBackend
 from django_tasks.exceptions import InvalidTaskArgumentsError
 from django_tasks.execution import Outcome, run_task
+from django_tasks.registry import task_registry
 from django_tasks.serialization import normalize_arguments
 from django_tasks.signals import task_enqueued, task_finished
 from django_tasks.task import ResultStatus, Task, TaskResult
 from django_tasks.utils import get_random_id
-from django_tasks_conformance.memory import STORE, MemoryBackend, Row
 from django_tasks_spec.protocols import TaskProtocol
+from tests.conformance.memory import STORE, MemoryBackend, Row
 
 T = TypeVar("T")
 
@@ -71,8 +72,6 @@ class ConfusesSameNamedTasks(Mutant, MemoryBackend):
     violates = "TASK-GET-003"
 
     def task_for(self, row: Row) -> Task[Any, Any]:
-        from django_tasks.registry import task_registry
-
         name = row.task_path.rpartition(".")[2]
         first = next(task for task in task_registry if task.name == name)
         return dataclasses.replace(
