@@ -15,6 +15,8 @@ from typing import Any
 from django.core.signals import setting_changed
 from django.dispatch import Signal, receiver
 
+from django_tasks.handler import tasks
+
 logger = logging.getLogger("django_tasks")
 
 task_enqueued = Signal()
@@ -26,8 +28,6 @@ task_finished = Signal()
 def reset_task_backends(*, setting: str, **kwargs: Any) -> None:
     """Make a changed TASKS setting (override_settings) take effect at once."""
     if setting == "TASKS":
-        from django_tasks import tasks
-
         tasks.reset()
 
 

@@ -23,9 +23,9 @@ from django_tasks import tasks
 from django_tasks.backends.dummy import DummyBackend
 from django_tasks.checks import SETTING_PROBLEM_IDS, check_task_databases, check_tasks
 from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError
+from django_tasks.problems import ProblemKind
 from django_tasks.registry import task_registry
 from django_tasks.task import Task, task
-from django_tasks_spec.settings import ProblemKind
 
 IMMEDIATE = "django_tasks.backends.immediate.ImmediateBackend"
 DUMMY = "django_tasks.backends.dummy.DummyBackend"

@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from django_tasks.backends.base import BaseTaskBackend
 from django_tasks.exceptions import ResultDoesNotExist
+from django_tasks.results import TaskResult
 from django_tasks.signals import task_enqueued
-from django_tasks.task import TaskResult
 
 
 class DummyBackend(BaseTaskBackend):

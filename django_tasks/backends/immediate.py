@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from django_tasks.backends.base import BaseTaskBackend
 from django_tasks.execution import Outcome, run_task
+from django_tasks.results import ResultStatus, TaskResult
 from django_tasks.signals import task_enqueued, task_started
-from django_tasks.task import ResultStatus, TaskResult
 from django_tasks.utils import default_worker_id
 
 

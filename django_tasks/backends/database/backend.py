@@ -30,6 +30,7 @@ from django.core import checks
 from django.db import DEFAULT_DB_ALIAS, DataError, connections, models, transaction
 
 from django_tasks.backends.base import BaseTaskBackend, in_transaction, on_commit_logged
+from django_tasks.backends.database.options import DatabaseOptions
 from django_tasks.backends.database.queries import NewRow, queries_for
 from django_tasks.backends.database.rows import (
     new_row,
@@ -47,7 +48,6 @@ from django_tasks.exceptions import (
 from django_tasks.serialization import JSONLimit
 from django_tasks.signals import task_enqueued
 from django_tasks.task import MAX_RESULT_ID_LENGTH, Task, TaskResult
-from django_tasks_spec.database import DatabaseOptions
 from django_tasks_spec.protocols import TaskProtocol
 
 logger = logging.getLogger("django_tasks")
