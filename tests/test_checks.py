@@ -4,6 +4,7 @@ Each check ID is written here with the bad setting that triggers it; the test as
 message, hint, location and ID, and that the task API raises the same words.
 """
 
+import contextlib
 import re
 import subprocess
 import sys
@@ -523,6 +524,36 @@ def test_direct_instantiation_raises_the_same_words() -> None:
         ),
     ):
         OptionsBackend("queue", {"QUEUES": ["default"]})
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"database": "q"}, {"database": "q", "poll_interval": -1}],
+    ids=["valid", "invalid"],
+)
+def test_one_check_run_validates_each_entry_once(
+    monkeypatch: pytest.MonkeyPatch, options: dict[str, Any]
+) -> None:
+    """The handler validates an entry once per value of TASKS; the checks (setting, databases,
+    deploy) and the task API read that validation instead of validating again."""
+    from tests.backends import OptionsBackend
+
+    validated: list[str] = []
+    validate = OptionsBackend.validate_params.__func__  # type: ignore[attr-defined]  # A classmethod's function.
+
+    def counting(cls: type[OptionsBackend], alias: str, params: Any) -> Any:
+        validated.append(alias)
+        return validate(cls, alias, params)
+
+    monkeypatch.setattr(OptionsBackend, "validate_params", classmethod(counting))
+    setting = {"default": {"BACKEND": "tests.backends.OptionsBackend", "OPTIONS": options}}
+    with override_settings(TASKS=setting):
+        checks.run_checks(
+            tags=["tasks", "database"], include_deployment_checks=True, databases=["default"]
+        )
+        with contextlib.suppress(InvalidTaskBackendError):
+            tasks["default"]
+    assert validated == ["default"]
 
 
 @pytest.fixture
