@@ -166,9 +166,7 @@ class BaseTaskBackend(ABC):
         """
         self.validate_task(task)
         result = self._new_result(task, args, kwargs)
-        if self.waits_for_commit(task) and in_transaction(DEFAULT_DB_ALIAS):
-            if not autocommits(DEFAULT_DB_ALIAS):
-                raise InvalidTaskBackendError(manual_commit_message(self.alias, task))
+        if self.defers_to_commit(task):
             self._enqueue_on_commit(result)
         else:
             self._enqueue(result)
@@ -220,6 +218,21 @@ class BaseTaskBackend(ABC):
             self.enqueue_on_commit if task.enqueue_on_commit is None else task.enqueue_on_commit
         )
         return wanted and database_configured(DEFAULT_DB_ALIAS)
+
+    def defers_to_commit(self, task: TaskProtocol[Any, Any]) -> bool:
+        """The enqueue policy: whether enqueueing the task now waits for the current
+        transaction of the default database to commit. Every way of enqueueing (enqueue,
+        aenqueue, a backend's bulk_enqueue) asks it.
+
+        Raises InvalidTaskBackendError if the task would wait for a commit that never runs
+        on-commit hooks (the database does not autocommit): it would never be enqueued. Async
+        code runs outside transactions (atomic() is sync-only), so it never waits.
+        """
+        if not (self.waits_for_commit(task) and in_transaction(DEFAULT_DB_ALIAS)):
+            return False
+        if not autocommits(DEFAULT_DB_ALIAS):
+            raise InvalidTaskBackendError(manual_commit_message(self.alias, task))
+        return True
 
     def check(self, **kwargs: Any) -> Iterable[checks.CheckMessage]:
         """Report problems with the backend's configuration. Every message has an id."""

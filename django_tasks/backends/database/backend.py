@@ -29,7 +29,7 @@ from django.apps import apps
 from django.core import checks
 from django.db import DEFAULT_DB_ALIAS, DataError, connections, models, transaction
 
-from django_tasks.backends.base import BaseTaskBackend, in_transaction, on_commit_logged
+from django_tasks.backends.base import BaseTaskBackend, on_commit_logged
 from django_tasks.backends.database.options import DatabaseOptions
 from django_tasks.backends.database.queries import NewRow, queries_for
 from django_tasks.backends.database.rows import (
@@ -189,6 +189,8 @@ class DatabaseBackend(BaseTaskBackend):
         Django's own async ORM methods do."""
         self.validate_task(task)
         result = self._new_result(task, args, kwargs)
+        # The enqueue policy (defers_to_commit): async code runs outside transactions, so
+        # nothing waits for a commit; asking it here would read the event loop's connection.
         row = new_row(result, self.json_columns)
         enqueued_at = await sync_to_async(self._insert, thread_sensitive=True)(row)
         result._update(enqueued_at=enqueued_at)
@@ -225,8 +227,7 @@ class DatabaseBackend(BaseTaskBackend):
                 raise InvalidTaskArgumentsError(f"calls[{i}]: {e}") from None
         if not results:
             return results
-        waits = self.waits_for_commit(task) and in_transaction(DEFAULT_DB_ALIAS)
-        if waits and self.database != DEFAULT_DB_ALIAS:
+        if self.defers_to_commit(task) and self.database != DEFAULT_DB_ALIAS:
             # The rows are made now, so that bulk_enqueue() raises whatever is wrong with them.
             rows = list(self._new_rows(results))
             on_commit_logged(
