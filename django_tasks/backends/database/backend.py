@@ -30,6 +30,7 @@ from django.core import checks
 from django.db import DEFAULT_DB_ALIAS, DataError, connections, models, transaction
 
 from django_tasks.backends.base import BaseTaskBackend, on_commit_logged
+from django_tasks.backends.database.checks import check_backend
 from django_tasks.backends.database.options import DatabaseOptions
 from django_tasks.backends.database.queries import NewRow, queries_for
 from django_tasks.backends.database.rows import (
@@ -39,6 +40,7 @@ from django_tasks.backends.database.rows import (
     unreadable_times,
     uuid7,
 )
+from django_tasks.backends.database.schema import MAX_NAME_LENGTH
 from django_tasks.exceptions import (
     InvalidTaskArgumentsError,
     InvalidTaskBackendError,
@@ -53,9 +55,6 @@ from django_tasks_spec.protocols import TaskProtocol
 logger = logging.getLogger("django_tasks")
 
 T = TypeVar("T")
-
-MAX_NAME_LENGTH = 100
-"""The longest queue name and backend alias the table stores."""
 
 
 class DatabaseBackend(BaseTaskBackend):
@@ -280,16 +279,14 @@ class DatabaseBackend(BaseTaskBackend):
     def get_result(self, result_id: str) -> TaskResult[Any]:
         """See BaseTaskBackend.get_result(); UnreadableResultError for a row that holds a
         value that cannot be read (a time Python's datetime cannot hold, an unknown status)."""
-        from django_tasks.backends.database.models import DBTaskResult
-
         pk = self._checked_id(result_id)
         rows = self._rows()
         try:
             row = rows.get(pk=pk)
-        except DBTaskResult.DoesNotExist:
+        except rows.model.DoesNotExist:
             raise self._no_result(result_id) from None
         except (DataError, ValueError, OverflowError):  # The driver, or Django, read a time.
-            times = DBTaskResult._meta.concrete_fields
+            times = rows.model._meta.concrete_fields
             names = [field.name for field in times if isinstance(field, models.DateTimeField)]
             unreadable = unreadable_times(rows, pk, names)
             if not unreadable:
@@ -298,6 +295,8 @@ class DatabaseBackend(BaseTaskBackend):
         return result_from_model(row)
 
     def _rows(self) -> "Any":
+        # Imported here: models cannot be imported while Django loads the apps, and this module
+        # is imported then (INSTALLED_APPS names this package, whose __init__ imports it).
         from django_tasks.backends.database.models import DBTaskResult
 
         return DBTaskResult.objects.using(self.database).filter(backend=self.alias)
@@ -320,7 +319,5 @@ class DatabaseBackend(BaseTaskBackend):
 
     def check(self, **kwargs: Any) -> Iterable[checks.CheckMessage]:
         """Report what would stop the queue from working (IDs E020-E029, W020-W029)."""
-        from django_tasks.backends.database.checks import check_backend
-
         yield from super().check(**kwargs)
         yield from check_backend(self, kwargs.get("databases") or ())
