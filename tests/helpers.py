@@ -1,13 +1,13 @@
 """Helpers shared by the tests."""
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from django.dispatch import Signal
 
 from django_tasks.task import TaskResult
+from django_tasks_conformance.harness import wait_until as wait_until  # One copy, the kit's.
 
 
 @contextmanager
@@ -23,16 +23,6 @@ def captured(signal: Signal) -> Iterator[list[tuple[type, TaskResult[Any]]]]:
         yield received
     finally:
         signal.disconnect(receive)
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 60, what: object = "") -> None:
-    """Poll until ``condition()`` is true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            shown = what() if callable(what) else what
-            raise AssertionError(f"Timed out after {timeout} s waiting for {shown}")
-        time.sleep(0.02)
 
 
 # Floats that Python writes with an exponent (from 1e16 up), which PostgreSQL's jsonb would turn

@@ -167,13 +167,19 @@ class WorkerHarness(Harness):
                 self.stop_worker()
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll ``condition`` until true; raise DrainTimeoutError naming ``what`` after ``timeout``."""
+def wait_until(
+    condition: Callable[[], object],
+    timeout: float = 60.0,
+    what: str | Callable[[], str] = "the condition",
+) -> None:
+    """Poll ``condition`` until it is true; after ``timeout`` seconds, raise DrainTimeoutError
+    naming ``what`` (or what it returns, for a message that is worth making only then)."""
     deadline = time.monotonic() + timeout
     delay = 0.001
     while not condition():
         if time.monotonic() > deadline:
-            raise DrainTimeoutError(f"Timed out after {timeout:g}s waiting for {what}.")
+            shown = what() if callable(what) else what
+            raise DrainTimeoutError(f"Timed out after {timeout:g}s waiting for {shown}.")
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
 
