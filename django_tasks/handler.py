@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from asgiref.local import Local
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils.connection import BaseConnectionHandler, ConnectionProxy
 
 from django_tasks.backends.base import BaseTaskBackend
@@ -79,6 +81,13 @@ class TasksHandler(_HandlerBase):
 
 
 tasks = TasksHandler()
+
+
+@receiver(setting_changed)
+def reset_task_backends(*, setting: str, **kwargs: Any) -> None:
+    """Make a changed TASKS setting (override_settings) take effect at once."""
+    if setting == "TASKS":
+        tasks.reset()
 
 
 class _BackendProxy(_ProxyBase):

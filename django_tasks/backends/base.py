@@ -9,12 +9,14 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any, ClassVar, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.core import checks
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.utils import timezone
 from pydantic import BaseModel
 
 from django_tasks.constants import DEFAULT_PRIORITY
@@ -31,6 +33,7 @@ from django_tasks.problems import (
 )
 from django_tasks.results import ResultStatus, TaskResult
 from django_tasks.serialization import normalize_arguments
+from django_tasks.signals import task_enqueued
 from django_tasks.utils import class_path, get_random_id
 from django_tasks_spec.protocols import TaskProtocol
 from django_tasks_spec.settings import BackendConfig, NoOptions
@@ -182,8 +185,21 @@ class BaseTaskBackend(ABC):
     def _enqueue(self, result: TaskResult[Any]) -> None:
         """Hand a new, validated result over to the backend's store or runner.
 
-        Set ``enqueued_at`` and send ``task_enqueued`` once the task is really enqueued.
+        Once the task is really enqueued, call ``_mark_enqueued``.
         """
+
+    def _mark_enqueued(self, result: TaskResult[Any], enqueued_at: datetime | None = None) -> None:
+        """Record that the result is enqueued (now, or at ``enqueued_at``, the store's time) and
+        send ``task_enqueued``: the step every backend takes once a task is really enqueued."""
+        result._update(enqueued_at=enqueued_at or timezone.now())
+        task_enqueued.send(type(self), task_result=result)
+
+    async def _amark_enqueued(
+        self, result: TaskResult[Any], enqueued_at: datetime | None = None
+    ) -> None:
+        """See _mark_enqueued(); async receivers of ``task_enqueued`` are awaited here."""
+        result._update(enqueued_at=enqueued_at or timezone.now())
+        await task_enqueued.asend(type(self), task_result=result)
 
     def _enqueue_on_commit(self, result: TaskResult[Any]) -> None:
         """Enqueue a result once the default database's current transaction commits.

@@ -23,7 +23,7 @@ from django_tasks.backends.base import BaseTaskBackend
 from django_tasks.exceptions import ResultDoesNotExist
 from django_tasks.execution import Outcome, run_task
 from django_tasks.registry import task_registry
-from django_tasks.signals import task_enqueued, task_started
+from django_tasks.signals import task_started
 from django_tasks.task import ResultStatus, Task, TaskResult
 from django_tasks.utils import class_path, default_worker_id
 from django_tasks_conformance import StoredTask, WorkerHarness
@@ -88,8 +88,7 @@ class MemoryBackend(BaseTaskBackend):
         row = self._row_for(result)
         with STORE.lock:
             STORE.rows[row.id] = row
-        result._update(enqueued_at=row.enqueued_at)
-        task_enqueued.send(type(self), task_result=result)
+        self._mark_enqueued(result, row.enqueued_at)
 
     def _row_for(self, result: TaskResult[Any]) -> Row:
         return Row(

@@ -48,7 +48,6 @@ from django_tasks.exceptions import (
     ResultDoesNotExist,
 )
 from django_tasks.serialization import JSONLimit
-from django_tasks.signals import task_enqueued
 from django_tasks.task import MAX_RESULT_ID_LENGTH, Task, TaskResult
 from django_tasks_spec.protocols import TaskProtocol
 
@@ -174,10 +173,8 @@ class DatabaseBackend(BaseTaskBackend):
         self._enqueued_once_committed(result, enqueued_at)
 
     def _enqueued(self, results: Sequence[TaskResult[Any]], enqueued_at: datetime) -> None:
-        sender = type(self)
         for result in results:
-            result._update(enqueued_at=enqueued_at)
-            task_enqueued.send(sender, task_result=result)
+            self._mark_enqueued(result, enqueued_at)
 
     async def aenqueue(
         self, task: TaskProtocol[Any, T], args: Sequence[Any], kwargs: Mapping[str, Any]
@@ -192,8 +189,7 @@ class DatabaseBackend(BaseTaskBackend):
         # nothing waits for a commit; asking it here would read the event loop's connection.
         row = new_row(result, self.json_columns)
         enqueued_at = await sync_to_async(self._insert, thread_sensitive=True)(row)
-        result._update(enqueued_at=enqueued_at)
-        await task_enqueued.asend(type(self), task_result=result)
+        await self._amark_enqueued(result, enqueued_at)
         return result
 
     def _insert(self, row: NewRow) -> datetime:
