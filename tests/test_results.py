@@ -17,6 +17,9 @@ from django_tasks.backends.dummy import DummyBackend
 from django_tasks.exceptions import ResultDoesNotExist
 from tests import tasks as test_tasks
 
+SUITE = "django_tasks_conformance.tasks"
+"""The module of the suite's fixture tasks, which these tests share."""
+
 
 class TestEnqueue:
     def test_returns_a_new_result(self, dummy: DummyBackend) -> None:
@@ -78,9 +81,7 @@ class TestResultFields:
 class TestGetResult:
     def test_another_tasks_id(self, dummy: DummyBackend) -> None:
         result = test_tasks.noop.enqueue()
-        message = (
-            f"Result {result.id!r} belongs to task 'tests.tasks.noop', not to 'tests.tasks.add'."
-        )
+        message = f"Result {result.id!r} belongs to task '{SUITE}.noop', not to '{SUITE}.add'."
         with pytest.raises(ResultDoesNotExist, match=re.escape(message)):
             test_tasks.add.get_result(result.id)
 

@@ -14,6 +14,9 @@ from django_tasks.signals import task_enqueued, task_finished
 from django_tasks_conformance.observe import captured
 from tests import tasks as test_tasks
 
+SUITE = "django_tasks_conformance.tasks"
+"""The module of the suite's fixture tasks, which these tests share."""
+
 
 def test_dummy_backend_sends_only_enqueued(dummy: DummyBackend) -> None:
     with captured(task_enqueued, task_finished) as sent:
@@ -33,12 +36,15 @@ def test_logs_enqueue_and_finish(caplog: pytest.LogCaptureFixture) -> None:
     assert messages == [
         (
             "DEBUG",
-            f"Task enqueued id={result.id} path=tests.tasks.add queue=default backend=default",
+            f"Task enqueued id={result.id} path={SUITE}.add queue=default backend=default",
         ),
-        ("DEBUG", f"Task started id={result.id} path=tests.tasks.add queue=default attempt=1"),
+        (
+            "DEBUG",
+            f"Task started id={result.id} path={SUITE}.add queue=default attempt=1",
+        ),
         (
             "INFO",
-            f"Task finished id={result.id} path=tests.tasks.add queue=default state=SUCCEEDED "
+            f"Task finished id={result.id} path={SUITE}.add queue=default state=SUCCEEDED "
             f"duration={duration} attempt=1",
         ),
     ]
@@ -49,7 +55,7 @@ def test_logs_failures_with_the_traceback(caplog: pytest.LogCaptureFixture) -> N
         result = test_tasks.fail.enqueue("Logged.")
     [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert record.getMessage().startswith(
-        f"Task finished id={result.id} path=tests.tasks.fail queue=default state=FAILED duration="
+        f"Task finished id={result.id} path={SUITE}.fail queue=default state=FAILED duration="
     )
     assert record.exc_info is not None
     assert record.exc_info[0] is ValueError
