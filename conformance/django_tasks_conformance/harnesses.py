@@ -27,7 +27,6 @@ enqueued tasks wait (which is what lets the suite check the order they start in)
 """
 
 import shutil
-import signal
 import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
@@ -46,7 +45,7 @@ from django_tasks_conformance.harness import (
     StoredTask,
     WorkerHarness,
 )
-from django_tasks_conformance.launcher import Launched, Launcher, worker_environment
+from django_tasks_conformance.launcher import CommandProcess, Launcher, worker_environment
 
 DATABASE_BACKEND = "django_tasks.backends.database.backend.DatabaseBackend"
 DATABASE_APP = "django_tasks.backends.database"
@@ -62,44 +61,9 @@ PRELOAD = [
 ]
 """What the launcher imports once, rather than each worker."""
 
-STOP_TIMEOUT = 10.0
-"""Seconds a worker has to exit after SIGTERM before it is killed."""
-
-OUTPUT_TAIL = 3000
-"""How many characters of a worker's output a failure message quotes."""
-
 
 class WorkerFailedError(AssertionError):
     """A worker exited with an error before the queue was drained."""
-
-
-class Worker:
-    """One ``db_worker`` process, its output in a file."""
-
-    def __init__(self, launcher: Launcher, argv: list[str], log: Path) -> None:
-        self.argv = argv
-        self.log = log
-        self.process: Launched = launcher.start(argv, log)
-
-    def running(self) -> bool:
-        return self.process.returncode is None
-
-    def stop(self) -> None:
-        """SIGTERM (finish the running task, claim nothing more), then kill if it hangs."""
-        if self.running():
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(STOP_TIMEOUT)
-            except TimeoutError:
-                self.process.send_signal(signal.SIGKILL)
-                self.process.wait(STOP_TIMEOUT)
-
-    def output(self) -> str:
-        text = self.log.read_text(encoding="utf-8", errors="replace")
-        return text if len(text) <= OUTPUT_TAIL else f"...{text[-OUTPUT_TAIL:]}"
-
-    def describe(self) -> str:
-        return f"'{' '.join(self.argv)}' (pid {self.process.pid})"
 
 
 class DatabaseHarness(WorkerHarness):
@@ -112,7 +76,7 @@ class DatabaseHarness(WorkerHarness):
 
     def __init__(self, backend_path: str, options: dict[str, Any]) -> None:
         super().__init__(backend_path, options)
-        self._workers: list[Worker] = []
+        self._workers: list[CommandProcess] = []
         """The workers of the last drain (kept after they exit, for their output)."""
         self._started = 0
         self._logs: Path | None = None
@@ -194,7 +158,7 @@ class DatabaseHarness(WorkerHarness):
             argv += [*self.worker_arguments, "--batch"]
             self._started += 1
             log = self._logs / f"worker-{self._started}.log"
-            self._workers.append(Worker(self._launcher, argv, log))
+            self._workers.append(CommandProcess(self._launcher.start(argv, log), argv, log))
 
     def stop_worker(self) -> None:
         for worker in self._workers:
@@ -208,10 +172,10 @@ class DatabaseHarness(WorkerHarness):
         if self.worker_running():
             return False
         for worker in self._workers:
-            if worker.process.returncode != 0:
+            if worker.returncode != 0:
                 raise WorkerFailedError(
                     f"Worker {worker.describe()} exited with status "
-                    f"{worker.process.returncode} before the queue was drained. Its "
+                    f"{worker.returncode} before the queue was drained. Its "
                     f"output:\n{worker.output()}"
                 )
         return True
