@@ -8,6 +8,7 @@ from django.dispatch import Signal
 
 from django_tasks.task import TaskResult
 from django_tasks_conformance.harness import wait_until as wait_until  # One copy, the kit's.
+from tests.tasks import echo
 
 
 @contextmanager
@@ -45,10 +46,10 @@ def same_json(value: Any, expected: Any) -> bool:
 
 
 def refused_arguments(size: int, limit: int = 1_048_576) -> str:
-    """The message that refuses arguments of tests.tasks.echo that take ``size`` bytes as JSON,
+    """The message that refuses arguments of the echo task that take ``size`` bytes as JSON,
     more than backend 'default' takes (MAX_JSON_BYTES ``limit``)."""
     return (
-        f"The arguments of task tests.tasks.echo take {size:,} bytes as JSON, more than backend "
+        f"The arguments of task {echo.module_path} take {size:,} bytes as JSON, more than backend "
         f"'default' stores (OPTIONS['MAX_JSON_BYTES'] is {limit:,}); pass a reference to the "
         f"data (a primary key, a file name) instead."
     )

@@ -46,8 +46,8 @@ def test_a_receiver_that_raises_after_the_commit_stops_no_other_callback(
     assert dummy.results == [first, second]
     assert ran == ["project"]
     assert (
-        f"Enqueueing task id={first.id} path=tests.tasks.add failed after the commit of "
-        f"database 'default'; the on-commit callbacks after it still run."
+        f"Enqueueing task id={first.id} path={test_tasks.add.module_path} failed after the "
+        f"commit of database 'default'; the on-commit callbacks after it still run."
     ) in caplog.text
     assert "RuntimeError: A receiver's bug." in caplog.text
 

@@ -284,7 +284,7 @@ def test_an_on_commit_enqueue_that_fails_loses_none_of_its_neighbours(
                 transaction.on_commit(lambda: ran.append("project again"))
             assert ran == ["project", "project again"]
             assert (
-                f"Task not enqueued id={lost.id} path=tests.tasks.add database=postgres: the "
+                f"Task not enqueued id={lost.id} path={add.module_path} database=postgres: the "
                 f"transaction on 'default' committed, but the task could not be inserted."
             ) in caplog.text
     finally:
