@@ -1,16 +1,18 @@
 """The harness registry: which harness drives each of this project's backends by default.
 
-This is the only module of the suite that names one of this project's concrete backends, and
-it names them by dotted path, without importing them: the suite itself speaks only the public
-API (``django_tasks``, ``django_tasks.exceptions``, ``django_tasks.signals`` and
+This package holds this project's own harnesses, and is the only part of the suite that names
+one of this project's concrete backends. The registry names them by dotted path, without
+importing them (CeleryHarness, in ``harnesses.celery``, imports Celery, an extra that only a run
+against the Celery backend needs); the suite itself speaks only the public API
+(``django_tasks``, ``django_tasks.exceptions``, ``django_tasks.signals`` and
 ``django_tasks.backends.base``). ``default_harness`` picks the harness of the nearest class in a
 backend's MRO that ``HARNESSES`` lists, so a subclass of a listed backend gets its harness too;
 any other backend gets ``InlineHarness`` unless ``--tasks-harness`` names one.
 
-``DatabaseHarness`` drives the database backend through real ``db_worker`` processes. It is
-also the worked example of a harness for a backend whose tasks run in other processes. The
-suite calls ``drain`` when a test needs its tasks run; between drains no worker runs, so
-enqueued tasks wait (which is what lets the suite check the order they start in).
+``DatabaseHarness`` drives the database backend through real ``db_worker`` processes. It is also
+the worked example of a harness for a backend whose tasks run in other processes. The suite
+calls ``drain`` when a test needs its tasks run; between drains no worker runs, so enqueued
+tasks wait (which is what lets the suite check the order they start in).
 
 - ``start_worker`` starts ``db_worker --batch``, one per backend alias that has tasks waiting;
   ``--batch`` makes a worker exit once no task is ready, so the queue is drained when the
@@ -219,7 +221,7 @@ def _queue_model() -> Any:
 HARNESSES: dict[str, str] = {
     "django_tasks.backends.dummy.DummyBackend": "django_tasks_conformance.harness.StoreOnlyHarness",
     DATABASE_BACKEND: "django_tasks_conformance.harnesses.DatabaseHarness",
-    CELERY_BACKEND: "django_tasks_conformance.celery.CeleryHarness",
+    CELERY_BACKEND: "django_tasks_conformance.harnesses.celery.CeleryHarness",
 }
 """The default harness of each of this project's backends (and their subclasses), by the
 backend's dotted path. Harnesses are named by path too: CeleryHarness imports Celery, an extra
