@@ -10,7 +10,9 @@ class TasksConfig(AppConfig):
     verbose_name = "Tasks"
 
     def ready(self) -> None:
-        from django_tasks import checks, signals  # noqa: F401  # Connect receivers, register checks.
+        # Imported here, once the app registry is ready, as Django's app loading asks: importing
+        # them connects the signal receivers and registers the system checks.
+        from django_tasks import checks, signals  # noqa: F401  # Imported for their effects.
 
         # Like admin.py for the admin: declaring the tasks of <app>/tasks.py at start-up lets
         # the system checks see every task, and workers find them without importing on demand.

@@ -24,23 +24,14 @@ from django_tasks.backends.base import (
 )
 from django_tasks.backends.dummy import DummyBackend
 from django_tasks.backends.immediate import ImmediateBackend
-from django_tasks.configuration import (
-    backend_failed_message,
-    describe,
-    resolve_backend,
-    tasks_setting,
-)
+from django_tasks.configuration import backend_failed_message, describe, tasks_setting
 from django_tasks.exceptions import (
     InvalidTaskBackendError,
     InvalidTaskError,
     InvalidTaskSettingError,
 )
-from django_tasks.registry import task_registry
-from django_tasks.signatures import check_task_signatures
-from django_tasks.task import Task
-from django_tasks.utils import class_path
-from django_tasks_spec.settings import (
-    BackendConfig,
+from django_tasks.handler import tasks
+from django_tasks.problems import (
     ProblemKind,
     SettingProblem,
     location,
@@ -48,6 +39,11 @@ from django_tasks_spec.settings import (
     undefined_alias_message,
     valid_alias,
 )
+from django_tasks.registry import task_registry
+from django_tasks.signatures import check_task_signatures
+from django_tasks.task import Task
+from django_tasks.utils import class_path
+from django_tasks_spec.settings import BackendConfig
 
 SETTING_PROBLEM_IDS: dict[ProblemKind, str] = {
     ProblemKind.TASKS_NOT_A_DICT: "django_tasks.E001",
@@ -102,11 +98,11 @@ def check_tasks(
         return messages
     configs: dict[str, BackendConfig] = {}
     backends: dict[str, BaseTaskBackend] = {}
-    for alias, params in raw.items():
+    for alias in raw:
         if not isinstance(alias, str) or not valid_alias(alias):
             continue  # Reported by tasks_setting_problems().
         try:
-            resolved = resolve_backend(alias, params)
+            resolved = tasks.resolve(alias)
         except Exception as e:  # A bug of the backend class (an options_schema that is no model).
             message = f"Backend {alias!r} could not be checked: {describe(e)}."
             messages.append(_backend_raised(alias, message, ""))
@@ -141,17 +137,15 @@ def check_task_databases(
     connects: Django 6.1 gives every other check all the databases, which check_tasks()
     therefore does not pass on.
     """
-    from django_tasks import tasks
-
     raw = tasks_setting()
     if not databases or not isinstance(raw, Mapping):
         return []  # Before Django 6.1 this runs without databases, unless asked for them.
     messages: list[checks.CheckMessage] = []
-    for alias, params in raw.items():
+    for alias in raw:
         if not isinstance(alias, str) or not valid_alias(alias):
             continue
         try:
-            if resolve_backend(alias, params).problems:
+            if tasks.resolve(alias).problems:
                 continue
             backend = tasks[alias]
             offline = list(backend.check(**kwargs))
@@ -177,9 +171,11 @@ def check_tasks_deploy(
     if not isinstance(raw, Mapping):
         return []  # Reported by check_tasks().
     messages: list[checks.CheckMessage] = []
-    for alias, params in raw.items():
+    for alias in raw:
+        if not isinstance(alias, str) or not valid_alias(alias):
+            continue  # Reported by check_tasks().
         try:
-            backend_class = resolve_backend(alias, params).backend_class
+            backend_class = tasks.resolve(alias).backend_class
         except Exception:  # Reported by check_tasks() as E019.
             continue
         for base, check_id, behaviour in _DEVELOPMENT_BACKENDS:
@@ -214,8 +210,6 @@ def _check_backend(
     alias: str, **kwargs: Any
 ) -> tuple[BaseTaskBackend | None, list[checks.CheckMessage]]:
     """Load the backend as the task API does, and run its own check()."""
-    from django_tasks import tasks
-
     try:
         backend = tasks[alias]
     except InvalidTaskSettingError as e:  # The backend class validates more than the schema.

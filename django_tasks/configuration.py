@@ -1,35 +1,34 @@
 """Reading the TASKS setting, and turning one of its entries into a backend.
 
-``resolve_backend`` finds everything wrong with an entry at once: its schema
-(django_tasks_spec.settings), its BACKEND class and the OPTIONS that class accepts.
-``load_backend`` raises those problems or creates the backend. The handler (``tasks[alias]``)
-and the system checks both go through them, so the exception and the check say the same thing.
+``resolve_backend`` resolves an entry: it imports the class BACKEND names and has that class
+validate the entry (``BaseTaskBackend.validate_params``, the one validator of an entry),
+finding everything wrong at once. ``load_backend`` raises those problems or creates the
+backend. The handler (``tasks[alias]``) resolves each entry once per value of TASKS, and the
+system checks read the same resolution, so the exception and the check say the same thing.
 """
 
 import importlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
+from pydantic import BaseModel
 
+from django_tasks.backends.base import BaseTaskBackend, CheckedParams, ValidatedParams
 from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskSettingError
-from django_tasks.utils import class_path
-from django_tasks_spec.settings import (
-    EXAMPLE_BACKEND,
-    BackendConfig,
+from django_tasks.problems import (
     ProblemKind,
     SettingProblem,
     alias_problem,
-    did_you_mean,
     location,
     valid_alias,
     validate_backend_config,
-    validate_options,
 )
-
-if TYPE_CHECKING:
-    from django_tasks.backends.base import BaseTaskBackend
+from django_tasks.utils import class_path
+from django_tasks_spec.names import did_you_mean
+from django_tasks_spec.settings import DOTTED_PATH, EXAMPLE_BACKEND, BackendConfig
 
 DEFAULT_TASKS: dict[str, Any] = {"default": {"BACKEND": EXAMPLE_BACKEND}}
 """The TASKS setting of a project that defines none."""
@@ -38,7 +37,7 @@ BASE_CLASS_PATH = "django_tasks.backends.base.BaseTaskBackend"
 
 
 def tasks_setting() -> Any:
-    """The TASKS setting, or its default. Not validated: see django_tasks_spec.settings."""
+    """The TASKS setting, or its default. Not validated: see resolve_backend()."""
     return getattr(settings, "TASKS", DEFAULT_TASKS)
 
 
@@ -49,51 +48,64 @@ class ResolvedBackend:
     config: BackendConfig | None = None
     """The validated configuration, if its schema holds."""
 
-    backend_class: "type[BaseTaskBackend] | None" = None
+    backend_class: type[BaseTaskBackend] | None = None
     """The class BACKEND names, if it could be imported."""
+
+    options: BaseModel | None = None
+    """The validated OPTIONS, if they hold."""
 
     problems: list[SettingProblem] = field(default_factory=list)
     """Everything wrong with the entry; the backend can be created only if this is empty."""
 
 
 def resolve_backend(alias: object, params: Any) -> ResolvedBackend:
-    """Validate one entry of TASKS: alias, schema, BACKEND class and OPTIONS, reporting all."""
+    """Resolve one entry of TASKS: its alias, the class BACKEND names, and what that class's
+    validator finds (schema and OPTIONS), reporting all."""
     if not isinstance(alias, str) or not valid_alias(alias):
         return ResolvedBackend(problems=[alias_problem(alias)])
-    validated = validate_backend_config(alias, params)
-    config, problems = (None, validated) if isinstance(validated, list) else (validated, [])
-    if not isinstance(params, Mapping) or any(p.kind in _UNUSABLE_BACKEND for p in problems):
-        return ResolvedBackend(config=config, problems=problems)
-    path: str = params["BACKEND"]
+    backend_class, unusable = _backend_class(alias, params)
+    if backend_class is None:  # Nothing validates the OPTIONS: report the rest of the schema.
+        validated = validate_backend_config(alias, params)
+        config, problems = (None, validated) if isinstance(validated, list) else (validated, [])
+        return ResolvedBackend(config=config, problems=[*problems, *unusable])
+    checked = backend_class.validate_params(alias, params)
+    return ResolvedBackend(
+        config=checked.config,
+        backend_class=backend_class,
+        options=checked.options,
+        problems=checked.problems,
+    )
+
+
+def _backend_class(
+    alias: str, params: Any
+) -> tuple[type[BaseTaskBackend] | None, list[SettingProblem]]:
+    """The class BACKEND names, or why there is none (nothing, if the schema says it)."""
+    if not isinstance(params, Mapping):
+        return None, []
+    path = params.get("BACKEND")
+    if not isinstance(path, str) or not re.fullmatch(DOTTED_PATH, path):
+        return None, []  # The schema reports a missing BACKEND, or one that is no path.
     try:
-        backend_class = import_backend_class(alias, path)
+        return import_backend_class(alias, path), []
     except InvalidTaskSettingError as e:
-        return ResolvedBackend(config=config, problems=[*problems, *e.problems])
-    if not any(problem.kind is ProblemKind.OPTIONS_INVALID for problem in problems):
-        options = params.get("OPTIONS", {})
-        checked = validate_options(alias, path, backend_class.options_schema, options)
-        if isinstance(checked, list):
-            problems = [*problems, *checked]
-    return ResolvedBackend(config=config, backend_class=backend_class, problems=problems)
+        return None, list(e.problems)
 
 
-_UNUSABLE_BACKEND = frozenset(
-    {ProblemKind.CONFIG_NOT_A_DICT, ProblemKind.BACKEND_MISSING, ProblemKind.BACKEND_NOT_A_PATH}
-)
-
-
-def load_backend(alias: str, params: Any) -> "BaseTaskBackend":
-    """Create the backend of one entry of TASKS, or raise what is wrong with the entry.
+def load_backend(alias: str, params: Any, resolved: ResolvedBackend) -> BaseTaskBackend:
+    """Create the backend of one entry of TASKS from its resolution, or raise what is wrong.
 
     An exception from the backend class itself becomes an InvalidTaskBackendError too (the
     original is its ``__cause__``), so a broken backend never breaks code that merely declares
     tasks; using them raises.
     """
-    resolved = resolve_backend(alias, params)
     if resolved.problems or resolved.backend_class is None:
         raise InvalidTaskSettingError(resolved.problems)
+    checked = CheckedParams(config=resolved.config, options=resolved.options)
     try:
-        return resolved.backend_class(alias, params)
+        return resolved.backend_class(
+            alias, ValidatedParams(params, resolved.backend_class, checked)
+        )
     except InvalidTaskBackendError:
         raise
     except Exception as e:
@@ -112,10 +124,8 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {str(error).strip().rstrip('.') or '(no message)'}"
 
 
-def import_backend_class(alias: str, path: str) -> "type[BaseTaskBackend]":
+def import_backend_class(alias: str, path: str) -> type[BaseTaskBackend]:
     """Import the backend class at a dotted path, explaining precisely what failed."""
-    from django_tasks.backends.base import BaseTaskBackend
-
     where = location([alias, "BACKEND"])
     module_path, _, name = path.rpartition(".")
     try:

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
 
-from django_tasks_spec.settings import SettingProblem
+from django_tasks.problems import SettingProblem
 
 
 class TaskException(Exception):  # noqa: N818  # Django 6 names the root exception so.

@@ -16,9 +16,9 @@ from asgiref.sync import async_to_sync
 from django.utils import timezone
 
 from django_tasks.exceptions import InvalidReturnValueError
+from django_tasks.results import ResultStatus, TaskResult
 from django_tasks.serialization import JSONValue, NotJSONSafeError, normalize_json
 from django_tasks.signals import task_finished
-from django_tasks.task import ResultStatus, TaskResult
 from django_tasks.utils import format_exception
 from django_tasks_spec.protocols import TaskProtocol
 

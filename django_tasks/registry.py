@@ -12,12 +12,14 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 
 from django_tasks.exceptions import InvalidTaskError
-from django_tasks.task import Task
+
+if TYPE_CHECKING:  # Tasks register themselves: task.py imports this module.
+    from django_tasks.task import Task
 
 _DOTTED_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+")
 
@@ -28,13 +30,13 @@ class TaskRegistry:
     def __init__(self) -> None:
         self._tasks: dict[str, Task[Any, Any]] = {}
 
-    def register(self, task: Task[Any, Any]) -> None:
+    def register(self, task: "Task[Any, Any]") -> None:
         self._tasks[task.module_path] = task
 
-    def get(self, module_path: str) -> Task[Any, Any] | None:
+    def get(self, module_path: str) -> "Task[Any, Any] | None":
         return self._tasks.get(module_path)
 
-    def resolve(self, module_path: str) -> Task[Any, Any]:
+    def resolve(self, module_path: str) -> "Task[Any, Any]":
         """Return the task declared at ``module_path``, as a worker finds a stored path.
 
         A task whose module has not been imported yet is found by importing that module, but
@@ -73,7 +75,7 @@ class TaskRegistry:
             )
         return task
 
-    def __iter__(self) -> Iterator[Task[Any, Any]]:
+    def __iter__(self) -> "Iterator[Task[Any, Any]]":
         return iter(list(self._tasks.values()))
 
     def __len__(self) -> int:
@@ -85,7 +87,7 @@ task_registry = TaskRegistry()
 
 def stored_task(
     task_path: str, priority: int, queue_name: str, backend: str, run_after: datetime | None
-) -> Task[Any, Any]:
+) -> "Task[Any, Any]":
     """The registered task at ``task_path``, with the options it was enqueued with.
 
     Raises InvalidTaskError if the path is not a registered task (see TaskRegistry.resolve),
@@ -101,8 +103,8 @@ def stored_task(
 
 @lru_cache(maxsize=1024)
 def _task_variant(
-    task: Task[Any, Any], priority: int, queue_name: str, backend: str
-) -> Task[Any, Any]:
+    task: "Task[Any, Any]", priority: int, queue_name: str, backend: str
+) -> "Task[Any, Any]":
     if (task.priority, task.queue_name, task.backend) == (priority, queue_name, backend):
         return task
     # replace() validates the options again, so a tampered priority is refused here.

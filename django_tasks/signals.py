@@ -1,4 +1,4 @@
-"""The task signals, and the receivers that reset backends and log task events.
+"""The task signals, and the receivers that log task events.
 
 Every signal is sent with the backend class as sender and the ``task_result`` keyword.
 
@@ -12,7 +12,6 @@ import logging
 import sys
 from typing import Any
 
-from django.core.signals import setting_changed
 from django.dispatch import Signal, receiver
 
 logger = logging.getLogger("django_tasks")
@@ -20,15 +19,6 @@ logger = logging.getLogger("django_tasks")
 task_enqueued = Signal()
 task_started = Signal()
 task_finished = Signal()
-
-
-@receiver(setting_changed)
-def reset_task_backends(*, setting: str, **kwargs: Any) -> None:
-    """Make a changed TASKS setting (override_settings) take effect at once."""
-    if setting == "TASKS":
-        from django_tasks import tasks
-
-        tasks.reset()
 
 
 @receiver(task_enqueued)

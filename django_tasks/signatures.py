@@ -38,6 +38,7 @@ from django.apps import AppConfig
 from django.core import checks
 
 from django_tasks.exceptions import InvalidTaskError
+from django_tasks.registry import task_registry
 from django_tasks.serialization import json_form
 
 if TYPE_CHECKING:
@@ -123,8 +124,6 @@ def check_task_signatures(
 
     With ``app_configs`` (``manage.py check app_label``), only the tasks defined in those apps.
     """
-    from django_tasks.registry import task_registry
-
     candidates = list(task_registry if tasks is None else tasks)
     if app_configs is not None:
         packages = tuple(app_config.name for app_config in app_configs)

@@ -1,51 +1,55 @@
-"""The value model: Task, TaskResult, ResultStatus and the @task decorator."""
+"""Tasks: the Task value, and the @task decorator that declares one.
+
+A task finds its backend through the handler (``django_tasks.tasks``); its results are
+``TaskResult`` values (``results``), re-exported here as the 0.6.1 API has them, with the
+constants.
+"""
 
 import inspect
 import re
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, Self, TypeVar, cast, overload
+from typing import Any, Generic, ParamSpec, Protocol, Self, TypeVar, cast, overload
 
 from asgiref.sync import async_to_sync, sync_to_async
-from django.db.models import TextChoices
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
+from django_tasks.backends.base import BaseTaskBackend
+from django_tasks.constants import (
+    DEFAULT_PRIORITY,
+    DEFAULT_QUEUE_NAME,
+    DEFAULT_TASK_BACKEND_ALIAS,
+    MAX_PRIORITY,
+    MAX_RESULT_ID_LENGTH,
+    MIN_PRIORITY,
+)
 from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError, ResultDoesNotExist
+from django_tasks.handler import tasks
+from django_tasks.problems import queue_name_characters_message
+from django_tasks.registry import task_registry
+from django_tasks.results import FINISHED_STATUSES, ResultStatus, TaskResult
 from django_tasks.signatures import validate_signature
-from django_tasks_spec.protocols import TaskProtocol, TaskResultProtocol
-from django_tasks_spec.settings import QUEUE_NAME_PATTERN, queue_name_characters_message
+from django_tasks_spec.settings import QUEUE_NAME_PATTERN
 
-if TYPE_CHECKING:
-    from django_tasks.backends.base import BaseTaskBackend
-
-DEFAULT_TASK_BACKEND_ALIAS = "default"
-DEFAULT_QUEUE_NAME = "default"
-MIN_PRIORITY = -100
-MAX_PRIORITY = 100
-DEFAULT_PRIORITY = 0
-MAX_RESULT_ID_LENGTH = 64
-"""A result id is an opaque string of at most this many characters."""
+__all__ = [
+    "DEFAULT_PRIORITY",
+    "DEFAULT_QUEUE_NAME",
+    "DEFAULT_TASK_BACKEND_ALIAS",
+    "FINISHED_STATUSES",
+    "MAX_PRIORITY",
+    "MAX_RESULT_ID_LENGTH",
+    "MIN_PRIORITY",
+    "ResultStatus",
+    "Task",
+    "TaskResult",
+    "task",
+]
 
 _QUEUE_NAME = re.compile(QUEUE_NAME_PATTERN)
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-class ResultStatus(TextChoices):
-    NEW = "NEW", _("New")
-    """Enqueued (or waiting for the transaction to commit); not started yet."""
-    RUNNING = "RUNNING", _("Running")
-    """Claimed by a worker and running."""
-    FAILED = "FAILED", _("Failed")
-    """Finished by raising an exception."""
-    SUCCEEDED = "SUCCEEDED", _("Succeeded")
-    """Finished by returning a value."""
-
-
-FINISHED_STATUSES = frozenset({ResultStatus.FAILED, ResultStatus.SUCCEEDED})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,22 +130,22 @@ class Task(Generic[P, T]):
         new_task.get_backend().validate_task(new_task)
         return new_task
 
-    def enqueue(self, *args: P.args, **kwargs: P.kwargs) -> "TaskResult[T]":
+    def enqueue(self, *args: P.args, **kwargs: P.kwargs) -> TaskResult[T]:
         """Queue up the task to run with these arguments."""
         return self.get_backend().enqueue(self, args, kwargs)
 
-    async def aenqueue(self, *args: P.args, **kwargs: P.kwargs) -> "TaskResult[T]":
+    async def aenqueue(self, *args: P.args, **kwargs: P.kwargs) -> TaskResult[T]:
         """See enqueue()."""
         return await self.get_backend().aenqueue(self, args, kwargs)
 
-    def get_result(self, result_id: str) -> "TaskResult[T]":
+    def get_result(self, result_id: str) -> TaskResult[T]:
         """Return the result with this id, if it is a result of this task.
 
         Raises ResultDoesNotExist for an unknown id and for another task's result.
         """
         return self._own_result(self.get_backend().get_result(result_id))
 
-    async def aget_result(self, result_id: str) -> "TaskResult[T]":
+    async def aget_result(self, result_id: str) -> TaskResult[T]:
         """See get_result()."""
         return self._own_result(await self.get_backend().aget_result(result_id))
 
@@ -157,13 +161,11 @@ class Task(Generic[P, T]):
             return await cast(Callable[P, Awaitable[T]], self.func)(*args, **kwargs)
         return await sync_to_async(cast(Callable[P, T], self.func))(*args, **kwargs)
 
-    def get_backend(self) -> "BaseTaskBackend":
+    def get_backend(self) -> BaseTaskBackend:
         """Return the backend instance the task is enqueued on."""
-        from django_tasks import tasks
-
         return tasks[self.backend]
 
-    def _own_result(self, result: "TaskResult[Any]") -> "TaskResult[T]":
+    def _own_result(self, result: TaskResult[Any]) -> TaskResult[T]:
         if result.task.module_path != self.module_path:
             raise ResultDoesNotExist(
                 f"Result {result.id!r} belongs to task {result.task.module_path!r}, "
@@ -218,9 +220,6 @@ def task(
             enqueue_on_commit=enqueue_on_commit,
         )
         validate_signature(new_task)
-        from django_tasks import tasks
-        from django_tasks.registry import task_registry
-
         try:
             task_backend = tasks[backend]
         except InvalidTaskBackendError:
@@ -233,116 +232,6 @@ def task(
     if function is not None:
         return decorate(function)
     return cast(_TaskDecorator, decorate)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TaskResult(Generic[T]):
-    """The state of one enqueued run of a task. Read-only: backends update it, users read it."""
-
-    task: TaskProtocol[Any, T]
-    """The task this is a result of."""
-
-    id: str
-    """An opaque, unique identifier of at most MAX_RESULT_ID_LENGTH characters."""
-
-    status: ResultStatus
-    """Where the run is: NEW, RUNNING, FAILED or SUCCEEDED."""
-
-    enqueued_at: datetime | None
-    """When the task was enqueued (None while waiting for a transaction to commit)."""
-
-    started_at: datetime | None
-    """When the current (or last) attempt started."""
-
-    finished_at: datetime | None
-    """When the task finished."""
-
-    args: list[Any]
-    """The positional arguments, as JSON data."""
-
-    kwargs: dict[str, Any]
-    """The keyword arguments, as JSON data."""
-
-    backend: str
-    """The alias of the backend that holds the result."""
-
-    attempts: int = 0
-    """How many times a worker has started the task."""
-
-    worker_ids: list[str] = field(default_factory=list)
-    """The workers that started the task, in order."""
-
-    _return_value: Any = field(default=None, init=False, repr=False)
-    _exception_class: type[BaseException] | None = field(default=None, init=False, repr=False)
-    _traceback: str | None = field(default=None, init=False, repr=False)
-
-    @property
-    def is_finished(self) -> bool:
-        """Whether the task has FAILED or SUCCEEDED."""
-        return self.status in FINISHED_STATUSES
-
-    @property
-    def return_value(self) -> T:
-        """What the function returned, as JSON data. Raises ValueError unless it SUCCEEDED."""
-        if self.status != ResultStatus.SUCCEEDED:
-            raise ValueError(
-                f"Task result {self.id!r} has status {self.status.value}; a return value exists "
-                f"only once it has SUCCEEDED."
-            )
-        return cast(T, self._return_value)
-
-    @property
-    def exception_class(self) -> type[BaseException] | None:
-        """The class of the exception the task raised, or None if it succeeded."""
-        self._require_finished("exception_class")
-        return self._exception_class
-
-    @property
-    def traceback(self) -> str | None:
-        """The formatted traceback of the exception the task raised, or None if it succeeded."""
-        self._require_finished("traceback")
-        return self._traceback
-
-    def refresh(self) -> None:
-        """Reload the result from its backend."""
-        self._refresh_from(self.task.get_backend().get_result(self.id))
-
-    async def arefresh(self) -> None:
-        """See refresh()."""
-        self._refresh_from(await self.task.get_backend().aget_result(self.id))
-
-    def _require_finished(self, attribute: str) -> None:
-        if not self.is_finished:
-            raise ValueError(
-                f"Task result {self.id!r} has status {self.status.value}; {attribute} is known "
-                f"only once it has finished."
-            )
-
-    def _refresh_from(self, other: TaskResultProtocol[Any]) -> None:
-        self._update(**{name: getattr(other, name) for name in _MUTABLE_FIELDS})
-
-    def _update(self, **changes: Any) -> None:
-        """Change the result's state. Backends call this; nothing else mutates a result."""
-        unknown = changes.keys() - _MUTABLE_FIELDS
-        if unknown:
-            raise TypeError(f"TaskResult fields {sorted(unknown)} cannot be updated.")
-        for name, value in changes.items():
-            object.__setattr__(self, name, value)
-
-
-_MUTABLE_FIELDS = frozenset(
-    {
-        "status",
-        "enqueued_at",
-        "started_at",
-        "finished_at",
-        "attempts",
-        "worker_ids",
-        "_return_value",
-        "_exception_class",
-        "_traceback",
-    }
-)
 
 
 def _validate_function(func: Any) -> None:

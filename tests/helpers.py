@@ -1,13 +1,14 @@
 """Helpers shared by the tests."""
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from django.dispatch import Signal
 
 from django_tasks.task import TaskResult
+from django_tasks_conformance.harness import wait_until as wait_until  # One copy, the kit's.
+from tests.tasks import echo
 
 
 @contextmanager
@@ -23,16 +24,6 @@ def captured(signal: Signal) -> Iterator[list[tuple[type, TaskResult[Any]]]]:
         yield received
     finally:
         signal.disconnect(receive)
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 60, what: object = "") -> None:
-    """Poll until ``condition()`` is true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            shown = what() if callable(what) else what
-            raise AssertionError(f"Timed out after {timeout} s waiting for {shown}")
-        time.sleep(0.02)
 
 
 # Floats that Python writes with an exponent (from 1e16 up), which PostgreSQL's jsonb would turn
@@ -55,10 +46,10 @@ def same_json(value: Any, expected: Any) -> bool:
 
 
 def refused_arguments(size: int, limit: int = 1_048_576) -> str:
-    """The message that refuses arguments of tests.tasks.echo that take ``size`` bytes as JSON,
+    """The message that refuses arguments of the echo task that take ``size`` bytes as JSON,
     more than backend 'default' takes (MAX_JSON_BYTES ``limit``)."""
     return (
-        f"The arguments of task tests.tasks.echo take {size:,} bytes as JSON, more than backend "
+        f"The arguments of task {echo.module_path} take {size:,} bytes as JSON, more than backend "
         f"'default' stores (OPTIONS['MAX_JSON_BYTES'] is {limit:,}); pass a reference to the "
         f"data (a primary key, a file name) instead."
     )

@@ -1,4 +1,6 @@
-"""Module-level tasks that the tests enqueue."""
+"""Module-level tasks that the tests enqueue: the conformance suite's own (noop, add, echo, fail,
+exit_task and their async twins), which the tests share rather than declare again, and those only
+the tests need."""
 
 import asyncio
 import datetime
@@ -6,11 +8,26 @@ from collections.abc import Callable
 from typing import Any
 
 from django_tasks import task
+from django_tasks_conformance.async_tasks import add_async, fail_async
+from django_tasks_conformance.tasks import add, echo, exit_task, fail, noop
 
-
-@task
-def noop() -> None:
-    """Do nothing."""
+__all__ = [
+    "add",
+    "add_async",
+    "always_waits",
+    "echo",
+    "exit_task",
+    "fail",
+    "fail_async",
+    "give_back",
+    "give_back_async",
+    "interrupt_task",
+    "never_waits",
+    "noop",
+    "noop_async",
+    "prioritised",
+    "return_datetime",
+]
 
 
 @task
@@ -19,43 +36,11 @@ async def noop_async() -> None:
     await asyncio.sleep(0)
 
 
-@task()
-def add(a: int, b: int) -> int:
-    return a + b
-
-
-@task
-async def add_async(a: int, b: int) -> int:
-    await asyncio.sleep(0)
-    return a + b
-
-
-@task
-def echo(*args: Any, **kwargs: Any) -> dict[str, Any]:
-    """Return the arguments it was called with."""
-    return {"args": list(args), "kwargs": kwargs}
-
-
-@task
-def fail(message: str = "This task failed.") -> None:
-    raise ValueError(message)
-
-
-@task
-async def fail_async(message: str = "This task failed.") -> None:
-    raise ValueError(message)
-
-
 @task
 def return_datetime() -> object:
     from django.utils import timezone
 
     return timezone.now()
-
-
-@task
-def exit_task() -> None:
-    raise SystemExit(3)
 
 
 @task

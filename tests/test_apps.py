@@ -19,7 +19,7 @@ assert "tests.tasks" not in sys.modules
 django.setup()
 from django_tasks.registry import task_registry
 
-print("tests.tasks" in sys.modules, task_registry.get("tests.tasks.add") is not None)
+print("tests.tasks" in sys.modules, task_registry.get("tests.tasks.never_waits") is not None)
 """
     completed = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=False, cwd=ROOT

@@ -21,7 +21,7 @@ from django.db.utils import load_backend
 from pytest_django import Settings as SettingsWrapper
 
 from django_tasks.configuration import resolve_backend
-from django_tasks_spec.settings import tasks_setting_problems
+from django_tasks.problems import tasks_setting_problems
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 SNIPPETS_MODULE = "tests.readme_snippets"

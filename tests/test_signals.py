@@ -1,4 +1,8 @@
-"""The task signals and the log lines they produce."""
+"""The task signals and the log lines they produce.
+
+Which signals each backend sends, when and with what, is the contract: the conformance suite
+checks it for every shipped backend (test_signals.py, test_transactions.py of the suite).
+"""
 
 import logging
 
@@ -6,70 +10,20 @@ import pytest
 
 from django_tasks import ResultStatus
 from django_tasks.backends.dummy import DummyBackend
-from django_tasks.backends.immediate import ImmediateBackend
-from django_tasks.signals import task_enqueued, task_finished, task_started
+from django_tasks.signals import task_enqueued, task_finished
+from django_tasks_conformance.observe import captured
 from tests import tasks as test_tasks
-from tests.helpers import captured
 
-
-def test_immediate_backend_sends_all_three_in_order() -> None:
-    order: list[str] = []
-    with (
-        captured(task_enqueued) as enqueued,
-        captured(task_started) as started,
-        captured(task_finished) as finished,
-    ):
-        task_enqueued.connect(lambda **kw: order.append("enqueued"), weak=False, dispatch_uid="o1")
-        task_started.connect(lambda **kw: order.append("started"), weak=False, dispatch_uid="o2")
-        task_finished.connect(lambda **kw: order.append("finished"), weak=False, dispatch_uid="o3")
-        try:
-            result = test_tasks.add.enqueue(1, 2)
-        finally:
-            task_enqueued.disconnect(dispatch_uid="o1")
-            task_started.disconnect(dispatch_uid="o2")
-            task_finished.disconnect(dispatch_uid="o3")
-    assert order == ["enqueued", "started", "finished"]
-    assert enqueued == [(ImmediateBackend, result)]
-    assert started == [(ImmediateBackend, result)]
-    assert finished == [(ImmediateBackend, result)]
-
-
-def test_statuses_seen_by_receivers() -> None:
-    seen: list[tuple[str, ResultStatus]] = []
-
-    def remember(name: str):  # type: ignore[no-untyped-def]  # A tiny receiver factory.
-        def receiver(sender: type, task_result, **kwargs) -> None:  # type: ignore[no-untyped-def]
-            seen.append((name, task_result.status))
-
-        return receiver
-
-    receivers = {
-        signal: remember(name)
-        for signal, name in (
-            (task_enqueued, "enqueued"),
-            (task_started, "started"),
-            (task_finished, "finished"),
-        )
-    }
-    for signal, receiver in receivers.items():
-        signal.connect(receiver)
-    try:
-        test_tasks.fail.enqueue()
-    finally:
-        for signal, receiver in receivers.items():
-            signal.disconnect(receiver)
-    assert seen == [
-        ("enqueued", ResultStatus.NEW),
-        ("started", ResultStatus.RUNNING),
-        ("finished", ResultStatus.FAILED),
-    ]
+SUITE = "django_tasks_conformance.tasks"
+"""The module of the suite's fixture tasks, which these tests share."""
 
 
 def test_dummy_backend_sends_only_enqueued(dummy: DummyBackend) -> None:
-    with captured(task_enqueued) as enqueued, captured(task_finished) as finished:
+    with captured(task_enqueued, task_finished) as sent:
         result = test_tasks.noop.enqueue()
-    assert enqueued == [(DummyBackend, result)]
-    assert finished == []
+    assert [(s.signal, s.sender, s.result_id) for s in sent] == [
+        ("enqueued", DummyBackend, result.id)
+    ]
 
 
 def test_logs_enqueue_and_finish(caplog: pytest.LogCaptureFixture) -> None:
@@ -82,12 +36,15 @@ def test_logs_enqueue_and_finish(caplog: pytest.LogCaptureFixture) -> None:
     assert messages == [
         (
             "DEBUG",
-            f"Task enqueued id={result.id} path=tests.tasks.add queue=default backend=default",
+            f"Task enqueued id={result.id} path={SUITE}.add queue=default backend=default",
         ),
-        ("DEBUG", f"Task started id={result.id} path=tests.tasks.add queue=default attempt=1"),
+        (
+            "DEBUG",
+            f"Task started id={result.id} path={SUITE}.add queue=default attempt=1",
+        ),
         (
             "INFO",
-            f"Task finished id={result.id} path=tests.tasks.add queue=default state=SUCCEEDED "
+            f"Task finished id={result.id} path={SUITE}.add queue=default state=SUCCEEDED "
             f"duration={duration} attempt=1",
         ),
     ]
@@ -98,7 +55,7 @@ def test_logs_failures_with_the_traceback(caplog: pytest.LogCaptureFixture) -> N
         result = test_tasks.fail.enqueue("Logged.")
     [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert record.getMessage().startswith(
-        f"Task finished id={result.id} path=tests.tasks.fail queue=default state=FAILED duration="
+        f"Task finished id={result.id} path={SUITE}.fail queue=default state=FAILED duration="
     )
     assert record.exc_info is not None
     assert record.exc_info[0] is ValueError

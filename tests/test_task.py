@@ -27,6 +27,9 @@ from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError
 from django_tasks.registry import task_registry
 from tests import tasks as test_tasks
 
+SUITE = "django_tasks_conformance.tasks"
+"""The module of the suite's fixture tasks, which these tests share."""
+
 
 def test_public_api_names() -> None:
     assert sorted(django_tasks.__all__) == django_tasks.__all__
@@ -73,7 +76,7 @@ def test_bare_decorator() -> None:
     assert test_tasks.noop.run_after is None
     assert test_tasks.noop.enqueue_on_commit is None
     assert test_tasks.noop.name == "noop"
-    assert test_tasks.noop.module_path == "tests.tasks.noop"
+    assert test_tasks.noop.module_path == "django_tasks_conformance.tasks.noop"
 
 
 def test_decorator_with_options(settings: SettingsWrapper) -> None:
@@ -93,7 +96,7 @@ def test_decorator_with_options(settings: SettingsWrapper) -> None:
 
 
 def test_decorator_registers_the_task() -> None:
-    assert task_registry.get("tests.tasks.add") is test_tasks.add
+    assert task_registry.get("django_tasks_conformance.tasks.add") is test_tasks.add
     assert test_tasks.add in list(task_registry)
 
 
@@ -312,7 +315,7 @@ class TestUsing:
     def test_run_after_refused_by_a_backend_without_defer(self) -> None:
         when = timezone.now() + timedelta(hours=1)
         message = (
-            f"Task tests.tasks.add has run_after {when.isoformat()}, but backend 'default' "
+            f"Task {SUITE}.add has run_after {when.isoformat()}, but backend 'default' "
             f"cannot defer tasks (supports_defer is False)."
         )
         with pytest.raises(InvalidTaskError, match=re.escape(message)):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from django_tasks_spec.settings import did_you_mean
+from django_tasks_spec.names import did_you_mean
 
 TABLE = "expected-failures"
 

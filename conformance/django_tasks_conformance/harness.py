@@ -10,7 +10,7 @@ A harness tells the suite what kind of backend it tests and gives it the hooks i
   the suite can read stored state without going through ``get_result``.
 
 Every test starts with the worker stopped and the store cleared; a test that needs its tasks run
-calls ``drain``.
+calls ``drain``. Which harness drives a backend by default is decided in ``harnesses``.
 """
 
 import time
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from django_tasks.task import ResultStatus, TaskResult
+from django_tasks import ResultStatus, TaskResult, tasks
 
 DEFAULT_QUEUES = ["default", "conformance-other"]
 """The queues the backend under test allows (its ``default`` alias)."""
@@ -130,8 +130,6 @@ class StoreOnlyHarness(Harness):
     executes = False
 
     def _backends(self) -> list[Any]:
-        from django_tasks import tasks
-
         return [tasks[alias] for alias in self.tasks_setting()]
 
     def clear(self) -> None:
@@ -169,13 +167,19 @@ class WorkerHarness(Harness):
                 self.stop_worker()
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll ``condition`` until true; raise DrainTimeoutError naming ``what`` after ``timeout``."""
+def wait_until(
+    condition: Callable[[], object],
+    timeout: float = 60.0,
+    what: str | Callable[[], str] = "the condition",
+) -> None:
+    """Poll ``condition`` until it is true; after ``timeout`` seconds, raise DrainTimeoutError
+    naming ``what`` (or what it returns, for a message that is worth making only then)."""
     deadline = time.monotonic() + timeout
     delay = 0.001
     while not condition():
         if time.monotonic() > deadline:
-            raise DrainTimeoutError(f"Timed out after {timeout:g}s waiting for {what}.")
+            shown = what() if callable(what) else what
+            raise DrainTimeoutError(f"Timed out after {timeout:g}s waiting for {shown}.")
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
 
@@ -191,26 +195,3 @@ def stored_from_result(result: TaskResult[Any]) -> StoredTask:
         priority=result.task.priority,
         run_after=result.task.run_after,
     )
-
-
-def default_harness(backend_class: type) -> type[Harness]:
-    """The harness for a backend when --tasks-harness is not given, chosen by its base class."""
-    from django_tasks.backends.database import DatabaseBackend
-    from django_tasks.backends.dummy import DummyBackend
-    from django_tasks_conformance.database import DatabaseHarness
-    from django_tasks_conformance.memory import MemoryBackend, MemoryHarness
-
-    if issubclass(backend_class, DummyBackend):
-        return StoreOnlyHarness
-    if issubclass(backend_class, MemoryBackend):
-        return MemoryHarness
-    if issubclass(backend_class, DatabaseBackend):
-        return DatabaseHarness
-    if any(cls.__module__.startswith(CELERY_BACKEND) for cls in backend_class.__mro__):
-        from django_tasks_conformance.celery import CeleryHarness  # Celery is an extra.
-
-        return CeleryHarness
-    return InlineHarness
-
-
-CELERY_BACKEND = "django_tasks.backends.celery."

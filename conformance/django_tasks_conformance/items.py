@@ -2,12 +2,14 @@
 
 import pytest
 
+from django_tasks.backends.base import BaseTaskBackend
+from django_tasks_conformance.citing import RequirementViolation
+from django_tasks_spec.requirements import catalogue
+
 SUITE_PACKAGE = "django_tasks_conformance.suite"
 
 
 def implements_get_result(backend_class: type) -> bool:
-    from django_tasks.backends.base import BaseTaskBackend
-
     return getattr(backend_class, "get_result", None) is not BaseTaskBackend.get_result
 
 
@@ -26,16 +28,12 @@ def cited_requirements(item: pytest.Item) -> list[str]:
 
 
 def blamed(error: BaseException, cited: list[str]) -> list[str]:
-    from django_tasks_conformance.citing import RequirementViolation
-
     if isinstance(error, RequirementViolation):
         return [error.requirement_id]
     return cited
 
 
 def citation(requirement_ids: list[str]) -> str:
-    from django_tasks_spec.requirements import catalogue
-
     lines = []
     for requirement_id in requirement_ids:
         rule = catalogue().get(requirement_id)

@@ -9,6 +9,9 @@ child is a real process running the real command through ``django.core.managemen
 ``manage.py`` would: the harness signals it by its pid, and learns when it exits and with which
 status.
 
+``CommandProcess`` wraps a command's process, forked by a launcher or started with
+``subprocess.Popen``: its output, its exit status, and stopping it (SIGTERM, then SIGKILL).
+
 The protocol, one line each way: the harness writes ``{"argv": [...], "log": "path"}`` (JSON)
 to the launcher's stdin; the launcher answers ``started PID`` on its stdout once it has forked,
 then ``exited PID STATUS`` when that child ends. The child's output goes to ``log``. The
@@ -24,6 +27,7 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +38,11 @@ WORKER_SETTINGS = "django_tasks_conformance.worker_settings"
 
 ENVIRONMENT_VARIABLE = "DJANGO_TASKS_CONFORMANCE_WORKER"
 """How a harness hands its workers what their settings need, as JSON."""
+STOP_TIMEOUT = 10.0
+"""Seconds a command has to exit after SIGTERM before it is killed."""
+
+OUTPUT_TAIL = 3000
+"""How many characters of a command's output a failure message quotes."""
 
 START_TIMEOUT = 60.0
 """Seconds the launcher may take to set Django up."""
@@ -201,6 +210,70 @@ def worker_environment(harness: str, tasks: dict[str, Any]) -> dict[str, str]:
         ENVIRONMENT_VARIABLE: json.dumps(worker),
         "PYTHONPATH": os.pathsep.join(path),
     }
+
+
+class CommandProcess:
+    """A command running in a process of its own (forked by a Launcher, or a Popen), its
+    output in a file."""
+
+    def __init__(
+        self, process: "Launched | subprocess.Popen[bytes]", argv: Sequence[str], log: Path
+    ) -> None:
+        self.process = process
+        self.argv = list(argv)
+        self.log = log
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit status (negative: killed by that signal), or None while it runs."""
+        if isinstance(self.process, subprocess.Popen):
+            return self.process.poll()
+        return self.process.returncode
+
+    def running(self) -> bool:
+        return self.returncode is None
+
+    def send_signal(self, number: int) -> None:
+        if self.running():
+            self.process.send_signal(number)
+
+    def wait(self, timeout: float) -> int:
+        """Wait for the command to exit; raise TimeoutError after ``timeout`` seconds."""
+        if isinstance(self.process, subprocess.Popen):
+            try:
+                return self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                raise TimeoutError(
+                    f"Process {self.pid} did not exit within {timeout:g}s."
+                ) from None
+        return self.process.wait(timeout)
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """SIGTERM (a worker finishes its running tasks and exits), then SIGKILL if it hangs."""
+        if not self.running():
+            return
+        self.send_signal(signal.SIGTERM)
+        try:
+            self.wait(timeout)
+        except TimeoutError:
+            self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL, and wait for the process to go."""
+        self.send_signal(signal.SIGKILL)
+        self.wait(STOP_TIMEOUT)
+
+    def output(self, tail: int | None = OUTPUT_TAIL) -> str:
+        """What the command wrote so far (its last ``tail`` characters; all with None)."""
+        text = self.log.read_text(encoding="utf-8", errors="replace")
+        return text if tail is None or len(text) <= tail else f"...{text[-tail:]}"
+
+    def describe(self) -> str:
+        return f"'{' '.join(self.argv)}' (pid {self.pid})"
 
 
 # --- The launcher process ------------------------------------------------------------------------

@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 from django.db import connections
 from django.dispatch import Signal
 
+from django_tasks import ResultStatus, TaskResult
 from django_tasks.signals import task_enqueued, task_finished, task_started
-from django_tasks.task import ResultStatus, TaskResult
 from django_tasks_conformance.plugin import Suite
 
 T = TypeVar("T")

@@ -11,15 +11,28 @@ Django must be configured (pytest-django with DJANGO_SETTINGS_MODULE); the plugi
 for the whole session to the backend under test.
 """
 
+import asyncio
 import json
 import platform
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.apps import apps
+from django.db import connections
+from django.test.utils import override_settings
+from django.utils.module_loading import import_string
 
+from django_tasks import tasks
+from django_tasks.backends.base import BaseTaskBackend
+from django_tasks.exceptions import InvalidTaskError
+from django_tasks_conformance import __version__, report
+from django_tasks_conformance.expectations import check_known, load_expected_failures
+from django_tasks_conformance.harness import Harness
+from django_tasks_conformance.harnesses import default_harness
 from django_tasks_conformance.items import (
     blamed,
     citation,
@@ -30,13 +43,11 @@ from django_tasks_conformance.items import (
     skip_reason,
     suite_test_id,
 )
+from django_tasks_conformance.report import TestOutcome
+from django_tasks_spec.requirements import catalogue
 
-if TYPE_CHECKING:
-    from django.test.utils import override_settings
-
-    from django_tasks.backends.base import BaseTaskBackend
-    from django_tasks_conformance.harness import Harness
-    from django_tasks_conformance.report import TestOutcome
+BASE_BACKEND = "django_tasks.backends.base.BaseTaskBackend"
+"""The class a backend under test subclasses, as its authors import it."""
 
 FEATURES = {
     "execution": "a backend that runs tasks (the harness's `executes`)",
@@ -107,14 +118,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 class Suite:
     """What a conformance test works with: the harness, the backend and its capabilities."""
 
-    harness: "Harness"
+    harness: Harness
     capabilities: dict[str, bool]
     timeout: float
 
     @property
-    def backend(self) -> "BaseTaskBackend":
-        from django_tasks import tasks
-
+    def backend(self) -> BaseTaskBackend:
         return tasks["default"]
 
     def run(self) -> None:
@@ -137,11 +146,6 @@ class ConformanceRun:
     # --- Session -------------------------------------------------------------------------------
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        from django.test.utils import override_settings
-
-        from django_tasks.configuration import import_backend_class
-        from django_tasks.exceptions import InvalidTaskSettingError
-
         option = self.config.getoption
         self.backend_path: str = option("tasks_backend")
         try:
@@ -152,11 +156,9 @@ class ConformanceRun:
             raise pytest.UsageError(
                 f"--tasks-options must be a JSON object; found {self.options!r}."
             )
-        try:
-            backend_class = import_backend_class("default", self.backend_path)
-        except InvalidTaskSettingError as e:
-            reasons = " ".join(problem.message for problem in e.problems)
-            raise pytest.UsageError(f"--tasks-backend {self.backend_path!r}: {reasons}") from None
+        backend_class = _import_class(
+            "--tasks-backend", self.backend_path, BaseTaskBackend, BASE_BACKEND
+        )
         self.capabilities = {
             name: getattr(backend_class, name)
             for name in (
@@ -170,8 +172,6 @@ class ConformanceRun:
         self.harness_path = f"{harness_class.__module__}.{harness_class.__qualname__}"
         self.harness = harness_class(self.backend_path, self.options)
         if option("tasks_expected_failures"):
-            from django_tasks_conformance.expectations import load_expected_failures
-
             self.expected_failures = load_expected_failures(Path(option("tasks_expected_failures")))
         self._set_up = False
         # Last, so that nothing above can fail with TASKS changed (unconfigure restores it).
@@ -183,10 +183,8 @@ class ConformanceRun:
     def _check_fixture_tasks(self) -> None:
         """Stop at once if the backend refuses the suite's tasks for not being in an installed
         app (as a backend whose workers import tasks from INSTALLED_APPS does)."""
-        from django.apps import apps
-
-        from django_tasks import tasks
-        from django_tasks.exceptions import InvalidTaskError
+        # Imported here: @task validates each task against its backend, so the suite's tasks are
+        # declared only once the suite's TASKS is in place (and Django is configured).
         from django_tasks_conformance.tasks import noop
 
         if apps.is_installed("django_tasks_conformance"):
@@ -203,28 +201,16 @@ class ConformanceRun:
                 f"to INSTALLED_APPS in the settings the suite runs with."
             ) from None
 
-    def _harness_class(self, backend_class: type) -> "type[Harness]":
-        from django.utils.module_loading import import_string
-
-        from django_tasks_conformance.harness import Harness, default_harness
-
+    def _harness_class(self, backend_class: type) -> type[Harness]:
         path = self.config.getoption("tasks_harness")
         if not path:
             return default_harness(backend_class)
-        try:
-            harness_class = import_string(path)
-        except ImportError as e:
-            raise pytest.UsageError(f"--tasks-harness {path!r} cannot be imported: {e}.") from e
-        if not (isinstance(harness_class, type) and issubclass(harness_class, Harness)):
-            raise pytest.UsageError(
-                f"--tasks-harness {path!r} is {harness_class!r}, not a subclass of "
-                f"django_tasks_conformance.Harness."
-            )
+        harness_class: type[Harness] = _import_class(
+            "--tasks-harness", path, Harness, "django_tasks_conformance.Harness"
+        )
         return harness_class
 
     def _features(self, backend_class: type) -> dict[str, bool]:
-        from django_tasks.backends.base import database_configured
-
         harness = self.harness
         return {
             "execution": harness.executes,
@@ -232,7 +218,7 @@ class ConformanceRun:
             "waiting": not harness.executes or harness.holds_tasks,
             "worker_signals": harness.executes and harness.observes_worker_signals,
             "get_result": implements_get_result(backend_class),
-            "database": database_configured("default"),
+            "database": _database_configured("default"),
         }
 
     def isolated(self) -> Iterator[Suite]:
@@ -265,8 +251,6 @@ class ConformanceRun:
         self.pytest_unconfigure()
         report_path = self.config.getoption("tasks_report")
         if report_path and hasattr(self, "harness"):
-            from django_tasks_conformance import report
-
             report.write(self.report(), Path(report_path))
 
     def pytest_unconfigure(self) -> None:
@@ -280,9 +264,6 @@ class ConformanceRun:
     def pytest_collection_modifyitems(
         self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
-        from django_tasks_conformance.expectations import check_known
-        from django_tasks_spec.requirements import catalogue
-
         suite_items = [item for item in items if is_suite_item(item)]
         known = [suite_test_id(item) for item in suite_items]
         if self.expected_failures:
@@ -331,8 +312,6 @@ class ConformanceRun:
             items[0].add_marker(pytest.mark.django_db(databases=databases, transaction=True))
 
     def _selection(self) -> set[str]:
-        from django_tasks_spec.requirements import catalogue
-
         raw = self.config.getoption("tasks_requirements")
         if not raw:
             return set()
@@ -385,8 +364,6 @@ class ConformanceRun:
         call: pytest.CallInfo[None],
         cited: list[str],
     ) -> None:
-        from django_tasks_conformance.report import TestOutcome
-
         test_id = suite_test_id(item)
         if report.when == "call" or (report.when == "setup" and not report.passed):
             if hasattr(report, "wasxfail"):
@@ -413,10 +390,7 @@ class ConformanceRun:
             self.outcomes[test_id].outcome = "failed"
             self.outcomes[test_id].message = failure_message(call)
 
-    def report(self) -> Any:
-        from django_tasks_conformance import __version__, report
-        from django_tasks_spec.requirements import catalogue
-
+    def report(self) -> report.Report:
         cat = catalogue()
         return report.Report(
             suite_version=__version__,
@@ -432,8 +406,6 @@ class ConformanceRun:
         )
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
-        from django_tasks_spec.requirements import catalogue
-
         flags = ", ".join(f"{name}={value}" for name, value in self.capabilities.items())
         return [
             f"django_tasks_conformance: backend {self.backend_path} ({flags}), harness "
@@ -449,9 +421,22 @@ def close_async_connections() -> None:
     long-lived thread, whose connections would outlive the run (and stop the test databases from
     being dropped).
     """
-    import asyncio
-
-    from asgiref.sync import sync_to_async
-    from django.db import connections
-
     asyncio.run(sync_to_async(connections.close_all)())
+
+
+def _import_class(option: str, path: str, base: type[Any], named: str) -> Any:
+    """The class at ``path``, given with ``option``; pytest.UsageError unless it subclasses
+    ``base`` (``named`` as users import it)."""
+    try:
+        found = import_string(path)
+    except ImportError as e:
+        raise pytest.UsageError(f"{option} {path!r} cannot be imported: {e}.") from e
+    if not (isinstance(found, type) and issubclass(found, base)):
+        raise pytest.UsageError(f"{option} {path!r} is {found!r}, not a subclass of {named}.")
+    return found
+
+
+def _database_configured(alias: str) -> bool:
+    """Whether DATABASES defines ``alias`` with a real engine."""
+    engine = connections.settings.get(alias, {}).get("ENGINE", "django.db.backends.dummy")
+    return bool(engine != "django.db.backends.dummy")

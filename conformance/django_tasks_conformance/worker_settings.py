@@ -9,6 +9,10 @@ the ``DJANGO_TASKS_CONFORMANCE_WORKER`` environment variable::
 
     {"settings": "myproject.settings", "databases": {"default": "test_myproject"},
      "tasks": {"default": {"BACKEND": "...", ...}, ...}}
+
+A database's entry is its NAME, or a dict of settings to change (``{"NAME": ..., "OPTIONS":
+{...}}``), whose OPTIONS are added to the database's own. Without "tasks", TASKS stays the
+settings module's.
 """
 
 import copy
@@ -33,7 +37,10 @@ _base = importlib.import_module(_worker["settings"])
 globals().update({name: value for name, value in vars(_base).items() if name.isupper()})
 
 DATABASES: dict[str, dict[str, Any]] = copy.deepcopy(_base.DATABASES)
-for _alias, _name in _worker["databases"].items():
-    DATABASES[_alias]["NAME"] = _name
+for _alias, _changes in _worker.get("databases", {}).items():
+    _changes = {"NAME": _changes} if isinstance(_changes, str) else dict(_changes)
+    _options = {**DATABASES[_alias].get("OPTIONS", {}), **_changes.pop("OPTIONS", {})}
+    DATABASES[_alias].update(_changes, OPTIONS=_options)
 
-TASKS: dict[str, Any] = _worker["tasks"]
+if "tasks" in _worker:
+    TASKS: dict[str, Any] = _worker["tasks"]

@@ -8,28 +8,68 @@ Validation, argument normalisation and waiting for the transaction to commit hap
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any, ClassVar, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.core import checks
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.utils import timezone
 from pydantic import BaseModel
 
+from django_tasks.constants import DEFAULT_PRIORITY
 from django_tasks.exceptions import (
     InvalidTaskBackendError,
     InvalidTaskError,
     InvalidTaskSettingError,
 )
+from django_tasks.problems import (
+    ProblemKind,
+    SettingProblem,
+    validate_backend_config,
+    validate_options,
+)
+from django_tasks.results import ResultStatus, TaskResult
 from django_tasks.serialization import normalize_arguments
-from django_tasks.task import DEFAULT_PRIORITY, ResultStatus, TaskResult
+from django_tasks.signals import task_enqueued
 from django_tasks.utils import class_path, get_random_id
 from django_tasks_spec.protocols import TaskProtocol
-from django_tasks_spec.settings import NoOptions, validate_backend_config, validate_options
+from django_tasks_spec.settings import BackendConfig, NoOptions
 
 logger = logging.getLogger("django_tasks")
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckedParams:
+    """What validating an entry of TASKS for one backend class found."""
+
+    config: BackendConfig | None = None
+    """The entry with its defaults filled in, if its schema holds."""
+
+    options: BaseModel | None = None
+    """Its OPTIONS, as the class's ``options_schema``, if they are valid."""
+
+    problems: list[SettingProblem] = field(default_factory=list)
+    """Everything wrong with the entry; the backend can be created only if this is empty."""
+
+
+class ValidatedParams(dict[str, Any]):
+    """An entry of TASKS that the handler has validated for ``backend_class``, so that creating
+    the backend does not validate it again (see ``BaseTaskBackend.__init__``)."""
+
+    def __init__(
+        self,
+        params: Mapping[str, Any],
+        backend_class: type["BaseTaskBackend"],
+        checked: CheckedParams,
+    ) -> None:
+        super().__init__(params)
+        self.backend_class = backend_class
+        self.checked = checked
 
 
 class BaseTaskBackend(ABC):
@@ -56,16 +96,41 @@ class BaseTaskBackend(ABC):
     options: BaseModel
 
     def __init__(self, alias: str, params: Mapping[str, Any]) -> None:
-        config = validate_backend_config(alias, {"BACKEND": class_path(type(self)), **params})
-        if isinstance(config, list):
-            raise InvalidTaskSettingError(config)
-        options = validate_options(alias, config.BACKEND, self.options_schema, config.OPTIONS)
-        if isinstance(options, list):
-            raise InvalidTaskSettingError(options)
+        """Create the backend of TASKS[alias]; raise InvalidTaskSettingError if it is invalid.
+
+        ``params`` is validated here (``validate_params``), unless the handler has validated
+        it already (``ValidatedParams``): a backend created directly, or by another handler,
+        says what is wrong with its configuration in the same words as ``manage.py check``.
+        """
+        if isinstance(params, ValidatedParams) and params.backend_class is type(self):
+            checked = params.checked
+        else:
+            checked = self.validate_params(alias, {"BACKEND": class_path(type(self)), **params})
+        if checked.problems or checked.config is None or checked.options is None:
+            raise InvalidTaskSettingError(checked.problems)
         self.alias = alias
-        self.queues = frozenset(config.QUEUES)
-        self.enqueue_on_commit = config.ENQUEUE_ON_COMMIT
-        self.options = options
+        self.queues = frozenset(checked.config.QUEUES)
+        self.enqueue_on_commit = checked.config.ENQUEUE_ON_COMMIT
+        self.options = checked.options
+
+    @classmethod
+    def validate_params(cls, alias: str, params: Mapping[str, Any]) -> CheckedParams:
+        """The validator of an entry of TASKS for this class: its schema and its OPTIONS
+        (against ``options_schema``), every problem at once."""
+        validated = validate_backend_config(alias, params)
+        config, problems = (None, validated) if isinstance(validated, list) else (validated, [])
+        if any(problem.kind is ProblemKind.OPTIONS_INVALID for problem in problems):
+            return CheckedParams(config=config, problems=problems)  # OPTIONS is no dict.
+        path = params.get("BACKEND")
+        options = validate_options(
+            alias,
+            path if isinstance(path, str) else class_path(cls),
+            cls.options_schema,
+            params.get("OPTIONS", {}),
+        )
+        if isinstance(options, list):
+            return CheckedParams(config=config, problems=[*problems, *options])
+        return CheckedParams(config=config, options=options, problems=problems)
 
     def validate_task(self, task: TaskProtocol[Any, Any]) -> None:
         """Raise InvalidTaskError if this backend cannot run the task as declared."""
@@ -104,9 +169,7 @@ class BaseTaskBackend(ABC):
         """
         self.validate_task(task)
         result = self._new_result(task, args, kwargs)
-        if self.waits_for_commit(task) and in_transaction(DEFAULT_DB_ALIAS):
-            if not autocommits(DEFAULT_DB_ALIAS):
-                raise InvalidTaskBackendError(manual_commit_message(self.alias, task))
+        if self.defers_to_commit(task):
             self._enqueue_on_commit(result)
         else:
             self._enqueue(result)
@@ -122,8 +185,21 @@ class BaseTaskBackend(ABC):
     def _enqueue(self, result: TaskResult[Any]) -> None:
         """Hand a new, validated result over to the backend's store or runner.
 
-        Set ``enqueued_at`` and send ``task_enqueued`` once the task is really enqueued.
+        Once the task is really enqueued, call ``_mark_enqueued``.
         """
+
+    def _mark_enqueued(self, result: TaskResult[Any], enqueued_at: datetime | None = None) -> None:
+        """Record that the result is enqueued (now, or at ``enqueued_at``, the store's time) and
+        send ``task_enqueued``: the step every backend takes once a task is really enqueued."""
+        result._update(enqueued_at=enqueued_at or timezone.now())
+        task_enqueued.send(type(self), task_result=result)
+
+    async def _amark_enqueued(
+        self, result: TaskResult[Any], enqueued_at: datetime | None = None
+    ) -> None:
+        """See _mark_enqueued(); async receivers of ``task_enqueued`` are awaited here."""
+        result._update(enqueued_at=enqueued_at or timezone.now())
+        await task_enqueued.asend(type(self), task_result=result)
 
     def _enqueue_on_commit(self, result: TaskResult[Any]) -> None:
         """Enqueue a result once the default database's current transaction commits.
@@ -158,6 +234,21 @@ class BaseTaskBackend(ABC):
             self.enqueue_on_commit if task.enqueue_on_commit is None else task.enqueue_on_commit
         )
         return wanted and database_configured(DEFAULT_DB_ALIAS)
+
+    def defers_to_commit(self, task: TaskProtocol[Any, Any]) -> bool:
+        """The enqueue policy: whether enqueueing the task now waits for the current
+        transaction of the default database to commit. Every way of enqueueing (enqueue,
+        aenqueue, a backend's bulk_enqueue) asks it.
+
+        Raises InvalidTaskBackendError if the task would wait for a commit that never runs
+        on-commit hooks (the database does not autocommit): it would never be enqueued. Async
+        code runs outside transactions (atomic() is sync-only), so it never waits.
+        """
+        if not (self.waits_for_commit(task) and in_transaction(DEFAULT_DB_ALIAS)):
+            return False
+        if not autocommits(DEFAULT_DB_ALIAS):
+            raise InvalidTaskBackendError(manual_commit_message(self.alias, task))
+        return True
 
     def check(self, **kwargs: Any) -> Iterable[checks.CheckMessage]:
         """Report problems with the backend's configuration. Every message has an id."""

@@ -15,12 +15,9 @@ Notes:
 
 from typing import Any, ClassVar
 
-from django.utils import timezone
-
 from django_tasks.backends.base import BaseTaskBackend
 from django_tasks.exceptions import ResultDoesNotExist
-from django_tasks.signals import task_enqueued
-from django_tasks.task import TaskResult
+from django_tasks.results import TaskResult
 
 
 class DummyBackend(BaseTaskBackend):
@@ -38,9 +35,8 @@ class DummyBackend(BaseTaskBackend):
         self.results = []
 
     def _enqueue(self, result: TaskResult[Any]) -> None:
-        result._update(enqueued_at=timezone.now())
         self.results.append(result)
-        task_enqueued.send(type(self), task_result=result)
+        self._mark_enqueued(result)
 
     def get_result(self, result_id: str) -> TaskResult[Any]:
         for result in self.results:

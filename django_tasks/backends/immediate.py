@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from django_tasks.backends.base import BaseTaskBackend
 from django_tasks.execution import Outcome, run_task
-from django_tasks.signals import task_enqueued, task_started
-from django_tasks.task import ResultStatus, TaskResult
+from django_tasks.results import ResultStatus, TaskResult
+from django_tasks.signals import task_started
 from django_tasks.utils import default_worker_id
 
 
@@ -29,16 +29,14 @@ class ImmediateBackend(BaseTaskBackend):
 
     def _start(self, result: TaskResult[Any]) -> None:
         """Record the result as enqueued, then as running here, each with its signal."""
-        sender = type(self)
-        result._update(enqueued_at=timezone.now())
-        task_enqueued.send(sender, task_result=result)
+        self._mark_enqueued(result)
         result._update(
             status=ResultStatus.RUNNING,
             started_at=timezone.now(),
             attempts=result.attempts + 1,
             worker_ids=[*result.worker_ids, default_worker_id()],
         )
-        task_started.send(sender, task_result=result)
+        task_started.send(type(self), task_result=result)
 
 
 def _keep_in_memory(result: TaskResult[Any], outcome: Outcome) -> bool:

@@ -24,7 +24,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from django_tasks_spec.settings import did_you_mean
+from django_tasks_spec.names import did_you_mean
 
 REQUIREMENT_ID = r"TASK-[A-Z]+-\d{3}"
 """The shape of a requirement ID: ``TASK-<AREA>-<NNN>``."""

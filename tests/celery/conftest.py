@@ -23,7 +23,7 @@ from django.test import override_settings
 from django_tasks import tasks
 from django_tasks.backends.celery import CeleryBackend
 from django_tasks.task import TaskResult
-from django_tasks_conformance.celery import purge
+from django_tasks_conformance.harnesses.celery import purge
 from tests.celery import apps
 from tests.helpers import wait_until
 

@@ -265,7 +265,8 @@ def test_a_broker_that_cannot_take_a_task_after_the_commit_stops_no_other_callba
     assert [result.id for _, result in sent] == [kept.id]
     assert ran == ["project"]
     assert (
-        f"Enqueueing task id={lost.id} path=tests.tasks.noop failed after the commit of "
+        f"Enqueueing task id={lost.id} path={fixture_tasks.noop.module_path} failed after the "
+        f"commit of "
         f"database 'default'; the on-commit callbacks after it still run."
     ) in caplog.text
     assert "kombu.exceptions.OperationalError" in caplog.text

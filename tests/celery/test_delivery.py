@@ -17,7 +17,7 @@ from django_tasks import tasks
 from django_tasks.backends.celery import CeleryBackend
 from django_tasks.backends.celery.exceptions import WorkerLostError
 from django_tasks.task import ResultStatus, TaskResult
-from django_tasks_conformance.celery import purge
+from django_tasks_conformance.harnesses.celery import purge
 from tests.celery import apps
 from tests.celery import tasks as celery_tasks
 from tests.celery.conftest import (

@@ -15,7 +15,7 @@ from django_tasks.exceptions import InvalidTaskArgumentsError, StorageError
 from django_tasks.serialization import MAX_INT_DIGITS
 from django_tasks.signals import task_enqueued
 from django_tasks.task import ResultStatus
-from django_tasks_conformance.celery import purge
+from django_tasks_conformance.harnesses.celery import purge
 from tests.celery import apps
 from tests.celery.conftest import CeleryWorker, finished, tasks_setting
 from tests.database.tasks import text_of_bytes

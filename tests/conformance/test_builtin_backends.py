@@ -13,9 +13,9 @@ from pytest_django import DjangoDbBlocker
 from django_tasks.configuration import import_backend_class
 from django_tasks_conformance import __version__
 from django_tasks_conformance.report import CAPABILITY_COLUMNS, Report, capability_table
-from django_tasks_conformance.runner import run_suite
 from django_tasks_spec.requirements import catalogue
 from tests.conformance.conftest import ROOT, UPDATE_DOCS
+from tests.conformance.runner import run_suite
 
 DATABASE_BACKEND = "django_tasks.backends.database.DatabaseBackend"
 HERE = Path(__file__).resolve().parent
@@ -78,7 +78,7 @@ TARGETS = [
     ),
     Target(
         name="MemoryBackend",
-        backend="django_tasks_conformance.memory.MemoryBackend",
+        backend="tests.conformance.memory.MemoryBackend",
         shipped=False,  # The suite's own worker-style backend, the mutants' base.
     ),
 ]

@@ -2,9 +2,9 @@
 
 import pytest
 
-from django_tasks_conformance.mutants import MUTANTS, Mutant
-from django_tasks_conformance.runner import run_suite
 from django_tasks_spec.requirements import catalogue
+from tests.conformance.mutants import MUTANTS, Mutant
+from tests.conformance.runner import run_suite
 
 
 def test_there_are_at_least_15_mutants_breaking_distinct_bugs() -> None:

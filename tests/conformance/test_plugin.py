@@ -7,10 +7,10 @@ import pytest
 from pytest_django import Settings as SettingsWrapper
 
 from django_tasks import tasks
-from django_tasks_conformance.runner import run_suite
+from tests.conformance.runner import run_suite
 
 DUMMY = "django_tasks.backends.dummy.DummyBackend"
-KEY_ERROR_MUTANT = "django_tasks_conformance.mutants.KeyErrorForUnknownId"
+KEY_ERROR_MUTANT = "tests.conformance.mutants.KeyErrorForUnknownId"
 UNKNOWN_ID_TEST = "test_get_result.py::test_an_unknown_id_raises_result_does_not_exist"
 
 pytestmark = pytest.mark.usefixtures("suite_db")
@@ -80,10 +80,10 @@ def test_an_unknown_requirement_selection_is_an_error(capsys: pytest.CaptureFixt
 
 
 def test_a_harness_must_be_a_harness(capsys: pytest.CaptureFixture[str]) -> None:
-    run = run_suite(DUMMY, harness="django_tasks_conformance.memory.MemoryBackend")
+    run = run_suite(DUMMY, harness="tests.conformance.memory.MemoryBackend")
     assert run.exit_code == pytest.ExitCode.USAGE_ERROR
     assert re.search(
-        r"--tasks-harness 'django_tasks_conformance\.memory\.MemoryBackend' is <class .*>, not a "
+        r"--tasks-harness 'tests\.conformance\.memory\.MemoryBackend' is <class .*>, not a "
         r"subclass of django_tasks_conformance\.Harness\.",
         capsys.readouterr().err,
     )
@@ -134,3 +134,27 @@ def test_the_suite_needs_a_backend(tmp_path: Path, capsys: pytest.CaptureFixture
         "The conformance suite needs a backend to test: pass --tasks-backend=dotted.path.to."
         "Backend (see the README's 'Writing a backend')."
     ) in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("backend", "message"),
+    [
+        (
+            "tests.conformance.no_such_module.Backend",
+            "--tasks-backend 'tests.conformance.no_such_module.Backend' cannot be imported: No "
+            "module named 'tests.conformance.no_such_module'.",
+        ),
+        (
+            "tests.conformance.memory.MemoryHarness",
+            "--tasks-backend 'tests.conformance.memory.MemoryHarness' is <class "
+            "'tests.conformance.memory.MemoryHarness'>, not a subclass of "
+            "django_tasks.backends.base.BaseTaskBackend.",
+        ),
+    ],
+)
+def test_the_backend_must_be_a_backend(
+    capsys: pytest.CaptureFixture[str], backend: str, message: str
+) -> None:
+    run = run_suite(backend)
+    assert run.exit_code == pytest.ExitCode.USAGE_ERROR
+    assert message in capsys.readouterr().err

@@ -29,7 +29,7 @@ def rows(backend: DatabaseBackend) -> Any:
     table.create(
         id=FAILED_1,
         status="FAILED",
-        task_path="tests.tasks.add",
+        task_path="django_tasks_conformance.tasks.add",
         arguments={"args": [1, 2], "kwargs": {}},
         exception_class_path="builtins.ValueError",
         traceback=f"ValueError: {SCRIPT}",
@@ -48,7 +48,7 @@ def rows(backend: DatabaseBackend) -> Any:
     table.create(
         id=DONE_1,
         status="SUCCEEDED",
-        task_path="tests.tasks.echo",
+        task_path="django_tasks_conformance.tasks.echo",
         arguments={"args": [SCRIPT], "kwargs": {}},
         return_value={"html": SCRIPT},
         **common,
@@ -113,7 +113,7 @@ def test_the_detail_is_read_only_and_escaped(rows: Any, as_user: Any) -> None:
 
     response = client.post(change_url(FAILED_1), {"task_path": "os.system", "status": "NEW"})
     assert response.status_code == 403
-    assert rows.get(pk=FAILED_1).task_path == "tests.tasks.add"
+    assert rows.get(pk=FAILED_1).task_path == "django_tasks_conformance.tasks.add"
     add_url = reverse("admin:django_tasks_database_dbtaskresult_add")
     assert client.get(add_url).status_code == 403
     delete_url = reverse("admin:django_tasks_database_dbtaskresult_delete", args=[FAILED_1])
@@ -157,7 +157,7 @@ def test_reenqueue_creates_new_results_from_failed_ones(
 
     (new,) = rows.filter(status="NEW")
     assert (new.task_path, new.arguments, new.queue_name, new.priority) == (
-        "tests.tasks.add",
+        "django_tasks_conformance.tasks.add",
         {"args": [1, 2], "kwargs": {}},
         "mail",
         4,

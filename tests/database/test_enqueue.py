@@ -70,7 +70,7 @@ def test_enqueue_writes_one_row_with_everything_the_result_knows(
         "default",
         "mail",
     )
-    assert (row.task_path, row.priority, row.run_after) == ("tests.tasks.echo", 7, run_after)
+    assert (row.task_path, row.priority, row.run_after) == (echo.module_path, 7, run_after)
     assert row.arguments == {"args": [1, "two"], "kwargs": {"three": [3]}}
     assert row.available_at == run_after
     assert (row.attempts, row.worker_id, row.worker_ids, row.started_at) == (0, "", [], None)
@@ -284,7 +284,7 @@ def test_an_on_commit_enqueue_that_fails_loses_none_of_its_neighbours(
                 transaction.on_commit(lambda: ran.append("project again"))
             assert ran == ["project", "project again"]
             assert (
-                f"Task not enqueued id={lost.id} path=tests.tasks.add database=postgres: the "
+                f"Task not enqueued id={lost.id} path={add.module_path} database=postgres: the "
                 f"transaction on 'default' committed, but the task could not be inserted."
             ) in caplog.text
     finally:
@@ -343,7 +343,7 @@ def test_aenqueue_writes_the_same_row_as_enqueue(
     row = rows(backend).get(pk=now.id)
     assert row.enqueued_at == now.enqueued_at
     assert available_when_enqueued(backend, row)
-    assert row.task_path == "tests.tasks.add_async"
+    assert row.task_path == "django_tasks_conformance.async_tasks.add_async"
     assert [result_id for result_id, _ in enqueued] == [sync.id, asynchronous.id, now.id]
     assert found.args == [1, 2]
 

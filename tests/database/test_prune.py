@@ -40,7 +40,7 @@ def rows(backend: DatabaseBackend) -> Any:
             status=status,
             backend="default",
             queue_name=queue,
-            task_path="tests.tasks.noop",
+            task_path="django_tasks_conformance.tasks.noop",
             arguments={"args": [], "kwargs": {}},
             started_at=now - 50 * DAY,
             finished_at=None if days is None else now - days * DAY,

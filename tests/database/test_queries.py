@@ -128,7 +128,7 @@ def insert_on_queue(queries: Queries, cursor: Any, queue_name: str) -> str:
             id=result_id,
             backend="default",
             queue_name=queue_name,
-            task_path="tests.tasks.add",
+            task_path=add.module_path,
             priority=0,
             arguments='{"args": [1, 1], "kwargs": {}}',
             run_after=None,

@@ -16,6 +16,9 @@ from django_tasks.backends.database.schema import (
     LEASE_INDEX,
 )
 
+SUITE = "django_tasks_conformance.tasks"
+"""The module of the suite's fixture tasks, which these tests share."""
+
 TABLE = DBTaskResult._meta.db_table
 
 
@@ -76,7 +79,7 @@ def test_on_postgresql_the_claim_walks_the_partial_index_of_new_rows(alias: str)
             f"INSERT INTO {TABLE} (id, status, backend, queue_name, task_path, priority, "
             f"arguments, available_at, attempts, worker_id, worker_ids, exception_class_path, "
             f"traceback, finished_at) "
-            f"SELECT gen_random_uuid(), 'SUCCEEDED', 'default', 'default', 'tests.tasks.noop', 0, "
+            f"SELECT gen_random_uuid(), 'SUCCEEDED', 'default', 'default', '{SUITE}.noop', 0, "
             f"%s, now(), 1, 'w', '[]', '', '', now() FROM generate_series(1, 20000) AS i",
             [arguments],
         )
@@ -84,7 +87,7 @@ def test_on_postgresql_the_claim_walks_the_partial_index_of_new_rows(alias: str)
             f"INSERT INTO {TABLE} (id, status, backend, queue_name, task_path, priority, "
             f"arguments, available_at, attempts, worker_id, worker_ids, exception_class_path, "
             f"traceback) "
-            f"SELECT gen_random_uuid(), 'NEW', 'default', 'default', 'tests.tasks.noop', i %% 3, "
+            f"SELECT gen_random_uuid(), 'NEW', 'default', 'default', '{SUITE}.noop', i %% 3, "
             f"%s, now(), 0, '', '[]', '', '' FROM generate_series(1, 50) AS i",
             [arguments],
         )

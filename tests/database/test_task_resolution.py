@@ -11,7 +11,7 @@ from tests.tasks import add
 
 
 def test_a_registered_task_is_found_by_its_path() -> None:
-    assert task_registry.resolve("tests.tasks.add") is add
+    assert task_registry.resolve("django_tasks_conformance.tasks.add") is add
 
 
 def test_a_task_in_a_module_of_an_installed_app_is_found_by_importing_it() -> None:

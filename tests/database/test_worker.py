@@ -17,6 +17,9 @@ from tests.database.tasks import huge_number, record, text_of_bytes
 from tests.helpers import wait_until
 from tests.tasks import add, add_async, echo, exit_task, fail, interrupt_task
 
+SUITE = "django_tasks_conformance.tasks"
+"""The module of the suite's fixture tasks, which these tests share."""
+
 pytestmark = pytest.mark.transactional
 
 
@@ -70,11 +73,11 @@ def test_a_worker_runs_tasks_and_stores_their_results(
 
     output = worker.output()
     assert (
-        f"Task finished id={added.id} path=tests.tasks.add queue=default state=SUCCEEDED duration="
+        f"Task finished id={added.id} path={SUITE}.add queue=default state=SUCCEEDED duration="
     ) in output
-    assert f"Task started id={added.id} path=tests.tasks.add queue=default attempt=1" in output
+    assert f"Task started id={added.id} path={SUITE}.add queue=default attempt=1" in output
     assert re.search(
-        rf"ERROR django_tasks: Task finished id={failed.id} path=tests.tasks.fail queue=default "
+        rf"ERROR django_tasks: Task finished id={failed.id} path={SUITE}.fail queue=default "
         rf"state=FAILED duration=\d+\.\d+s attempt=1\nTraceback \(most recent call last\):\n"
         rf"(  .*\n)*  File .*tasks.py\", line \d+, in fail\n    raise ValueError\(message\)\n"
         rf"ValueError: Boom <b>\n",
@@ -156,7 +159,7 @@ def test_rows_naming_anything_but_a_registered_task_fail_without_running_anythin
         "tests.tasks": "Task path 'tests.tasks' is not a registered task",
         "__main__.main": "Task path '__main__.main' is not a registered task",
         "x" * 8000: "is not a dotted path to a function; it cannot name a task.",
-        "tests.tasks.add; DROP TABLE x": "is not a dotted path to a function",
+        "django_tasks_conformance.tasks.add; DROP TABLE x": "is not a dotted path to a function",
     }
     rows = DBTaskResult.objects.using(alias)
     arguments = {"args": ["touch " + str(sentinel)], "kwargs": {}}
@@ -178,14 +181,14 @@ def test_rows_naming_anything_but_a_registered_task_fail_without_running_anythin
             id=named_id(name),
             backend="default",
             queue_name="default",
-            task_path="tests.tasks.noop",
+            task_path="django_tasks_conformance.tasks.noop",
             arguments=value,
         )
     rows.create(
         id=named_id("bad-priority"),
         backend="default",
         queue_name="default",
-        task_path="tests.tasks.noop",
+        task_path="django_tasks_conformance.tasks.noop",
         arguments={"args": [], "kwargs": {}},
         priority=500,
     )

@@ -5,10 +5,9 @@ import re
 import pytest
 from django.core import checks
 
-from django_tasks import default_task_backend, tasks
+from django_tasks import Task, default_task_backend, tasks
 from django_tasks.backends.base import BaseTaskBackend
 from django_tasks.exceptions import InvalidTaskError
-from django_tasks.task import Task
 from django_tasks_conformance import clause, requirement
 from django_tasks_conformance.harness import ALIASES
 from django_tasks_conformance.plugin import Suite

@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from django_tasks import task
+from django_tasks import Task, task
 from django_tasks.exceptions import InvalidTaskError
-from django_tasks.task import Task
 from django_tasks_conformance import clause, requirement
 from django_tasks_conformance.plugin import Suite
 from django_tasks_conformance.tasks import add, noop, plain_coroutine_function, plain_function
@@ -101,6 +100,8 @@ def test_call_runs_the_function_here_and_now(suite: Suite) -> None:
         assert add.call(1, 2) == 3
         assert asyncio.run(add.acall(2, 3)) == 5
     if suite.capabilities["supports_async_task"]:
+        # Imported here: declaring a coroutine function task raises with a backend that
+        # cannot run one, so the module is imported only when the backend supports them.
         from django_tasks_conformance.async_tasks import add_async
 
         with clause("TASK-DECL-008"):

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from django_tasks import ResultStatus
 from django_tasks.exceptions import InvalidTaskError
-from django_tasks.task import ResultStatus
 from django_tasks_conformance import clause, needs, requirement
 from django_tasks_conformance.observe import latest
 from django_tasks_conformance.plugin import Suite

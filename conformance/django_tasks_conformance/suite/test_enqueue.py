@@ -4,10 +4,9 @@ import asyncio
 
 import pytest
 
-from django_tasks import tasks
+from django_tasks import Task, TaskResult, tasks
 from django_tasks.exceptions import InvalidTaskError
 from django_tasks.signals import task_enqueued
-from django_tasks.task import Task, TaskResult
 from django_tasks_conformance import clause, requirement
 from django_tasks_conformance.harness import ALIASES
 from django_tasks_conformance.observe import captured

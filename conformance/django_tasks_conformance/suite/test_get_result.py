@@ -5,9 +5,8 @@ import asyncio
 import pytest
 from django.core.exceptions import ObjectDoesNotExist
 
-from django_tasks import tasks
+from django_tasks import ResultStatus, tasks
 from django_tasks.exceptions import ResultDoesNotExist
-from django_tasks.task import ResultStatus
 from django_tasks_conformance import clause, more_tasks, needs, requirement
 from django_tasks_conformance.observe import in_thread
 from django_tasks_conformance.plugin import Suite

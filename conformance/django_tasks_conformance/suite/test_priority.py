@@ -2,9 +2,8 @@
 
 import pytest
 
-from django_tasks import task
+from django_tasks import ResultStatus, task
 from django_tasks.exceptions import InvalidTaskError
-from django_tasks.task import ResultStatus
 from django_tasks_conformance import clause, needs, requirement
 from django_tasks_conformance.observe import latest
 from django_tasks_conformance.plugin import Suite

@@ -7,9 +7,9 @@ from datetime import datetime
 import pytest
 from django.utils import timezone
 
+from django_tasks import ResultStatus, TaskResult
 from django_tasks.exceptions import InvalidReturnValueError
 from django_tasks.signals import task_started
-from django_tasks.task import ResultStatus, TaskResult
 from django_tasks_conformance import clause, needs, requirement
 from django_tasks_conformance.observe import captured, latest
 from django_tasks_conformance.plugin import Suite

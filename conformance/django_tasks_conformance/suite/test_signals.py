@@ -1,7 +1,7 @@
 """Signals: task_enqueued, task_started and task_finished, with the result's state at the time."""
 
+from django_tasks import ResultStatus
 from django_tasks.signals import task_enqueued
-from django_tasks.task import ResultStatus
 from django_tasks_conformance import clause, needs, requirement
 from django_tasks_conformance.observe import captured
 from django_tasks_conformance.plugin import Suite

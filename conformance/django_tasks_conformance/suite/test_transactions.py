@@ -5,10 +5,9 @@ from typing import Any
 import pytest
 from django.db import transaction
 
-from django_tasks import task
+from django_tasks import TaskResult, task
 from django_tasks.exceptions import ResultDoesNotExist
 from django_tasks.signals import task_enqueued, task_started
-from django_tasks.task import TaskResult
 from django_tasks_conformance import clause, needs, requirement
 from django_tasks_conformance.harness import ALIASES
 from django_tasks_conformance.observe import Sent, captured

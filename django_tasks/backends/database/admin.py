@@ -24,6 +24,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from django_tasks import tasks
+from django_tasks.backends.database.backend import DatabaseBackend
 from django_tasks.backends.database.models import DBTaskResult
 from django_tasks.backends.database.rows import decode_arguments, unreadable_times
 from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError
@@ -187,9 +189,6 @@ class DBTaskResultAdmin(_ModelAdmin):
 def queue_database() -> str:
     """The database whose queue the admin shows: that of the "default" task backend if it is
     a database backend, else of the first database backend in TASKS."""
-    from django_tasks import tasks
-    from django_tasks.backends.database.backend import DatabaseBackend
-
     aliases = sorted(tasks.settings, key=lambda alias: alias != "default")
     for alias in aliases:
         backend = tasks[alias]

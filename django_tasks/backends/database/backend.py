@@ -29,7 +29,9 @@ from django.apps import apps
 from django.core import checks
 from django.db import DEFAULT_DB_ALIAS, DataError, connections, models, transaction
 
-from django_tasks.backends.base import BaseTaskBackend, in_transaction, on_commit_logged
+from django_tasks.backends.base import BaseTaskBackend, on_commit_logged
+from django_tasks.backends.database.checks import check_backend
+from django_tasks.backends.database.options import DatabaseOptions
 from django_tasks.backends.database.queries import NewRow, queries_for
 from django_tasks.backends.database.rows import (
     new_row,
@@ -38,6 +40,7 @@ from django_tasks.backends.database.rows import (
     unreadable_times,
     uuid7,
 )
+from django_tasks.backends.database.schema import MAX_NAME_LENGTH
 from django_tasks.exceptions import (
     InvalidTaskArgumentsError,
     InvalidTaskBackendError,
@@ -45,17 +48,12 @@ from django_tasks.exceptions import (
     ResultDoesNotExist,
 )
 from django_tasks.serialization import JSONLimit
-from django_tasks.signals import task_enqueued
 from django_tasks.task import MAX_RESULT_ID_LENGTH, Task, TaskResult
-from django_tasks_spec.database import DatabaseOptions
 from django_tasks_spec.protocols import TaskProtocol
 
 logger = logging.getLogger("django_tasks")
 
 T = TypeVar("T")
-
-MAX_NAME_LENGTH = 100
-"""The longest queue name and backend alias the table stores."""
 
 
 class DatabaseBackend(BaseTaskBackend):
@@ -175,10 +173,8 @@ class DatabaseBackend(BaseTaskBackend):
         self._enqueued_once_committed(result, enqueued_at)
 
     def _enqueued(self, results: Sequence[TaskResult[Any]], enqueued_at: datetime) -> None:
-        sender = type(self)
         for result in results:
-            result._update(enqueued_at=enqueued_at)
-            task_enqueued.send(sender, task_result=result)
+            self._mark_enqueued(result, enqueued_at)
 
     async def aenqueue(
         self, task: TaskProtocol[Any, T], args: Sequence[Any], kwargs: Mapping[str, Any]
@@ -189,10 +185,11 @@ class DatabaseBackend(BaseTaskBackend):
         Django's own async ORM methods do."""
         self.validate_task(task)
         result = self._new_result(task, args, kwargs)
+        # The enqueue policy (defers_to_commit): async code runs outside transactions, so
+        # nothing waits for a commit; asking it here would read the event loop's connection.
         row = new_row(result, self.json_columns)
         enqueued_at = await sync_to_async(self._insert, thread_sensitive=True)(row)
-        result._update(enqueued_at=enqueued_at)
-        await task_enqueued.asend(type(self), task_result=result)
+        await self._amark_enqueued(result, enqueued_at)
         return result
 
     def _insert(self, row: NewRow) -> datetime:
@@ -225,8 +222,7 @@ class DatabaseBackend(BaseTaskBackend):
                 raise InvalidTaskArgumentsError(f"calls[{i}]: {e}") from None
         if not results:
             return results
-        waits = self.waits_for_commit(task) and in_transaction(DEFAULT_DB_ALIAS)
-        if waits and self.database != DEFAULT_DB_ALIAS:
+        if self.defers_to_commit(task) and self.database != DEFAULT_DB_ALIAS:
             # The rows are made now, so that bulk_enqueue() raises whatever is wrong with them.
             rows = list(self._new_rows(results))
             on_commit_logged(
@@ -279,16 +275,14 @@ class DatabaseBackend(BaseTaskBackend):
     def get_result(self, result_id: str) -> TaskResult[Any]:
         """See BaseTaskBackend.get_result(); UnreadableResultError for a row that holds a
         value that cannot be read (a time Python's datetime cannot hold, an unknown status)."""
-        from django_tasks.backends.database.models import DBTaskResult
-
         pk = self._checked_id(result_id)
         rows = self._rows()
         try:
             row = rows.get(pk=pk)
-        except DBTaskResult.DoesNotExist:
+        except rows.model.DoesNotExist:
             raise self._no_result(result_id) from None
         except (DataError, ValueError, OverflowError):  # The driver, or Django, read a time.
-            times = DBTaskResult._meta.concrete_fields
+            times = rows.model._meta.concrete_fields
             names = [field.name for field in times if isinstance(field, models.DateTimeField)]
             unreadable = unreadable_times(rows, pk, names)
             if not unreadable:
@@ -297,6 +291,8 @@ class DatabaseBackend(BaseTaskBackend):
         return result_from_model(row)
 
     def _rows(self) -> "Any":
+        # Imported here: models cannot be imported while Django loads the apps, and this module
+        # is imported then (INSTALLED_APPS names this package, whose __init__ imports it).
         from django_tasks.backends.database.models import DBTaskResult
 
         return DBTaskResult.objects.using(self.database).filter(backend=self.alias)
@@ -319,7 +315,5 @@ class DatabaseBackend(BaseTaskBackend):
 
     def check(self, **kwargs: Any) -> Iterable[checks.CheckMessage]:
         """Report what would stop the queue from working (IDs E020-E029, W020-W029)."""
-        from django_tasks.backends.database.checks import check_backend
-
         yield from super().check(**kwargs)
         yield from check_backend(self, kwargs.get("databases") or ())

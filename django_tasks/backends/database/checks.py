@@ -63,6 +63,8 @@ def check_backend(
 def _check_database(
     backend: "DatabaseBackend", where: str, databases: Iterable[str]
 ) -> Iterable[checks.CheckMessage]:
+    # Imported here: models cannot be imported while Django loads the apps, and this module
+    # is imported then (backend.py imports it for DatabaseBackend.check()).
     from django_tasks.backends.database.models import DBTaskResult
 
     connection = connections[backend.database]

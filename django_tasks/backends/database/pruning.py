@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from django_tasks.backends.database.backend import DatabaseBackend
+from django_tasks.backends.database.models import DBTaskResult
 from django_tasks.task import ResultStatus
 
 BATCH_SIZE = 1000
@@ -55,8 +56,6 @@ def _prune(
     queues: Sequence[str] | None,
     dry_run: bool,
 ) -> int:
-    from django_tasks.backends.database.models import DBTaskResult
-
     table = DBTaskResult.objects.using(backend.database)
     old = table.filter(backend=backend.alias, status=status, finished_at__lt=cutoff)
     if queues is not None:

@@ -25,6 +25,9 @@ from typing import Any
 
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
+MAX_NAME_LENGTH = 100
+"""The longest queue name and backend alias the table stores (its columns' width)."""
+
 CLAIM_INDEX = "django_tasks_db_claim"
 LEASE_INDEX = "django_tasks_db_lease"
 FINISHED_INDEX = "django_tasks_db_finished"

@@ -179,6 +179,7 @@ class Worker:
     def _wait_for_table(self) -> None:
         """Check that the queue table exists, waiting (responsive to signals) for the
         database to be reachable; raise QueueTableMissing if it is not there."""
+        # Imported here: models cannot be imported while Django loads the apps.
         from django_tasks.backends.database.models import DBTaskResult
 
         table = DBTaskResult._meta.db_table

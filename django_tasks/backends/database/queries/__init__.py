@@ -6,6 +6,9 @@ from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from django_tasks.backends.database.queries.base import ClaimedRow, Finish, NewRow, Queries
+from django_tasks.backends.database.queries.mysql import MySQLQueries
+from django_tasks.backends.database.queries.postgresql import PostgreSQLQueries
+from django_tasks.backends.database.queries.sqlite import SQLiteQueries
 
 __all__ = ["ClaimedRow", "Finish", "NewRow", "Queries", "queries_for"]
 
@@ -25,10 +28,6 @@ def queries_for(alias: str) -> Queries:
 
 
 def _queries_class(vendor: str) -> type[Queries]:
-    from django_tasks.backends.database.queries.mysql import MySQLQueries
-    from django_tasks.backends.database.queries.postgresql import PostgreSQLQueries
-    from django_tasks.backends.database.queries.sqlite import SQLiteQueries
-
     classes: dict[str, type[Queries]] = {
         "postgresql": PostgreSQLQueries,
         "sqlite": SQLiteQueries,

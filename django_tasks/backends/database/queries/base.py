@@ -96,6 +96,8 @@ class Queries:
     """SQL for the database's current time."""
 
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        # Imported here: models cannot be imported while Django loads the apps, and this module
+        # is imported then (INSTALLED_APPS names the backend's package, which imports it).
         from django_tasks.backends.database.models import DBTaskResult
 
         self.connection = connection

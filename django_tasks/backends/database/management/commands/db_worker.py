@@ -21,8 +21,9 @@ from django_tasks.backends.database.worker import (
     WorkerOptions,
     configure_logging,
 )
+from django_tasks.problems import queue_name_characters_message
 from django_tasks.utils import default_worker_id
-from django_tasks_spec.settings import QUEUE_NAME_PATTERN, queue_name_characters_message
+from django_tasks_spec.settings import QUEUE_NAME_PATTERN
 
 
 class Command(BaseCommand):

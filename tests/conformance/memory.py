@@ -4,7 +4,7 @@ It behaves like an out-of-process backend would: ``enqueue`` stores a row (argum
 text) in a process-wide store, a worker thread claims due rows (highest priority first, then
 oldest) and records the outcome in the row, and ``get_result`` rebuilds a fresh ``TaskResult``
 from the row. It exists to exercise the suite's worker harness and as the correct base that the
-mutants (``django_tasks_conformance.mutants``) each break in one way. Not for production: the
+mutants (``tests.conformance.mutants``) each break in one way. Not for production: the
 store lives and dies with the process.
 """
 
@@ -18,14 +18,15 @@ from typing import Any, ClassVar, cast
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from django_tasks import tasks
 from django_tasks.backends.base import BaseTaskBackend
 from django_tasks.exceptions import ResultDoesNotExist
 from django_tasks.execution import Outcome, run_task
 from django_tasks.registry import task_registry
-from django_tasks.signals import task_enqueued, task_started
+from django_tasks.signals import task_started
 from django_tasks.task import ResultStatus, Task, TaskResult
 from django_tasks.utils import class_path, default_worker_id
-from django_tasks_conformance.harness import StoredTask, WorkerHarness
+from django_tasks_conformance import StoredTask, WorkerHarness
 
 
 @dataclass(slots=True, kw_only=True)
@@ -87,8 +88,7 @@ class MemoryBackend(BaseTaskBackend):
         row = self._row_for(result)
         with STORE.lock:
             STORE.rows[row.id] = row
-        result._update(enqueued_at=row.enqueued_at)
-        task_enqueued.send(type(self), task_result=result)
+        self._mark_enqueued(result, row.enqueued_at)
 
     def _row_for(self, result: TaskResult[Any]) -> Row:
         return Row(
@@ -208,8 +208,6 @@ class MemoryWorker:
 
 def backend_of(row: Row) -> MemoryBackend:
     """This thread's instance of the backend a row was enqueued on."""
-    from django_tasks import tasks
-
     return cast(MemoryBackend, tasks[row.backend])
 
 

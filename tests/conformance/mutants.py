@@ -7,6 +7,7 @@ mutant and assert that it fails, blaming the requirement in ``violates``. Never 
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any, ClassVar, TypeVar
 
 from django.core import checks
@@ -17,12 +18,13 @@ from django_tasks.backends.dummy import DummyBackend
 from django_tasks.backends.immediate import ImmediateBackend
 from django_tasks.exceptions import InvalidTaskArgumentsError
 from django_tasks.execution import Outcome, run_task
+from django_tasks.registry import task_registry
 from django_tasks.serialization import normalize_arguments
-from django_tasks.signals import task_enqueued, task_finished
+from django_tasks.signals import task_finished
 from django_tasks.task import ResultStatus, Task, TaskResult
 from django_tasks.utils import get_random_id
-from django_tasks_conformance.memory import STORE, MemoryBackend, Row
 from django_tasks_spec.protocols import TaskProtocol
+from tests.conformance.memory import STORE, MemoryBackend, Row
 
 T = TypeVar("T")
 
@@ -71,8 +73,6 @@ class ConfusesSameNamedTasks(Mutant, MemoryBackend):
     violates = "TASK-GET-003"
 
     def task_for(self, row: Row) -> Task[Any, Any]:
-        from django_tasks.registry import task_registry
-
         name = row.task_path.rpartition(".")[2]
         first = next(task for task in task_registry if task.name == name)
         return dataclasses.replace(
@@ -114,11 +114,7 @@ class AnnouncesAtCommitWhatRollbackKeeps(Mutant, MemoryBackend):
         with STORE.lock:
             STORE.rows[row.id] = row
 
-        def announce() -> None:
-            result._update(enqueued_at=row.enqueued_at)
-            task_enqueued.send(type(self), task_result=result)
-
-        transaction.on_commit(announce)
+        transaction.on_commit(partial(self._mark_enqueued, result, row.enqueued_at))
 
 
 class StaleResults(Mutant, MemoryBackend):

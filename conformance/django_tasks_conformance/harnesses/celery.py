@@ -31,6 +31,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from kombu.exceptions import ChannelError
 
+from django_tasks import tasks
 from django_tasks.backends.celery.backend import CeleryBackend
 from django_tasks.backends.celery.engine import REDIS, broker_kind, celery_queue
 from django_tasks.backends.celery.records import Record
@@ -91,8 +92,6 @@ class CeleryHarness(WorkerHarness):
 
     @property
     def backend(self) -> CeleryBackend:
-        from django_tasks import tasks
-
         backend = tasks["default"]
         if not isinstance(backend, CeleryBackend):
             raise ImproperlyConfigured(

@@ -2,7 +2,9 @@
 
 ``run_suite`` calls ``pytest.main`` on the suite with the plugin's options and returns the
 report. Django must already be configured, with any database the suite needs set up: the nested
-run does not load pytest-django.
+run does not load pytest-django. A MemoryBackend (the mutants' base) is driven by its
+MemoryHarness unless another harness is given: the suite's own registry knows only the backends
+this project ships.
 """
 
 import json
@@ -14,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils.module_loading import import_string
 
 from django_tasks_conformance.report import Report
+from tests.conformance.memory import MemoryBackend, MemoryHarness
 
 _INI = """\
 [pytest]
@@ -66,6 +70,7 @@ def run_suite(
             f"--tasks-options={json.dumps(options or {})}",
             f"--tasks-report={report_path}",
         ]  # fmt: skip
+        harness = harness or _own_harness(backend)
         if harness:
             args.append(f"--tasks-harness={harness}")
         if requirements:
@@ -80,3 +85,14 @@ def run_suite(
         if report_path.exists():
             report = Report.from_json(report_path.read_text(encoding="utf-8"))
         return SuiteRun(int(code), report)
+
+
+def _own_harness(backend: str) -> str | None:
+    """The harness of a backend of these tests' own, which the suite's registry does not know."""
+    try:
+        backend_class = import_string(backend)
+    except ImportError:
+        return None  # The run reports it.
+    if isinstance(backend_class, type) and issubclass(backend_class, MemoryBackend):
+        return f"{MemoryHarness.__module__}.{MemoryHarness.__qualname__}"
+    return None

@@ -1,4 +1,4 @@
-"""The OPTIONS schema of the database backend (``django_tasks.backends.database``).
+"""The OPTIONS schema of the database backend, which the backend owns (``options_schema``).
 
 Every key is optional::
 

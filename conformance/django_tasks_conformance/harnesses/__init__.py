@@ -1,8 +1,18 @@
-"""DatabaseHarness: the suite drives the database backend through real ``db_worker`` processes.
+"""The harness registry: which harness drives each of this project's backends by default.
 
-It is also the worked example of a harness for a backend whose tasks run in other processes.
-The suite calls ``drain`` when a test needs its tasks run; between drains no worker runs, so
-enqueued tasks wait (which is what lets the suite check the order they start in).
+This package holds this project's own harnesses, and is the only part of the suite that names
+one of this project's concrete backends. The registry names them by dotted path, without
+importing them (CeleryHarness, in ``harnesses.celery``, imports Celery, an extra that only a run
+against the Celery backend needs); the suite itself speaks only the public API
+(``django_tasks``, ``django_tasks.exceptions``, ``django_tasks.signals`` and
+``django_tasks.backends.base``). ``default_harness`` picks the harness of the nearest class in a
+backend's MRO that ``HARNESSES`` lists, so a subclass of a listed backend gets its harness too;
+any other backend gets ``InlineHarness`` unless ``--tasks-harness`` names one.
+
+``DatabaseHarness`` drives the database backend through real ``db_worker`` processes. It is also
+the worked example of a harness for a backend whose tasks run in other processes. The suite
+calls ``drain`` when a test needs its tasks run; between drains no worker runs, so enqueued
+tasks wait (which is what lets the suite check the order they start in).
 
 - ``start_worker`` starts ``db_worker --batch``, one per backend alias that has tasks waiting;
   ``--batch`` makes a worker exit once no task is ready, so the queue is drained when the
@@ -11,25 +21,39 @@ enqueued tasks wait (which is what lets the suite check the order they start in)
   ``TASKS``, and the names of the databases this run uses (the test databases).
 - They are forked by a ``Launcher`` that has set Django up once for the run, so a drain costs
   milliseconds rather than the few hundred it takes to start Python and Django.
-- The back door, ``stored``, reads the queue table through the ORM; ``clear`` empties it, and
-  (like ``setup``) refuses a database that is not a test database.
+- The back door, ``stored``, reads the queue table through the ORM (the model found through
+  the app registry by its label); ``clear`` empties it, and (like ``setup``) refuses a database
+  that is not a test database.
 - ``task_started`` and ``task_finished`` are sent in the workers, so this process cannot
   observe them (``observes_worker_signals = False``).
 """
 
 import shutil
-import signal
 import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
+from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.db.backends.base.creation import TEST_DATABASE_PREFIX
+from django.utils.module_loading import import_string
 
-from django_tasks.task import ResultStatus
-from django_tasks_conformance.harness import DrainTimeoutError, StoredTask, WorkerHarness
-from django_tasks_conformance.launcher import Launched, Launcher, worker_environment
+from django_tasks import ResultStatus, tasks
+from django_tasks_conformance.harness import (
+    DrainTimeoutError,
+    Harness,
+    InlineHarness,
+    StoredTask,
+    WorkerHarness,
+)
+from django_tasks_conformance.launcher import CommandProcess, Launcher, worker_environment
+
+DATABASE_BACKEND = "django_tasks.backends.database.backend.DatabaseBackend"
+DATABASE_APP = "django_tasks.backends.database"
+CELERY_BACKEND = "django_tasks.backends.celery.backend.CeleryBackend"
+QUEUE_MODEL = ("django_tasks_database", "DBTaskResult")
+"""The database backend's app, and its queue table's model (app label, model name)."""
 
 PRELOAD = [
     "django_tasks.backends.database.management.commands.db_worker",
@@ -39,44 +63,9 @@ PRELOAD = [
 ]
 """What the launcher imports once, rather than each worker."""
 
-STOP_TIMEOUT = 10.0
-"""Seconds a worker has to exit after SIGTERM before it is killed."""
-
-OUTPUT_TAIL = 3000
-"""How many characters of a worker's output a failure message quotes."""
-
 
 class WorkerFailedError(AssertionError):
     """A worker exited with an error before the queue was drained."""
-
-
-class Worker:
-    """One ``db_worker`` process, its output in a file."""
-
-    def __init__(self, launcher: Launcher, argv: list[str], log: Path) -> None:
-        self.argv = argv
-        self.log = log
-        self.process: Launched = launcher.start(argv, log)
-
-    def running(self) -> bool:
-        return self.process.returncode is None
-
-    def stop(self) -> None:
-        """SIGTERM (finish the running task, claim nothing more), then kill if it hangs."""
-        if self.running():
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(STOP_TIMEOUT)
-            except TimeoutError:
-                self.process.send_signal(signal.SIGKILL)
-                self.process.wait(STOP_TIMEOUT)
-
-    def output(self) -> str:
-        text = self.log.read_text(encoding="utf-8", errors="replace")
-        return text if len(text) <= OUTPUT_TAIL else f"...{text[-OUTPUT_TAIL:]}"
-
-    def describe(self) -> str:
-        return f"'{' '.join(self.argv)}' (pid {self.process.pid})"
 
 
 class DatabaseHarness(WorkerHarness):
@@ -89,7 +78,7 @@ class DatabaseHarness(WorkerHarness):
 
     def __init__(self, backend_path: str, options: dict[str, Any]) -> None:
         super().__init__(backend_path, options)
-        self._workers: list[Worker] = []
+        self._workers: list[CommandProcess] = []
         """The workers of the last drain (kept after they exit, for their output)."""
         self._started = 0
         self._logs: Path | None = None
@@ -98,38 +87,32 @@ class DatabaseHarness(WorkerHarness):
     @property
     def database(self) -> str:
         """The alias in DATABASES of the database that holds the queue."""
-        from django_tasks import tasks
-        from django_tasks.backends.database import DatabaseBackend
-
         backend = tasks["default"]
-        if not isinstance(backend, DatabaseBackend):
+        database = getattr(backend, "database", None)
+        if not (_is_subclass_of(type(backend), DATABASE_BACKEND) and isinstance(database, str)):
             raise ImproperlyConfigured(
                 f"DatabaseHarness drives a DatabaseBackend; the backend under test is "
                 f"{type(backend).__qualname__}."
             )
-        return backend.database
+        return database
 
     def test_databases(self) -> list[str]:
         return sorted({"default", self.database})  # default: the suite's transactions.
 
     def _rows(self) -> Any:
-        from django_tasks.backends.database.models import DBTaskResult
-
-        return DBTaskResult.objects.using(self.database)
+        return _queue_model().objects.using(self.database)
 
     # --- Session ------------------------------------------------------------------------------
 
     def setup(self) -> None:
-        from django_tasks.backends.database.models import DBTaskResult
-
         environment = worker_environment("DatabaseHarness", self.tasks_setting())
         self._check_test_database()
         connection = connections[self.database]
-        table = DBTaskResult._meta.db_table
+        table = _queue_model()._meta.db_table
         if table not in connection.introspection.table_names():
             raise ImproperlyConfigured(
                 f"The task table {table!r} does not exist in database {self.database!r}; add "
-                f"'django_tasks.backends.database' to INSTALLED_APPS and migrate it."
+                f"{DATABASE_APP!r} to INSTALLED_APPS and migrate it."
             )
         self._logs = Path(tempfile.mkdtemp(prefix="tasks-conformance-workers-"))
         engine = f"{connection.settings_dict['ENGINE']}.base"
@@ -177,7 +160,7 @@ class DatabaseHarness(WorkerHarness):
             argv += [*self.worker_arguments, "--batch"]
             self._started += 1
             log = self._logs / f"worker-{self._started}.log"
-            self._workers.append(Worker(self._launcher, argv, log))
+            self._workers.append(CommandProcess(self._launcher.start(argv, log), argv, log))
 
     def stop_worker(self) -> None:
         for worker in self._workers:
@@ -191,10 +174,10 @@ class DatabaseHarness(WorkerHarness):
         if self.worker_running():
             return False
         for worker in self._workers:
-            if worker.process.returncode != 0:
+            if worker.returncode != 0:
                 raise WorkerFailedError(
                     f"Worker {worker.describe()} exited with status "
-                    f"{worker.process.returncode} before the queue was drained. Its "
+                    f"{worker.returncode} before the queue was drained. Its "
                     f"output:\n{worker.output()}"
                 )
         return True
@@ -228,3 +211,36 @@ class DatabaseHarness(WorkerHarness):
             priority=row.priority,
             run_after=row.run_after,
         )
+
+
+def _queue_model() -> Any:
+    """The database backend's queue table (a model: found once the app registry is ready)."""
+    return apps.get_model(*QUEUE_MODEL)
+
+
+HARNESSES: dict[str, str] = {
+    "django_tasks.backends.dummy.DummyBackend": "django_tasks_conformance.harness.StoreOnlyHarness",
+    DATABASE_BACKEND: "django_tasks_conformance.harnesses.DatabaseHarness",
+    CELERY_BACKEND: "django_tasks_conformance.harnesses.celery.CeleryHarness",
+}
+"""The default harness of each of this project's backends (and their subclasses), by the
+backend's dotted path. Harnesses are named by path too: CeleryHarness imports Celery, an extra
+that only a run against the Celery backend needs."""
+
+
+def default_harness(backend_class: type) -> type[Harness]:
+    """The harness for a backend when --tasks-harness is not given, chosen by its base class."""
+    for base in backend_class.__mro__:
+        harness = HARNESSES.get(_class_path(base))
+        if harness is not None:
+            found: type[Harness] = import_string(harness)
+            return found
+    return InlineHarness
+
+
+def _is_subclass_of(cls: type, path: str) -> bool:
+    return any(_class_path(base) == path for base in cls.__mro__)
+
+
+def _class_path(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
