@@ -42,7 +42,11 @@ def row(alias: str, result_id: str) -> DBTaskResult:
     return DBTaskResult.objects.using(alias).get(pk=result_id)
 
 
-@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize(
+    "number",
+    [signal.SIGTERM, signal.SIGINT, signal.SIGHUP],  # SIGHUP: the terminal closed, or a reload.
+    ids=["SIGTERM", "SIGINT", "SIGHUP"],
+)
 def test_a_signal_lets_running_tasks_finish_and_hands_back_the_rest(
     backend: DatabaseBackend, start_worker: StartWorker, tmp_path: Path, number: int
 ) -> None:

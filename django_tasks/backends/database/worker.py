@@ -16,7 +16,7 @@ Waiting. On PostgreSQL an idle worker LISTENs and wakes when a task is enqueued 
 queues (waking.py), and polls for tasks whose run_after has come. Elsewhere it polls, backing
 off to ``interval`` while the queue stays empty.
 
-Stopping. SIGTERM or SIGINT: claim nothing more, hand back claimed tasks that have not started,
+Stopping. SIGTERM, SIGINT or SIGHUP: claim nothing more, hand back claimed tasks that have not started,
 finish the running ones, exit 0. A second signal: hand back the running ones too (they start
 again elsewhere; their attempt counts) and exit 1 at once. Signal handlers only count.
 
@@ -60,6 +60,13 @@ R = TypeVar("R")
 
 MAX_BACKOFF = 5.0
 """The longest wait between attempts to reach the database."""
+
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
+)
+"""The signals that stop the worker (see the module docstring). SIGHUP too: a terminal that
+closes sends it, and a worker has no configuration to reload; a supervisor that restarts it
+after it exits turns the stop into a reload."""
 
 
 class QueueTableMissing(Exception):  # noqa: N818  # Says what is wrong, like DoesNotExist.
@@ -493,10 +500,7 @@ class Worker:
     def _install_signal_handlers(self) -> Callable[[], None]:
         if threading.current_thread() is not threading.main_thread():
             return lambda: None  # Under --reload the reloader owns the signals.
-        previous = {
-            number: signal.signal(number, self._on_signal)
-            for number in (signal.SIGTERM, signal.SIGINT)
-        }
+        previous = {number: signal.signal(number, self._on_signal) for number in STOP_SIGNALS}
         previous_fd = signal.set_wakeup_fd(self._alarm.wakeup_fd, warn_on_full_buffer=False)
 
         def restore() -> None:
