@@ -2,6 +2,7 @@
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from django_tasks import task
@@ -70,7 +71,7 @@ class _NotesError(Exception):
     """Its notes cannot be read, so Python's traceback module cannot format it."""
 
     @property
-    def __notes__(self) -> list[str]:
+    def __notes__(self) -> list[str]:  # type: ignore[override]  # It raises, on purpose.
         raise RuntimeError("These notes cannot be read.")
 
 
@@ -94,7 +95,7 @@ def _surrogate_error() -> Exception:
     return FileNotFoundError(f"Report {name} is missing.")
 
 
-ODD_ERRORS = {
+ODD_ERRORS: dict[str, Callable[[], Exception]] = {
     "surrogate": _surrogate_error,
     "nul": lambda: ValueError("before\x00after"),
     "huge": lambda: ValueError("start " + "x" * 3_000_000 + " end"),
