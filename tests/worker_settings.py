@@ -29,3 +29,8 @@ for _alias, _changes in json.loads(os.environ.get("DJANGO_TASKS_TEST_DATABASE", 
 if "DJANGO_TASKS_TEST_SQLITE_TIMEOUT" in os.environ:  # Seconds SQLite waits for a lock.
     _options = cast(dict[str, Any], DATABASES["default"].setdefault("OPTIONS", {}))
     _options["timeout"] = float(os.environ["DJANGO_TASKS_TEST_SQLITE_TIMEOUT"])
+
+if "DJANGO_TASKS_TEST_CLOCK_AHEAD" in os.environ:  # Seconds; see tests/database/clock.py.
+    from tests.database import clock
+
+    clock.install(float(os.environ["DJANGO_TASKS_TEST_CLOCK_AHEAD"]))

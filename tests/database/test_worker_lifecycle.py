@@ -2,11 +2,13 @@
 
 import signal
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.db import connections
+from django.utils import timezone
 
 from django_tasks.backends.database import DatabaseBackend
 from django_tasks.backends.database.models import DBTaskResult
@@ -404,3 +406,44 @@ def test_the_worker_bounds_its_own_connection_under_the_projects_options(alias: 
     assert seen["worker"] == {**bounds[alias], "connect_timeout": 3}
     assert seen["task"] == connections[alias].settings_dict["OPTIONS"]  # The project's alone.
     assert "connect_timeout" not in seen["task"]
+
+
+@pytest.mark.databases("default")
+def test_on_sqlite_a_worker_whose_clock_is_ahead_runs_deferred_tasks_early_and_retakes_running_ones(
+    backend: DatabaseBackend, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    run_after = timezone.now() + timedelta(hours=1)
+    deferred = add.using(run_after=run_after).enqueue(1, 2)
+    scenario = Scenario(tmp_path)
+    on_time = start_worker("--worker-id", "on-time", "--interval", "0.1")
+    scenario.wait_until_started()
+
+    # SQLite's clock is each process's: to this worker, the lease of the running task (30 s,
+    # on the other worker's clock) expired long ago, and the deferred task is due.
+    ahead = start_worker(
+        "--worker-id",
+        "ahead",
+        "--interval",
+        "0.1",
+        "--concurrency",
+        "2",
+        env={"DJANGO_TASKS_TEST_CLOCK_AHEAD": str(2 * 3600)},  # See tests/database/clock.py.
+    )
+    scenario.wait_until_started(times=2)  # The task runs a second time, beside the first.
+    wait_until(lambda: backend.get_result(deferred.id).is_finished, timeout=60)
+    assert timezone.now() < run_after  # An hour early.
+    scenario.release()
+    wait_until(lambda: backend.get_result(scenario.result.id).is_finished, timeout=60)
+    for worker in (on_time, ahead):
+        worker.signal(signal.SIGTERM)
+        assert worker.wait() == 0
+
+    result = backend.get_result(scenario.result.id)
+    assert (result.status, result.attempts, result.worker_ids) == (
+        "SUCCEEDED",
+        2,
+        ["on-time", "ahead"],
+    )
+    assert "lost=1" in on_time.output()  # Its late result was discarded.
+    early = backend.get_result(deferred.id)
+    assert (early.status, early.worker_ids) == ("SUCCEEDED", ["ahead"])
