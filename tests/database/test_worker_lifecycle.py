@@ -14,7 +14,7 @@ from django_tasks.backends.database import DatabaseBackend
 from django_tasks.backends.database.models import DBTaskResult
 from django_tasks.backends.database.worker import bound_connection
 from django_tasks.task import ResultStatus, TaskResult
-from tests.database.conftest import StartWorker
+from tests.database.conftest import StartWorker, WorkerProcess
 from tests.database.network import DeadPath, dead_path
 from tests.database.tasks import record, wait_for
 from tests.helpers import wait_until
@@ -309,11 +309,29 @@ NO_BOUNDS = {  # The worker's connection waits as long as the system lets it.
 }
 
 
-def through(path: DeadPath, alias: str, **options: Any) -> dict[str, Any]:
-    """The settings of ``alias`` for a worker whose connection goes through ``path``."""
+def start_through(
+    path: DeadPath,
+    alias: str,
+    start_worker: StartWorker,
+    options: dict[str, Any],
+    **database_options: Any,
+) -> WorkerProcess:
+    """Start worker w1 in ``path``'s namespace, its connection to ``alias`` going through it."""
     settings = connections[alias].settings_dict
     host, port = path.forward((settings["HOST"], int(settings["PORT"])))
-    return {"HOST": host, "PORT": port, "OPTIONS": options}
+    return start_worker(
+        "--worker-id",
+        "w1",
+        options=options,
+        prefix=path.prefix,
+        database={"HOST": host, "PORT": port, "OPTIONS": database_options},
+    )
+
+
+def stop_once_finished(worker: WorkerProcess, backend: DatabaseBackend, result_id: str) -> None:
+    wait_until(lambda: backend.get_result(result_id).is_finished, timeout=60)
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
 
 
 @pytest.mark.databases("postgres", "mysql")
@@ -322,13 +340,7 @@ def test_a_second_signal_stops_a_worker_whose_database_stopped_answering(
 ) -> None:
     scenario = Scenario(tmp_path)
     with dead_path() as path:
-        worker = start_worker(
-            "--worker-id",
-            "w1",
-            options=SHORT_LEASE,
-            prefix=path.prefix,
-            database=through(path, alias, **NO_BOUNDS[alias]),
-        )
+        worker = start_through(path, alias, start_worker, SHORT_LEASE, **NO_BOUNDS[alias])
         scenario.wait_until_started()
         path.cut()  # Its next lease renewal (every 0.25 s) waits for an answer that never comes.
         worker.signal(signal.SIGTERM)
@@ -340,9 +352,7 @@ def test_a_second_signal_stops_a_worker_whose_database_stopped_answering(
     # Its task could not be handed back: it is retaken once its lease expires.
     scenario.release()
     second = start_worker("--worker-id", "w2", "--interval", "0.1", options=SHORT_LEASE)
-    wait_until(lambda: backend.get_result(scenario.result.id).is_finished, timeout=60)
-    second.signal(signal.SIGTERM)
-    assert second.wait() == 0
+    stop_once_finished(second, backend, scenario.result.id)
     result = backend.get_result(scenario.result.id)
     assert (result.status, result.attempts, result.worker_ids) == ("SUCCEEDED", 2, ["w1", "w2"])
 
@@ -353,22 +363,16 @@ def test_a_worker_notices_a_dead_connection_and_replaces_it_losing_nothing(
 ) -> None:
     scenario = Scenario(tmp_path)
     with dead_path() as path:
-        worker = start_worker(
-            "--worker-id",
-            "w1",
-            # A lease that outlasts the cut: the task stays this worker's throughout.
-            options={"LEASE_SECONDS": 600, "HEARTBEAT_SECONDS": 1},
-            prefix=path.prefix,
-            database=through(path, alias),  # The worker's own bounds on its connection.
-        )
+        # A lease that outlasts the cut: the task stays this worker's throughout. The worker's
+        # own bounds on its connection apply.
+        long_lease = {"LEASE_SECONDS": 600, "HEARTBEAT_SECONDS": 1}
+        worker = start_through(path, alias, start_worker, long_lease)
         scenario.wait_until_started()
         path.cut()  # Its next lease renewal waits for an answer that never comes...
         worker.wait_for_output("Database error on")  # ...until the worker gives up on it.
         path.restore()
         scenario.release()
-        wait_until(lambda: backend.get_result(scenario.result.id).is_finished, timeout=60)
-        worker.signal(signal.SIGTERM)
-        assert worker.wait() == 0
+        stop_once_finished(worker, backend, scenario.result.id)
     result = backend.get_result(scenario.result.id)
     assert (result.status, result.attempts, result.worker_ids) == ("SUCCEEDED", 1, ["w1"])
     assert "lost=0" in worker.output()
@@ -433,10 +437,9 @@ def test_on_sqlite_a_worker_whose_clock_is_ahead_runs_deferred_tasks_early_and_r
     wait_until(lambda: backend.get_result(deferred.id).is_finished, timeout=60)
     assert timezone.now() < run_after  # An hour early.
     scenario.release()
-    wait_until(lambda: backend.get_result(scenario.result.id).is_finished, timeout=60)
-    for worker in (on_time, ahead):
-        worker.signal(signal.SIGTERM)
-        assert worker.wait() == 0
+    stop_once_finished(ahead, backend, scenario.result.id)
+    on_time.signal(signal.SIGTERM)
+    assert on_time.wait() == 0
 
     result = backend.get_result(scenario.result.id)
     assert (result.status, result.attempts, result.worker_ids) == (
