@@ -251,6 +251,7 @@ class PostgreSQLQueries(Queries):
                 )
             )
 
+
 def _libpq_version(connection: BaseDatabaseWrapper) -> int:
     """The version of the libpq that the driver (psycopg 3 or psycopg2) runs on."""
     driver = connection.Database  # type: ignore[attr-defined]  # The driver's module.
