@@ -222,7 +222,7 @@ def test_an_outcome_the_driver_refuses_is_replaced_alone_and_the_others_are_stor
     assert failure.traceback.startswith(  # Its own traceback, in ASCII, then why it was replaced.
         "FileNotFoundError: caf\\xe9 report-\\udcff.csv\n\nThe outcome above could not be "
         "stored; this one was stored instead:\n\n"
-        "django_tasks.backends.database.exceptions.StorageError: The task finished (FAILED), "
+        f"{class_path(StorageError)}: The task finished (FAILED), "
         "but its outcome could not be stored: UnicodeEncodeError: "
     )
 
