@@ -19,6 +19,18 @@ for _database in DATABASES.values():
 if "DJANGO_TASKS_TEST_TASKS" in os.environ:
     TASKS = json.loads(os.environ["DJANGO_TASKS_TEST_TASKS"])
 
+# Changes to the settings of some databases, as JSON: {alias: {"HOST": ..., "OPTIONS": {...}}};
+# OPTIONS are added to the database's own.
+for _alias, _changes in json.loads(os.environ.get("DJANGO_TASKS_TEST_DATABASE", "{}")).items():
+    _options = {**cast(dict[str, Any], DATABASES[_alias].get("OPTIONS", {}))}
+    _options.update(_changes.pop("OPTIONS", {}))
+    DATABASES[_alias].update(_changes, OPTIONS=_options)
+
 if "DJANGO_TASKS_TEST_SQLITE_TIMEOUT" in os.environ:  # Seconds SQLite waits for a lock.
     _options = cast(dict[str, Any], DATABASES["default"].setdefault("OPTIONS", {}))
     _options["timeout"] = float(os.environ["DJANGO_TASKS_TEST_SQLITE_TIMEOUT"])
+
+if "DJANGO_TASKS_TEST_CLOCK_AHEAD" in os.environ:  # Seconds; see tests/database/clock.py.
+    from tests.database import clock
+
+    clock.install(float(os.environ["DJANGO_TASKS_TEST_CLOCK_AHEAD"]))

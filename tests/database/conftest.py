@@ -89,11 +89,18 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 class WorkerProcess:
     """A ``manage.py db_worker`` process on the test databases, its output in a file."""
 
-    def __init__(self, arguments: Sequence[str], environment: dict[str, str], log: Path) -> None:
+    def __init__(
+        self,
+        arguments: Sequence[str],
+        environment: dict[str, str],
+        log: Path,
+        prefix: Sequence[str] = (),
+    ) -> None:
         self.log = log
         with log.open("wb") as output:
             self.process = subprocess.Popen(
                 [
+                    *prefix,  # A command that runs the worker: in a network namespace...
                     sys.executable,
                     "-m",
                     "django",
@@ -136,18 +143,26 @@ StartWorker = Callable[..., WorkerProcess]
 @pytest.fixture
 def start_worker(alias: str, tmp_path: Path) -> Iterator[StartWorker]:
     """Start db_worker processes with the backend on ``alias`` (and OPTIONS as given); they
-    are killed at the end of the test if still running."""
+    are killed at the end of the test if still running. ``database`` changes the settings of
+    the ``alias`` database in the worker (see tests/worker_settings.py); ``prefix`` is a
+    command that runs the worker (``ip netns exec NAME``)."""
     workers: list[WorkerProcess] = []
 
     def start(
-        *arguments: str, options: dict[str, Any] | None = None, env: dict[str, str] | None = None
+        *arguments: str,
+        options: dict[str, Any] | None = None,
+        env: dict[str, str] | None = None,
+        database: dict[str, Any] | None = None,
+        prefix: Sequence[str] = (),
     ) -> WorkerProcess:
         environment = {
             **os.environ,
             "DJANGO_TASKS_TEST_TASKS": json.dumps(tasks_setting(alias, **(options or {}))),
+            "DJANGO_TASKS_TEST_DATABASE": json.dumps({alias: database or {}}),
             **(env or {}),
         }
-        worker = WorkerProcess(arguments, environment, tmp_path / f"worker-{len(workers)}.log")
+        log = tmp_path / f"worker-{len(workers)}.log"
+        worker = WorkerProcess(arguments, environment, log, prefix)
         workers.append(worker)
         return worker
 

@@ -2,6 +2,7 @@
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from django_tasks import task
@@ -56,3 +57,55 @@ def text_of_bytes(size: int) -> str:
     """Text of exactly ``size`` bytes of UTF-8: "é" after "é" (of all characters, the one whose
     JSON grows most once escaped for MariaDB), and an "x" if ``size`` is odd."""
     return "é" * (size // 2) + "x" * (size % 2)
+
+
+class _UnprintableError(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("This exception cannot be shown.")
+
+    def __repr__(self) -> str:
+        raise RuntimeError("This exception cannot be shown.")
+
+
+class _NotesError(Exception):
+    """Its notes cannot be read, so Python's traceback module cannot format it."""
+
+    @property
+    def __notes__(self) -> list[str]:  # type: ignore[override]  # It raises, on purpose.
+        raise RuntimeError("These notes cannot be read.")
+
+
+class _Module(str):
+    """A module name that refuses to be formatted."""
+
+    def __format__(self, spec: str) -> str:
+        raise RuntimeError("This module name cannot be formatted.")
+
+
+def _odd_class() -> type[Exception]:
+    odd = type("Odd", (Exception,), {})
+    odd.__module__ = _Module("tests.odd\x00module")
+    odd.__qualname__ = "Odd\ud800Class"
+    return odd
+
+
+def _surrogate_error() -> Exception:
+    # A file name os.listdir() returns for bytes that are not UTF-8.
+    name = os.fsdecode(b"report-\xff.csv")
+    return FileNotFoundError(f"Report {name} is missing.")
+
+
+ODD_ERRORS: dict[str, Callable[[], Exception]] = {
+    "surrogate": _surrogate_error,
+    "nul": lambda: ValueError("before\x00after"),
+    "huge": lambda: ValueError("start " + "x" * 3_000_000 + " end"),
+    "unprintable": lambda: _UnprintableError(),
+    "unformattable": lambda: _NotesError("notes"),
+    "odd-class": lambda: _odd_class()("odd"),
+}
+
+
+@task
+def fail_oddly(kind: str) -> None:
+    """Raise an exception whose text or class is hard to store: see ODD_ERRORS."""
+    raise ODD_ERRORS[kind]()

@@ -9,6 +9,7 @@ from django.db import connections
 from django.utils import timezone
 
 from django_tasks.backends.database import DatabaseBackend
+from django_tasks.backends.database.exceptions import StorageError
 from django_tasks.backends.database.models import DBTaskResult
 from django_tasks.backends.database.queries import (
     ClaimedRow,
@@ -17,7 +18,9 @@ from django_tasks.backends.database.queries import (
     Queries,
     queries_for,
 )
+from django_tasks.backends.database.recording import STORE_ATTEMPTS, Outbox, PendingFinish
 from django_tasks.backends.database.rows import uuid7
+from django_tasks.utils import class_path
 from tests.tasks import add, echo
 
 pytestmark = pytest.mark.transactional
@@ -182,6 +185,46 @@ def test_finish_is_idempotent_for_a_retried_write(
     assert queries.finish(cursor, worker_id="w1", finishes=[outcome]) == {claimed.id}
     later = finish(claimed, finished_at=timezone.now() + timedelta(seconds=1))
     assert queries.finish(cursor, worker_id="w1", finishes=[later]) == set()
+
+
+def test_an_outcome_the_driver_refuses_is_replaced_alone_and_the_others_are_stored(
+    backend: DatabaseBackend, queries: Queries, cursor: Any
+) -> None:
+    fine, refused = add.enqueue(1, 1), add.enqueue(2, 2)
+    claimed = {r.id: r for r in claim(queries, cursor)}
+    # Text that skipped make_finish (which escapes it): the driver cannot encode it.
+    unencodable = finish(
+        claimed[refused.id],
+        status="FAILED",
+        return_value=None,
+        exception_class_path="builtins.FileNotFoundError",
+        traceback="FileNotFoundError: caf\u00e9 report-\udcff.csv\n",
+    )
+    settled: dict[str, tuple[bool, str]] = {}
+    outbox = Outbox(lambda p, stored: settled.update({p.finish.id: (stored, p.replaced)}))
+    outbox.put(PendingFinish(None, finish(claimed[fine.id])))
+    outbox.put(PendingFinish(None, unencodable))
+
+    flushes = 0
+    while outbox and flushes < 10:  # Never raised: the worker would go on.
+        outbox.flush(lambda f: queries.finish(cursor, worker_id="w1", finishes=f), lambda: True)
+        flushes += 1
+
+    # Both together, the fine one alone, then the refused one alone until it is replaced.
+    assert (bool(outbox), flushes) == (False, 2 + STORE_ATTEMPTS)
+    assert settled[fine.id] == (True, "")
+    stored, replaced = settled[refused.id]
+    assert stored
+    assert replaced.startswith("UnicodeEncodeError: 'utf-8' codec can't encode character")
+    assert row(backend, fine.id).return_value == 42
+    failure = row(backend, refused.id)
+    assert (failure.status, failure.exception_class_path) == ("FAILED", class_path(StorageError))
+    assert failure.traceback.startswith(  # Its own traceback, in ASCII, then why it was replaced.
+        "FileNotFoundError: caf\\xe9 report-\\udcff.csv\n\nThe outcome above could not be "
+        "stored; this one was stored instead:\n\n"
+        f"{class_path(StorageError)}: The task finished (FAILED), "
+        "but its outcome could not be stored: UnicodeEncodeError: "
+    )
 
 
 def test_renew_extends_the_leases_still_held(

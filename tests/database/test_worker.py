@@ -13,7 +13,7 @@ from django_tasks.backends.database.models import DBTaskResult
 from django_tasks.exceptions import InvalidReturnValueError
 from django_tasks.task import ResultStatus
 from tests.database.conftest import StartWorker, named_id
-from tests.database.tasks import huge_number, record, text_of_bytes
+from tests.database.tasks import ODD_ERRORS, fail_oddly, huge_number, record, text_of_bytes
 from tests.helpers import wait_until
 from tests.tasks import add, add_async, echo, exit_task, fail, interrupt_task
 
@@ -89,6 +89,57 @@ def test_a_worker_runs_tasks_and_stores_their_results(
     assert (
         f"Task outcome not stored id={unstorable.id} path=tests.database.tasks.text_of_bytes"
         in (output)
+    )
+
+
+def test_no_outcome_however_odd_its_text_stops_the_worker_or_loses_its_error(
+    backend: DatabaseBackend, alias: str, start_worker: StartWorker
+) -> None:
+    odd = {kind: fail_oddly.enqueue(kind) for kind in ODD_ERRORS}
+    fine = add.using(priority=-1).enqueue(2, 2)  # Runs after the others.
+
+    worker = start_worker("--batch", "--concurrency", "2")
+    assert worker.wait() == 0
+
+    def stored(kind: str) -> DBTaskResult:
+        row = DBTaskResult.objects.using(alias).get(pk=odd[kind].id)
+        assert (row.status, row.attempts) == ("FAILED", 1)
+        return row
+
+    # What the databases cannot store is written as Python escapes it; the rest is kept.
+    surrogate = stored("surrogate")
+    assert surrogate.exception_class_path == "builtins.FileNotFoundError"
+    assert surrogate.traceback.startswith("Traceback (most recent call last):\n")
+    assert surrogate.traceback.endswith(
+        "FileNotFoundError: Report report-\\udcff.csv is missing.\n"
+    )
+    assert stored("nul").traceback.endswith("ValueError: before\\x00after\n")
+    huge = stored("huge").traceback
+    assert huge.startswith("Traceback (most recent call last):\n")
+    assert huge.endswith("x end\n")  # The message, at the end of the traceback, is kept.
+    assert re.search(r"\n\[\.\.\. [\d,]+ characters omitted \.\.\.\]\n", huge)
+    assert len(huge) < 100_000
+    assert stored("unprintable").traceback.endswith(
+        "tests.database.tasks._UnprintableError: <exception str() failed>\n"
+    )
+    unformattable = stored("unformattable")
+    assert unformattable.exception_class_path == "tests.database.tasks._NotesError"
+    assert "in fail_oddly\n" in unformattable.traceback  # Its frames, at least.
+    assert unformattable.traceback.endswith(
+        "tests.database.tasks._NotesError: notes\n(Its traceback could not be formatted in "
+        "full: RuntimeError: These notes cannot be read.)\n"
+    )
+    odd_class = stored("odd-class")
+    assert odd_class.exception_class_path == "tests.odd\\x00module.Odd\\ud800Class"
+    assert odd_class.traceback.endswith("tests.odd\\x00module.Odd\\ud800Class: odd\n")
+
+    stand_in = backend.get_result(odd["odd-class"].id).exception_class  # Not importable.
+    assert stand_in is not None
+    assert stand_in.__name__ == "Odd\\ud800Class"
+    assert backend.get_result(odd["surrogate"].id).exception_class is FileNotFoundError
+    assert backend.get_result(fine.id).return_value == 4
+    assert f"claimed={len(odd) + 1} succeeded=1 failed={len(odd)} rejected=0 lost=0" in (
+        worker.output()
     )
 
 

@@ -1,15 +1,21 @@
 """How db_worker stops, crashes, freezes and loses its database, as a real process."""
 
 import signal
+import threading
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import connections
+from django.utils import timezone
 
 from django_tasks.backends.database import DatabaseBackend
 from django_tasks.backends.database.models import DBTaskResult
+from django_tasks.backends.database.worker import bound_connection
 from django_tasks.task import ResultStatus, TaskResult
-from tests.database.conftest import StartWorker
+from tests.database.conftest import StartWorker, WorkerProcess
+from tests.database.network import DeadPath, dead_path
 from tests.database.tasks import record, wait_for
 from tests.helpers import wait_until
 from tests.tasks import add
@@ -42,7 +48,11 @@ def row(alias: str, result_id: str) -> DBTaskResult:
     return DBTaskResult.objects.using(alias).get(pk=result_id)
 
 
-@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize(
+    "number",
+    [signal.SIGTERM, signal.SIGINT, signal.SIGHUP],  # SIGHUP: the terminal closed, or a reload.
+    ids=["SIGTERM", "SIGINT", "SIGHUP"],
+)
 def test_a_signal_lets_running_tasks_finish_and_hands_back_the_rest(
     backend: DatabaseBackend, start_worker: StartWorker, tmp_path: Path, number: int
 ) -> None:
@@ -291,3 +301,152 @@ def test_a_locked_sqlite_database_delays_the_worker_without_stopping_it(
     worker.signal(signal.SIGTERM)
     assert worker.wait() == 0
     assert backend.get_result(result.id).return_value == 2
+
+
+NO_BOUNDS = {  # The worker's connection waits as long as the system lets it.
+    "postgres": {"keepalives": 0, "tcp_user_timeout": 0},
+    "mysql": {"read_timeout": 3600, "write_timeout": 3600},
+}
+
+
+def start_through(
+    path: DeadPath,
+    alias: str,
+    start_worker: StartWorker,
+    options: dict[str, Any],
+    **database_options: Any,
+) -> WorkerProcess:
+    """Start worker w1 in ``path``'s namespace, its connection to ``alias`` going through it."""
+    settings = connections[alias].settings_dict
+    host, port = path.forward((settings["HOST"], int(settings["PORT"])))
+    return start_worker(
+        "--worker-id",
+        "w1",
+        options=options,
+        prefix=path.prefix,
+        database={"HOST": host, "PORT": port, "OPTIONS": database_options},
+    )
+
+
+def stop_once_finished(worker: WorkerProcess, backend: DatabaseBackend, result_id: str) -> None:
+    wait_until(lambda: backend.get_result(result_id).is_finished, timeout=60)
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+
+
+@pytest.mark.databases("postgres", "mysql")
+def test_a_second_signal_stops_a_worker_whose_database_stopped_answering(
+    backend: DatabaseBackend, alias: str, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    scenario = Scenario(tmp_path)
+    with dead_path() as path:
+        worker = start_through(path, alias, start_worker, SHORT_LEASE, **NO_BOUNDS[alias])
+        scenario.wait_until_started()
+        path.cut()  # Its next lease renewal (every 0.25 s) waits for an answer that never comes.
+        worker.signal(signal.SIGTERM)
+        worker.wait_for_output("Received SIGTERM.")  # Two at once would be delivered as one.
+        worker.signal(signal.SIGTERM)
+        assert worker.wait() == 1  # While the path is still dead.
+    assert "the database did not answer" in worker.output()
+
+    # Its task could not be handed back: it is retaken once its lease expires.
+    scenario.release()
+    second = start_worker("--worker-id", "w2", "--interval", "0.1", options=SHORT_LEASE)
+    stop_once_finished(second, backend, scenario.result.id)
+    result = backend.get_result(scenario.result.id)
+    assert (result.status, result.attempts, result.worker_ids) == ("SUCCEEDED", 2, ["w1", "w2"])
+
+
+@pytest.mark.databases("postgres", "mysql")
+def test_a_worker_notices_a_dead_connection_and_replaces_it_losing_nothing(
+    backend: DatabaseBackend, alias: str, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    scenario = Scenario(tmp_path)
+    with dead_path() as path:
+        # A lease that outlasts the cut: the task stays this worker's throughout. The worker's
+        # own bounds on its connection apply.
+        long_lease = {"LEASE_SECONDS": 600, "HEARTBEAT_SECONDS": 1}
+        worker = start_through(path, alias, start_worker, long_lease)
+        scenario.wait_until_started()
+        path.cut()  # Its next lease renewal waits for an answer that never comes...
+        worker.wait_for_output("Database error on")  # ...until the worker gives up on it.
+        path.restore()
+        scenario.release()
+        stop_once_finished(worker, backend, scenario.result.id)
+    result = backend.get_result(scenario.result.id)
+    assert (result.status, result.attempts, result.worker_ids) == ("SUCCEEDED", 1, ["w1"])
+    assert "lost=0" in worker.output()
+
+
+@pytest.mark.databases("postgres", "mysql")
+def test_the_worker_bounds_its_own_connection_under_the_projects_options(alias: str) -> None:
+    seen: dict[str, dict[str, Any]] = {}
+
+    def worker_thread() -> None:
+        connection = connections[alias]
+        own = {"connect_timeout": 3}  # As if the project's DATABASES OPTIONS said so.
+        connection.settings_dict = {**connection.settings_dict, "OPTIONS": own}
+        bound_connection(alias)
+        seen["worker"] = connection.settings_dict["OPTIONS"]
+
+    def task_thread() -> None:
+        seen["task"] = connections[alias].settings_dict["OPTIONS"]
+
+    for target in (worker_thread, task_thread):
+        thread = threading.Thread(target=target)
+        thread.start()
+        thread.join()
+
+    bounds = {
+        "postgres": {
+            "keepalives": 1,
+            "keepalives_idle": 5,
+            "keepalives_interval": 1,
+            "keepalives_count": 5,
+            "tcp_user_timeout": 10_000,
+        },
+        "mysql": {"read_timeout": 10, "write_timeout": 10},
+    }
+    assert seen["worker"] == {**bounds[alias], "connect_timeout": 3}
+    assert seen["task"] == connections[alias].settings_dict["OPTIONS"]  # The project's alone.
+    assert "connect_timeout" not in seen["task"]
+
+
+@pytest.mark.databases("default")
+def test_on_sqlite_a_worker_whose_clock_is_ahead_runs_deferred_tasks_early_and_retakes_running_ones(
+    backend: DatabaseBackend, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    run_after = timezone.now() + timedelta(hours=1)
+    deferred = add.using(run_after=run_after).enqueue(1, 2)
+    scenario = Scenario(tmp_path)
+    on_time = start_worker("--worker-id", "on-time", "--interval", "0.1")
+    scenario.wait_until_started()
+
+    # SQLite's clock is each process's: to this worker, the lease of the running task (30 s,
+    # on the other worker's clock) expired long ago, and the deferred task is due.
+    ahead = start_worker(
+        "--worker-id",
+        "ahead",
+        "--interval",
+        "0.1",
+        "--concurrency",
+        "2",
+        env={"DJANGO_TASKS_TEST_CLOCK_AHEAD": str(2 * 3600)},  # See tests/database/clock.py.
+    )
+    scenario.wait_until_started(times=2)  # The task runs a second time, beside the first.
+    wait_until(lambda: backend.get_result(deferred.id).is_finished, timeout=60)
+    assert timezone.now() < run_after  # An hour early.
+    scenario.release()
+    stop_once_finished(ahead, backend, scenario.result.id)
+    on_time.signal(signal.SIGTERM)
+    assert on_time.wait() == 0
+
+    result = backend.get_result(scenario.result.id)
+    assert (result.status, result.attempts, result.worker_ids) == (
+        "SUCCEEDED",
+        2,
+        ["on-time", "ahead"],
+    )
+    assert "lost=1" in on_time.output()  # Its late result was discarded.
+    early = backend.get_result(deferred.id)
+    assert (early.status, early.worker_ids) == ("SUCCEEDED", ["ahead"])

@@ -1,10 +1,15 @@
 """Writing outcomes: the worker's queue of outcomes to store, and the rows they become.
 
+An outcome's text (its exception class path and traceback) becomes what the databases store in
+one place, ``make_finish``, before any of them sees it: lone surrogates and NUL characters
+escaped, a huge traceback cut in the middle (see ``storable_text``).
+
 Runner threads and the main thread put outcomes in an ``Outbox``; the main thread writes them,
 up to MAX_FINISH_BATCH per statement. An outcome whose write fails is retried on its own, so it
 holds back nothing else; one the database keeps refusing while it is otherwise reachable (a
-value it cannot store) is replaced by a FAILED outcome that says why, and given up on after as
-many attempts again: its task is then retaken when its lease expires.
+value it cannot store), or that the driver refuses before sending it (any error but a database
+error), is replaced by a FAILED outcome that says why, in ASCII after its own traceback, and
+given up on after as many attempts again: its task is then retaken when its lease expires.
 """
 
 import dataclasses
@@ -12,6 +17,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.utils import timezone
@@ -22,7 +28,7 @@ from django_tasks.exceptions import StorageError
 from django_tasks.execution import Outcome
 from django_tasks.serialization import JSONLimit, JSONTooLarge, too_large_return_value
 from django_tasks.task import ResultStatus
-from django_tasks.utils import class_path, format_exception
+from django_tasks.utils import class_path, format_exception, safe_str
 
 logger = logging.getLogger("django_tasks.worker")
 
@@ -33,6 +39,13 @@ STORE_ATTEMPTS = 3
 why is written instead (and as many again before giving up on it)."""
 TRANSIENT_STORE_ATTEMPTS = 20
 """The same, for errors that usually pass (deadlocks, locks, lost connections)."""
+MAX_TRACEBACK_LENGTH = 64_000
+"""The most characters of a traceback stored; past that its start (the first exception of a
+chain, and where it was called from) and its end (the last exception and its message) are kept."""
+MAX_CLASS_PATH_LENGTH = 1_000
+"""The most characters of an exception class path stored."""
+_OMISSION_ROOM = 64
+"""Characters kept for the line that counts what was left out of a long text."""
 
 
 @dataclass(slots=True, eq=False)
@@ -75,7 +88,8 @@ class Outbox:
     def flush(self, write: Write, reachable: Callable[[], bool]) -> None:
         """Write the oldest outcomes that have not failed (or the oldest that has) and settle
         them. Raises DatabaseError if the write fails; ``reachable`` says whether the database
-        answers otherwise, in which case the failure counts against the outcomes."""
+        answers otherwise, in which case the failure counts against the outcomes. Any other
+        error counts against them at once and is not raised: the worker goes on."""
         while self._incoming:
             self._pending.append(self._incoming.popleft())
         if not self._pending:
@@ -91,17 +105,22 @@ class Outbox:
             if reachable():
                 self._failed(batch, e)
             raise
+        except Exception as e:  # The driver refused a value before sending it.
+            logger.exception("Could not write %s outcome(s); retrying them one by one.", len(batch))
+            self._pending.extendleft(reversed(batch))
+            self._failed(batch, e)
+            return
         for pending in batch:
             self._settle(pending, pending.finish.id in stored)
 
-    def _failed(self, batch: list[PendingFinish], error: DatabaseError) -> None:
+    def _failed(self, batch: list[PendingFinish], error: Exception) -> None:
         """Count a failed write against its outcomes, and replace or give up on stubborn ones."""
         transient = isinstance(error, (OperationalError, InterfaceError))
         limit = TRANSIENT_STORE_ATTEMPTS if transient else STORE_ATTEMPTS
         for pending in batch:
             pending.failures += 1
             if pending.failures == limit:
-                pending.replaced = f"{type(error).__name__}: {str(error).strip()[:500]}"
+                pending.replaced = f"{type(error).__name__}: {safe_str(error).strip()[:500]}"
                 pending.finish = storage_failure(pending.finish, pending.replaced)
             elif pending.failures >= 2 * limit:
                 self._pending.remove(pending)
@@ -118,14 +137,14 @@ def outcome_finish(claim: Claim, outcome: Outcome, columns: JSONLimit) -> Pendin
     """The row values of a task's outcome, or of a FAILED one (and why, in ``replaced``) if
     its return value cannot be encoded, or is larger than the backend stores."""
     result = claim.result
-    finish = Finish(
+    exception = outcome.exception
+    finish = make_finish(
         id=claim.row_id,
         attempts=claim.attempts,
         status=outcome.status.value,
         started_at=result.started_at or outcome.finished_at,
         finished_at=outcome.finished_at,
-        return_value=None,
-        exception_class_path=class_path(type(outcome.exception)) if outcome.exception else "",
+        exception_class_path=class_path(type(exception)) if exception is not None else "",
         traceback=outcome.traceback or "",
     )
     if outcome.status != ResultStatus.SUCCEEDED:
@@ -144,13 +163,12 @@ def outcome_finish(claim: Claim, outcome: Outcome, columns: JSONLimit) -> Pendin
 def rejection_finish(row: ClaimedRow, error: Exception) -> PendingFinish:
     """A FAILED outcome for a row that cannot run (unknown task, bad arguments)."""
     now = timezone.now()
-    finish = Finish(
+    finish = make_finish(
         id=row.id,
         attempts=row.attempts,
         status=ResultStatus.FAILED.value,
         started_at=now,
         finished_at=now,
-        return_value=None,
         exception_class_path=class_path(type(error)),
         traceback=format_exception(error),
     )
@@ -158,12 +176,78 @@ def rejection_finish(row: ClaimedRow, error: Exception) -> PendingFinish:
 
 
 def storage_failure(finish: Finish, reason: str) -> Finish:
-    """A FAILED outcome saying why the real one could not be stored."""
+    """A FAILED outcome saying why the real one could not be stored, after the real one's
+    traceback if it has one, all in ASCII, which every database stores."""
     error = StorageError.of_outcome(finish.status, reason)
-    return dataclasses.replace(
-        finish,
+    original = (
+        f"{finish.traceback}\nThe outcome above could not be stored; this one was stored "
+        f"instead:\n\n"
+        if finish.traceback
+        else ""
+    )
+    return make_finish(
+        id=finish.id,
+        attempts=finish.attempts,
         status=ResultStatus.FAILED.value,
-        return_value=None,
+        started_at=finish.started_at,
+        finished_at=finish.finished_at,
         exception_class_path=class_path(type(error)),
-        traceback=format_exception(error),
+        traceback=f"{original}{format_exception(error)}",
+        ascii_only=True,
+    )
+
+
+def make_finish(
+    *,
+    id: str,  # noqa: A002  # The column's name, as in Finish.
+    attempts: int,
+    status: str,
+    started_at: datetime,
+    finished_at: datetime,
+    exception_class_path: str,
+    traceback: str,
+    ascii_only: bool = False,
+) -> Finish:
+    """The one place where an outcome's text becomes what the databases store (see
+    ``storable_text``); the return value is set afterwards, for a success."""
+    return Finish(
+        id=id,
+        attempts=attempts,
+        status=status,
+        started_at=started_at,
+        finished_at=finished_at,
+        return_value=None,
+        exception_class_path=storable_text(
+            exception_class_path, MAX_CLASS_PATH_LENGTH, ascii_only=ascii_only
+        ),
+        traceback=storable_text(traceback, MAX_TRACEBACK_LENGTH, ascii_only=ascii_only),
+    )
+
+
+def storable_text(text: str, limit: int, *, ascii_only: bool = False) -> str:
+    """``text`` as every database stores it, the same on each: lone surrogates (a file name
+    that is not UTF-8, from ``os.listdir()``), which no database's encoding takes, and NUL
+    characters, which PostgreSQL refuses, written as Python escapes them (``\\udcff``,
+    ``\\x00``); with ``ascii_only``, every character beyond ASCII too. Past ``limit``
+    characters, the start and the end are kept, and the middle is left out and counted."""
+    if not text.isascii():
+        if ascii_only:
+            text = text.encode("ascii", "backslashreplace").decode("ascii")
+        else:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                # A surrogate pair becomes the character it stands for; lone ones are escaped.
+                text = text.encode("utf-16-le", "surrogatepass").decode(
+                    "utf-16-le", "surrogatepass"
+                )
+                text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if "\x00" in text:
+        text = text.replace("\x00", "\\x00")
+    if len(text) <= limit:
+        return text
+    head = (limit - _OMISSION_ROOM) // 2
+    tail = limit - _OMISSION_ROOM - head
+    return (
+        f"{text[:head]}\n[... {len(text) - head - tail:,} characters omitted ...]\n{text[-tail:]}"
     )

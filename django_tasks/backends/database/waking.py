@@ -1,7 +1,7 @@
 """What a worker's main thread sleeps on, and what wakes it.
 
-- A self-pipe: executor threads write to it when a task finishes, and the signal module writes
-  to it when a signal arrives (``signal.set_wakeup_fd``), so neither waits for a timeout.
+- A self-pipe: executor threads write to it when a task finishes, and the Stopper thread
+  (stopping.py) when a signal arrives, so neither waits for a timeout.
 - On PostgreSQL, the worker's connection, LISTENing on the channel that enqueues NOTIFY
   (payload: the queue name). Notifications that arrived while the connection ran other
   statements wait in psycopg's backlog; ``notified()`` reads both. An enqueue right after

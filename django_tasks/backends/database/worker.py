@@ -16,14 +16,17 @@ Waiting. On PostgreSQL an idle worker LISTENs and wakes when a task is enqueued 
 queues (waking.py), and polls for tasks whose run_after has come. Elsewhere it polls, backing
 off to ``interval`` while the queue stays empty.
 
-Stopping. SIGTERM or SIGINT: claim nothing more, hand back claimed tasks that have not started,
-finish the running ones, exit 0. A second signal: hand back the running ones too (they start
-again elsewhere; their attempt counts) and exit 1 at once. Signal handlers only count.
+Stopping. SIGTERM, SIGINT or SIGHUP: claim nothing more, hand back claimed tasks that have not
+started, finish the running ones, exit 0. A second signal: hand back the running ones too (they
+start again elsewhere; their attempt counts) and exit 1 at once. Signal handlers only count; a
+Stopper thread (stopping.py) ends the process if the database keeps this thread from acting on a
+second signal for STOP_NOW_SECONDS.
 
 Database errors. An error of the worker's own statements (the database restarts, the
 connection is killed) closes the connection; the worker retries after a backoff of up to
 MAX_BACKOFF seconds, stays responsive to signals, and keeps finished outcomes until it can
-write them."""
+write them. Its own connection is bounded (Queries.connection_bounds), so a network path that
+stops answering, without a reset, fails its statements within about DEAD_PATH_SECONDS too."""
 
 import logging
 import signal
@@ -40,7 +43,12 @@ from django_tasks.backends.database.backend import DatabaseBackend
 from django_tasks.backends.database.exceptions import LeaseExpiredError
 from django_tasks.backends.database.executor import DONE, READY, RUNNING, Claim, Executor
 from django_tasks.backends.database.pacing import Pacing
-from django_tasks.backends.database.queries import ClaimedRow, Queries, queries_for
+from django_tasks.backends.database.queries import (
+    ClaimedRow,
+    Queries,
+    connection_bounds,
+    queries_for,
+)
 from django_tasks.backends.database.recording import (
     Outbox,
     PendingFinish,
@@ -48,6 +56,7 @@ from django_tasks.backends.database.recording import (
     rejection_finish,
 )
 from django_tasks.backends.database.rows import result_from_claim
+from django_tasks.backends.database.stopping import STOP_NOW_SECONDS, Stopper
 from django_tasks.backends.database.waking import Alarm
 from django_tasks.exceptions import InvalidTaskError
 from django_tasks.execution import Outcome
@@ -60,6 +69,13 @@ R = TypeVar("R")
 
 MAX_BACKOFF = 5.0
 """The longest wait between attempts to reach the database."""
+
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
+)
+"""The signals that stop the worker (see the module docstring). SIGHUP too: a terminal that
+closes sends it, and a worker has no configuration to reload; a supervisor that restarts it
+after it exits turns the stop into a reload."""
 
 
 class QueueTableMissing(Exception):  # noqa: N818  # Says what is wrong, like DoesNotExist.
@@ -102,6 +118,7 @@ class Worker:
         self._outbox = Outbox(self._settle)
         self._dropped: deque[Claim] = deque()
         self._alarm = Alarm()
+        self._stopper = Stopper(self._alarm.wake, self._give_up)
         self._executor = Executor(options.concurrency, type(backend), self._store, self._drop)
         self._signals = 0
         self._stopping = False
@@ -116,6 +133,7 @@ class Worker:
 
     def run(self) -> int:
         """Work until stopped; return the exit status (0, or 1 after a forced stop)."""
+        bound_connection(self.alias)
         restore = self._install_signal_handlers()
         self._executor.start()
         logger.info(
@@ -130,6 +148,7 @@ class Worker:
             status = self._loop()
         finally:
             restore()
+            self._stopper.close()
             # After a forced stop (1) or a crash (None), executors may wait on this thread.
             self._executor.stop(wait=status == 0)
             self._alarm.close()
@@ -139,6 +158,7 @@ class Worker:
     def stop(self) -> None:
         """Ask the worker to stop as SIGTERM does; a second call stops it at once."""
         self._signals += 1
+        self._stopper.request()
         self._alarm.wake()
 
     def _loop(self) -> int:
@@ -493,11 +513,9 @@ class Worker:
     def _install_signal_handlers(self) -> Callable[[], None]:
         if threading.current_thread() is not threading.main_thread():
             return lambda: None  # Under --reload the reloader owns the signals.
-        previous = {
-            number: signal.signal(number, self._on_signal)
-            for number in (signal.SIGTERM, signal.SIGINT)
-        }
-        previous_fd = signal.set_wakeup_fd(self._alarm.wakeup_fd, warn_on_full_buffer=False)
+        previous = {number: signal.signal(number, self._on_signal) for number in STOP_SIGNALS}
+        previous_fd = signal.set_wakeup_fd(self._stopper.wakeup_fd, warn_on_full_buffer=False)
+        self._stopper.start()
 
         def restore() -> None:
             signal.set_wakeup_fd(previous_fd)
@@ -508,6 +526,17 @@ class Worker:
 
     def _on_signal(self, number: int, frame: object) -> None:
         self._signals += 1
+
+    def _give_up(self) -> None:
+        """The Stopper's last call, from its thread: a second signal came, and the database
+        has not let this thread hand the tasks back and exit within STOP_NOW_SECONDS."""
+        logger.error(
+            "Stopping at once: the database did not answer within %s s; exiting without "
+            "handing back %s task(s), which are retaken when their leases expire.",
+            STOP_NOW_SECONDS,
+            len(self._held),
+        )
+        self._log_summary(1)
 
     def _log_summary(self, status: int) -> None:
         tally = self.tally
@@ -524,6 +553,18 @@ class Worker:
             tally.lost,
             tally.handed_back,
         )
+
+
+def bound_connection(alias: str) -> None:
+    """Bound how long this thread's connection to ``alias`` waits on a dead network path (see
+    Queries.connection_bounds): the worker's defaults, under the project's OPTIONS. The
+    connections of the tasks, in other threads, keep the project's settings as they are."""
+    connection = connections[alias]
+    settings = connection.settings_dict
+    options = {**connection_bounds(alias), **settings.get("OPTIONS", {})}
+    connection.settings_dict = {**settings, "OPTIONS": options}
+    if connection.connection is not None:  # Opened without them (by a system check).
+        connection.close()
 
 
 def configure_logging(verbosity: int) -> None:

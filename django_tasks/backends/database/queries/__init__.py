@@ -1,6 +1,7 @@
 """The SQL the backend and the worker run, one module per database (see base.py)."""
 
 import weakref
+from typing import Any
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -10,7 +11,7 @@ from django_tasks.backends.database.queries.mysql import MySQLQueries
 from django_tasks.backends.database.queries.postgresql import PostgreSQLQueries
 from django_tasks.backends.database.queries.sqlite import SQLiteQueries
 
-__all__ = ["ClaimedRow", "Finish", "NewRow", "Queries", "queries_for"]
+__all__ = ["ClaimedRow", "Finish", "NewRow", "Queries", "connection_bounds", "queries_for"]
 
 _by_connection: "weakref.WeakKeyDictionary[BaseDatabaseWrapper, Queries]" = (
     weakref.WeakKeyDictionary()
@@ -25,6 +26,13 @@ def queries_for(alias: str) -> Queries:
     except KeyError:
         queries = _by_connection[connection] = _queries_class(connection.vendor)(connection)
         return queries
+
+
+def connection_bounds(alias: str) -> dict[str, Any]:
+    """The options that bound how long the worker's own connection to ``alias`` waits on a
+    dead network path (see Queries.connection_bounds)."""
+    connection = connections[alias]
+    return _queries_class(connection.vendor).connection_bounds(connection)
 
 
 def _queries_class(vendor: str) -> type[Queries]:

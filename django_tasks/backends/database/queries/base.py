@@ -30,6 +30,10 @@ NEW = ResultStatus.NEW.value
 RUNNING = ResultStatus.RUNNING.value
 FAILED = ResultStatus.FAILED.value
 
+DEAD_PATH_SECONDS = 10
+"""About how long the worker's own connection waits on a network path that has stopped
+answering before it gives up on it (see ``Queries.connection_bounds``)."""
+
 
 def claimed_columns(run_after: str = "run_after") -> str:
     """The columns a claim returns, in this order, with ``run_after`` as the SQL that reads it."""
@@ -135,6 +139,14 @@ class Queries:
             yield connection.make_debug_cursor(self._driver_cursor)
         else:
             yield connection.make_cursor(self._driver_cursor)
+
+    @classmethod
+    def connection_bounds(cls, connection: BaseDatabaseWrapper) -> dict[str, Any]:
+        """Connection options (DATABASES OPTIONS keys) that bound how long the worker's own
+        connection waits on a network path that has stopped answering, so that it notices
+        within about DEAD_PATH_SECONDS and connects again. None by default (SQLite: no
+        network)."""
+        return {}
 
     # Conversions between Python values and what the driver takes and returns.
 

@@ -7,7 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from django.db.backends.base.base import BaseDatabaseWrapper
+
 from django_tasks.backends.database.queries.base import (
+    DEAD_PATH_SECONDS,
     NEW,
     RUNNING,
     ClaimedRow,
@@ -21,6 +24,17 @@ class MySQLQueries(Queries):
     """MySQL 8 and MariaDB: no UPDATE ... RETURNING, so claims take a short transaction."""
 
     now = "UTC_TIMESTAMP(6)"
+
+    @classmethod
+    def connection_bounds(cls, connection: BaseDatabaseWrapper) -> dict[str, Any]:
+        # mysqlclient's: how long to wait for the server to take or answer each packet. A
+        # statement of the worker's that waits longer (on a lock) is given up on as well, and
+        # run again on a new connection.
+        return {
+            "connect_timeout": DEAD_PATH_SECONDS,
+            "read_timeout": DEAD_PATH_SECONDS,
+            "write_timeout": DEAD_PATH_SECONDS,
+        }
 
     def lease_until(self, start: str) -> str:
         return f"{start} + INTERVAL %s MICROSECOND"

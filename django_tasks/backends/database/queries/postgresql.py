@@ -23,6 +23,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from django_tasks.backends.database.queries.base import (
+    DEAD_PATH_SECONDS,
     NEW,
     RUNNING,
     ClaimedRow,
@@ -46,6 +47,22 @@ in one more column."""
 
 class PostgreSQLQueries(Queries):
     now = "STATEMENT_TIMESTAMP()"
+
+    @classmethod
+    def connection_bounds(cls, connection: BaseDatabaseWrapper) -> dict[str, Any]:
+        # libpq's: TCP keepalives notice a dead path while the connection is idle (LISTENing),
+        # tcp_user_timeout while a statement is sent unacknowledged; the kernel closes the
+        # connection after either, and the driver's call fails. Neither fires on a slow server.
+        bounds: dict[str, Any] = {
+            "connect_timeout": DEAD_PATH_SECONDS,
+            "keepalives": 1,
+            "keepalives_idle": DEAD_PATH_SECONDS // 2,
+            "keepalives_interval": 1,
+            "keepalives_count": DEAD_PATH_SECONDS // 2,
+        }
+        if _libpq_version(connection) >= 120000:  # tcp_user_timeout came with libpq 12.
+            bounds["tcp_user_timeout"] = DEAD_PATH_SECONDS * 1000
+        return bounds
 
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         super().__init__(connection)
@@ -233,3 +250,11 @@ class PostgreSQLQueries(Queries):
                     "",
                 )
             )
+
+
+def _libpq_version(connection: BaseDatabaseWrapper) -> int:
+    """The version of the libpq that the driver (psycopg 3 or psycopg2) runs on."""
+    driver = connection.Database  # type: ignore[attr-defined]  # The driver's module.
+    if hasattr(driver, "pq"):
+        return int(driver.pq.version())
+    return int(driver.extensions.libpq_version())

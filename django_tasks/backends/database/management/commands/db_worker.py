@@ -29,9 +29,9 @@ from django_tasks_spec.settings import QUEUE_NAME_PATTERN
 class Command(BaseCommand):
     help = (
         "Run the tasks of a database backend: claim them from its table, run them, store "
-        "their results. Run as many workers as you like, on one machine or many. SIGTERM or "
-        "SIGINT finishes the running tasks and exits; a second signal hands them back to the "
-        "queue and exits at once."
+        "their results. Run as many workers as you like, on one machine or many. SIGTERM, "
+        "SIGINT or SIGHUP finishes the running tasks and exits; a second signal hands them "
+        "back to the queue and exits at once."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
