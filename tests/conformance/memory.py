@@ -13,7 +13,7 @@ import json
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, ClassVar, cast
+from typing import Any, cast
 
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -76,13 +76,13 @@ class MemoryBackend(BaseTaskBackend):
     """Stores tasks in memory until a worker (MemoryHarness) runs them."""
 
     # Can tasks be enqueued with run_after?
-    supports_defer: ClassVar[bool] = True
+    supports_defer: bool = True
     # Can coroutine functions be enqueued?
-    supports_async_task: ClassVar[bool] = True
+    supports_async_task: bool = True
     # Can a result be retrieved by id, from any thread or process?
-    supports_get_result: ClassVar[bool] = True
+    supports_get_result: bool = True
     # Is a task with a higher priority started before one with a lower priority?
-    supports_priority: ClassVar[bool] = True
+    supports_priority: bool = True
 
     def _enqueue(self, result: TaskResult[Any]) -> None:
         row = self._row_for(result)

@@ -104,7 +104,7 @@ def test_on_postgresql_the_claim_walks_the_partial_index_of_new_rows(alias: str)
 
 
 def test_reading_a_result_imports_no_exception_class_outside_the_installed_apps() -> None:
-    from django_tasks.registry import exception_class
+    from django_tasks.results import exception_class
 
     assert exception_class("builtins.ValueError") is ValueError
     assert exception_class("django_tasks.exceptions.InvalidTaskError").__name__ == (
