@@ -16,7 +16,7 @@ from django_tasks.constants import (
 )
 from django_tasks.handler import default_task_backend, tasks
 from django_tasks.results import ResultStatus, TaskResult
-from django_tasks.task import Task, task
+from django_tasks.task import DjangoTask, Task, django_task, task
 
 __all__ = [
     "DEFAULT_PRIORITY",
@@ -24,10 +24,12 @@ __all__ = [
     "DEFAULT_TASK_BACKEND_ALIAS",
     "MAX_PRIORITY",
     "MIN_PRIORITY",
+    "DjangoTask",
     "ResultStatus",
     "Task",
     "TaskResult",
     "default_task_backend",
+    "django_task",
     "task",
     "tasks",
 ]

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from django.conf import settings
+from django.conf import global_settings, settings
 from pydantic import BaseModel
 
 from django_tasks.backends.base import BaseTaskBackend, CheckedParams, ValidatedParams
@@ -35,8 +35,11 @@ from django_tasks.utils import class_path
 from django_tasks_spec.names import did_you_mean
 from django_tasks_spec.settings import DOTTED_PATH, EXAMPLE_BACKEND, BackendConfig
 
-DEFAULT_TASKS: dict[str, Any] = {"default": {"BACKEND": EXAMPLE_BACKEND}}
-"""The TASKS setting of a project that defines none."""
+DEFAULT_TASKS: dict[str, Any] = getattr(
+    global_settings, "TASKS", {"default": {"BACKEND": EXAMPLE_BACKEND}}
+)
+"""The TASKS setting of a project that defines none: Django's (Django 6, whose global settings
+name its own ImmediateBackend), or ours (Django 5.2)."""
 
 BASE_CLASS_PATH = "django_tasks.backends.base.BaseTaskBackend"
 

@@ -45,6 +45,7 @@ class TasksHandler(_HandlerBase):
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         self._own_connections = Local(self.thread_critical)
+        self._shared = settings is None  # The TASKS setting's handler shares Django's instances.
         super().__init__(settings)
         self._resolved: dict[str, ResolvedBackend] = {}
 
@@ -53,7 +54,7 @@ class TasksHandler(_HandlerBase):
         """Where the instances are kept: Django's handler's, on Django 6 (one instance per
         alias for both APIs), this handler's own on Django 5.2."""
         shared = django_handler()
-        if shared is not None and self._settings is None:
+        if shared is not None and self._shared:
             return cast(Local, shared._connections)
         return self._own_connections
 

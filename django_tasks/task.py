@@ -67,6 +67,7 @@ __all__ = [
     "ResultStatus",
     "Task",
     "TaskResult",
+    "django_task",
     "task",
 ]
 
@@ -325,6 +326,74 @@ def task(
     if function is not None:
         return decorate(function)
     return cast(_TaskDecorator, decorate)
+
+
+class _DjangoTaskDecorator(Protocol):
+    @overload
+    def __call__(self, function: Callable[P, Coroutine[Any, Any, T]], /) -> DjangoTask[P, T]: ...
+    @overload
+    def __call__(self, function: Callable[P, T], /) -> DjangoTask[P, T]: ...
+
+
+class _DjangoContextTaskDecorator(Protocol):
+    @overload
+    def __call__(
+        self, function: Callable[Concatenate[TaskContext[Any, Any], P], Coroutine[Any, Any, T]], /
+    ) -> DjangoTask[P, T]: ...
+    @overload
+    def __call__(
+        self, function: Callable[Concatenate[TaskContext[Any, Any], P], T], /
+    ) -> DjangoTask[P, T]: ...
+
+
+@overload
+def django_task(
+    *,
+    priority: int = DEFAULT_PRIORITY,
+    queue_name: str = DEFAULT_QUEUE_NAME,
+    backend: str = DEFAULT_TASK_BACKEND_ALIAS,
+    enqueue_on_commit: bool | None = None,
+    takes_context: Literal[False] = False,
+) -> _DjangoTaskDecorator: ...
+@overload
+def django_task(
+    *,
+    priority: int = DEFAULT_PRIORITY,
+    queue_name: str = DEFAULT_QUEUE_NAME,
+    backend: str = DEFAULT_TASK_BACKEND_ALIAS,
+    enqueue_on_commit: bool | None = None,
+    takes_context: Literal[True],
+) -> _DjangoContextTaskDecorator: ...
+def django_task(
+    *,
+    priority: int = DEFAULT_PRIORITY,
+    queue_name: str = DEFAULT_QUEUE_NAME,
+    backend: str = DEFAULT_TASK_BACKEND_ALIAS,
+    enqueue_on_commit: bool | None = None,
+    takes_context: bool = False,
+) -> _DjangoTaskDecorator | _DjangoContextTaskDecorator:
+    """Django's ``@django.tasks.task``, typed with our backends' options.
+
+    It builds the task as Django's decorator does, with the backend's ``task_class`` (ours:
+    ``DjangoTask``, of Django's dialect), passing ``enqueue_on_commit`` on as a keyword argument,
+    as Django 6.1's decorator passes any. django-stubs types Django's decorator without them, so
+    ``@django.tasks.task(enqueue_on_commit=False)`` is a type error where
+    ``@django_task(enqueue_on_commit=False)`` is not.
+    """
+
+    def decorate(func: Callable[..., Any]) -> DjangoTask[Any, Any]:
+        extensions = {} if enqueue_on_commit is None else {"enqueue_on_commit": enqueue_on_commit}
+        built = tasks[backend].task_class(
+            func=func,
+            priority=priority,
+            queue_name=queue_name,
+            backend=backend,
+            takes_context=takes_context,
+            **extensions,
+        )
+        return cast(DjangoTask[Any, Any], built)
+
+    return cast(_DjangoTaskDecorator, decorate)
 
 
 BaseTaskBackend.task_class = DjangoTask

@@ -1,5 +1,6 @@
 """Fixtures shared by the whole suite."""
 
+import importlib.util
 import subprocess
 from typing import cast
 
@@ -106,6 +107,13 @@ def _rabbitmq_virtual_host_problems() -> list[str]:
             ]
     return []
 
+
+collect_ignore = (
+    []
+    if importlib.util.find_spec("django.tasks")
+    else ["django6", "checks/test_foreign_backends.py"]
+)
+"""The Django 6 dialect's tests need Django 6's django.tasks (Django 5.2 has none)."""
 
 DUMMY = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
 IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
