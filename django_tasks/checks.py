@@ -202,6 +202,17 @@ def check_tasks_deploy(
 checks.register(check_task_signatures, "tasks")
 
 
+def tasks_setting_is_broken() -> bool:
+    """Whether the TASKS setting has a problem the checks report (E001-E015, E040, E041)."""
+    raw = tasks_setting()
+    if tasks_setting_problems(raw):
+        return True
+    try:
+        return any(tasks.resolve(alias).problems for alias in raw)
+    except Exception:  # A backend class that raises while validating: reported as E019.
+        return True
+
+
 def setting_error(problem: SettingProblem) -> checks.CheckMessage:
     """The check message of a problem the settings schema found."""
     return checks.Error(

@@ -32,7 +32,10 @@ SUITE = "django_tasks_conformance.tasks"
 
 
 def test_public_api_names() -> None:
-    assert sorted(django_tasks.__all__) == django_tasks.__all__
+    kinds = (str.isupper, lambda name: name[0].isupper(), lambda name: True)  # As ruff sorts.
+    assert sorted(django_tasks.__all__, key=lambda n: ([not is_(n) for is_ in kinds], n)) == (
+        django_tasks.__all__
+    )
     for name in (
         "task",
         "ResultStatus",
@@ -45,7 +48,9 @@ def test_public_api_names() -> None:
     ):
         assert name in django_tasks.__all__
     assert DEFAULT_TASK_BACKEND_ALIAS == "default"
-    assert DEFAULT_QUEUE_NAME == "default"
+    assert DEFAULT_QUEUE_NAME == django_tasks.DEFAULT_TASK_QUEUE_NAME == "default"
+    assert (django_tasks.TASK_MIN_PRIORITY, django_tasks.TASK_MAX_PRIORITY) == (-100, 100)
+    assert django_tasks.DEFAULT_TASK_PRIORITY == 0
     assert [status.value for status in ResultStatus] == ["NEW", "RUNNING", "FAILED", "SUCCEEDED"]
 
 

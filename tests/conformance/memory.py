@@ -23,6 +23,7 @@ from django_tasks.backends.base import BaseTaskBackend
 from django_tasks.exceptions import ResultDoesNotExist
 from django_tasks.execution import Outcome, run_task
 from django_tasks.registry import task_registry
+from django_tasks.results import TaskError
 from django_tasks.signals import task_started
 from django_tasks.task import ResultStatus, Task, TaskResult
 from django_tasks.utils import class_path, default_worker_id
@@ -140,10 +141,18 @@ class MemoryBackend(BaseTaskBackend):
             attempts=row.attempts,
             worker_ids=row.worker_ids,
         )
+        error = (
+            TaskError(
+                exception_class_path=row.exception_path,
+                traceback=cast(str, row.traceback),  # None for the mutant that loses it.
+                _class=import_string(row.exception_path),
+            )
+            if row.exception_path
+            else None
+        )
         result._update(
             _return_value=json.loads(row.return_json),
-            _exception_class=import_string(row.exception_path) if row.exception_path else None,
-            _traceback=row.traceback,
+            errors=[] if error is None else [error],
         )
         return result
 

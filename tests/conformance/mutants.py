@@ -281,8 +281,7 @@ class FinishedBeforeFinalStatus(Mutant, ImmediateBackend):
         result._update(
             status=outcome.status, finished_at=outcome.finished_at,
             _return_value=outcome.return_value,
-            _exception_class=type(outcome.exception) if outcome.exception else None,
-            _traceback=outcome.traceback,
+            errors=[] if outcome.error is None else [outcome.error],
         )  # fmt: skip
 
 
