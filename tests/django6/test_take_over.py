@@ -10,10 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 pytestmark = pytest.mark.transactional
 
 ROOT = Path(__file__).resolve().parents[2]
+SOURCE_TABLE = "django_tasks_database_dbtaskresult"
+"""django-tasks-db's table."""
 
 
 def manage(alias: str, phase: str, *arguments: str) -> str:
@@ -41,10 +44,14 @@ def in_project(alias: str, phase: str, code: str) -> str:
 
 @pytest.fixture
 def django_tasks_db_table(alias: str) -> Iterator[None]:
-    """django-tasks-db's table, created by its own migrations on the test database."""
+    """django-tasks-db's table, created by its own migrations on the test database, and
+    dropped afterwards (its migrations cannot be unapplied)."""
     manage(alias, "before", "migrate", "django_tasks_database", "--verbosity", "0")
     yield
-    manage(alias, "before", "migrate", "django_tasks_database", "zero", "--verbosity", "0")
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {connection.ops.quote_name(SOURCE_TABLE)}")
+        cursor.execute("DELETE FROM django_migrations WHERE app = %s", ["django_tasks_database"])
 
 
 def test_queued_tasks_of_django_tasks_db_are_taken_over_and_run(
@@ -57,6 +64,7 @@ def test_queued_tasks_of_django_tasks_db_are_taken_over_and_run(
 import json
 from datetime import timedelta
 from django.tasks import task_backends
+from django.utils import timezone
 from tests.django6.tasks import explode, multiply
 
 backend = task_backends["default"]
@@ -64,7 +72,7 @@ assert type(backend).__module__ == "django_tasks_db.backend", type(backend)
 ids = [
     multiply.enqueue(6, 7).id,
     explode.enqueue("Boom").id,
-    multiply.using(run_after=timedelta(days=1)).enqueue(1, 1).id,
+    multiply.using(run_after=timezone.now() + timedelta(days=1)).enqueue(1, 1).id,
 ]
 print(json.dumps([str(i) for i in ids]))
 """,
