@@ -270,39 +270,25 @@ def new_result(
     """A result of the task's dialect, from the machinery's words. ``attempts`` defaults to the
     number of worker ids (Django's definition)."""
     worker_ids = [] if worker_ids is None else worker_ids
-    errors = [] if errors is None else errors
+    shared: dict[str, Any] = {
+        "task": task,
+        "id": id,
+        "enqueued_at": enqueued_at,
+        "started_at": started_at,
+        "finished_at": finished_at,
+        "last_attempted_at": last_attempted_at,
+        "args": args,
+        "kwargs": kwargs,
+        "backend": backend,
+        "worker_ids": worker_ids,
+        "errors": [] if errors is None else errors,
+    }
     result: TaskResult[Any] | DjangoTaskResult
     if dialect_of(task) is Dialect.REFERENCE:
-        result = TaskResult(
-            task=task,
-            id=id,
-            status=status,
-            enqueued_at=enqueued_at,
-            started_at=started_at,
-            finished_at=finished_at,
-            last_attempted_at=last_attempted_at,
-            args=args,
-            kwargs=kwargs,
-            backend=backend,
-            attempts=len(worker_ids) if attempts is None else attempts,
-            worker_ids=worker_ids,
-            errors=errors,
-        )
+        counted = len(worker_ids) if attempts is None else attempts
+        result = TaskResult(status=status, attempts=counted, **shared)
     else:
-        result = DjangoTaskResult(
-            task=task,
-            id=id,
-            status=TaskResultStatus(STATUS_TO_DJANGO[status]),
-            enqueued_at=enqueued_at,
-            started_at=started_at,
-            finished_at=finished_at,
-            last_attempted_at=last_attempted_at,
-            args=args,
-            kwargs=kwargs,
-            backend=backend,
-            errors=cast(list[TaskErrorBase], errors),
-            worker_ids=worker_ids,
-        )
+        result = DjangoTaskResult(status=TaskResultStatus(STATUS_TO_DJANGO[status]), **shared)
     if status == ResultStatus.SUCCEEDED:
         object.__setattr__(result, "_return_value", return_value)
     return cast(AnyResult, result)  # See AnyResult.

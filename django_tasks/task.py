@@ -106,15 +106,7 @@ class BaseTask(TaskBase[P, T]):
                 f"takes_context {self.takes_context!r} is invalid; it must be True or False."
             )
 
-    @property
-    def name(self) -> str:
-        """The function's name."""
-        return self.func.__name__
-
-    @property
-    def module_path(self) -> str:
-        """The dotted path a worker imports the task by."""
-        return f"{self.func.__module__}.{self.func.__qualname__}"
+    # name and module_path (the dotted path a worker finds the task by) are Django's.
 
     @property
     def is_async(self) -> bool:
