@@ -24,7 +24,8 @@ from django_tasks.backends.base import (
 )
 from django_tasks.backends.dummy import DummyBackend
 from django_tasks.backends.immediate import ImmediateBackend
-from django_tasks.configuration import backend_failed_message, describe, tasks_setting
+from django_tasks.configuration import backend_failed_message, describe, is_ours, tasks_setting
+from django_tasks.dialects import enqueue_on_commit
 from django_tasks.exceptions import (
     InvalidTaskBackendError,
     InvalidTaskError,
@@ -41,7 +42,7 @@ from django_tasks.problems import (
 )
 from django_tasks.registry import task_registry
 from django_tasks.signatures import check_task_signatures
-from django_tasks.task import Task
+from django_tasks.task import Task, validate_for_backend
 from django_tasks.utils import class_path
 from django_tasks_spec.settings import BackendConfig
 
@@ -62,6 +63,7 @@ SETTING_PROBLEM_IDS: dict[ProblemKind, str] = {
     ProblemKind.ENQUEUE_ON_COMMIT_NOT_A_BOOL: "django_tasks.E014",
     ProblemKind.OPTIONS_INVALID: "django_tasks.E015",
     ProblemKind.QUEUE_NAME_CHARACTERS: "django_tasks.E040",
+    ProblemKind.ENQUEUE_ON_COMMIT_UNSUPPORTED: "django_tasks.E041",
 }
 """The check ID of each kind of problem the settings schema finds."""
 
@@ -97,6 +99,7 @@ def check_tasks(
     if not isinstance(raw, Mapping):
         return messages
     configs: dict[str, BackendConfig] = {}
+    foreign: set[str] = set()  # Other django.tasks backends: they never wait for commits.
     backends: dict[str, BaseTaskBackend] = {}
     for alias in raw:
         if not isinstance(alias, str) or not valid_alias(alias):
@@ -110,6 +113,8 @@ def check_tasks(
         messages.extend(map(setting_error, resolved.problems))
         if resolved.config is not None:
             configs[alias] = resolved.config
+        if resolved.backend_class is not None and not is_ours(resolved.backend_class):
+            foreign.add(alias)
         if not resolved.problems:
             # Without databases: the checks that connect run in check_task_databases().
             offline = {key: value for key, value in kwargs.items() if key != "databases"}
@@ -118,7 +123,8 @@ def check_tasks(
             if backend is not None:
                 backends[alias] = backend
     commit = _commit_support()
-    messages.extend(_on_commit_messages(configs, commit))
+    ours = {alias: config for alias, config in configs.items() if alias not in foreign}
+    messages.extend(_on_commit_messages(ours, commit))
     for task in task_registry:
         messages.extend(_task_messages(task, list(raw), configs, backends, commit))
     return messages
@@ -194,6 +200,17 @@ def check_tasks_deploy(
 # Task signature checks (IDs from E030 and W030 on): the annotations of every registered
 # task, which @task could not all check at import time. The logic lives in signatures.py.
 checks.register(check_task_signatures, "tasks")
+
+
+def tasks_setting_is_broken() -> bool:
+    """Whether the TASKS setting has a problem the checks report (E001-E015, E040, E041)."""
+    raw = tasks_setting()
+    if tasks_setting_problems(raw):
+        return True
+    try:
+        return any(tasks.resolve(alias).problems for alias in raw)
+    except Exception:  # A backend class that raises while validating: reported as E019.
+        return True
 
 
 def setting_error(problem: SettingProblem) -> checks.CheckMessage:
@@ -326,7 +343,7 @@ def _task_messages(
                     id=TASK_REFUSED,
                 )
             )
-    if task.enqueue_on_commit and commit is _Commit.MANUAL:
+    if enqueue_on_commit(task) and commit is _Commit.MANUAL:
         messages.append(
             checks.Error(
                 manual_commit_message(task.backend, task),
@@ -345,7 +362,7 @@ def _refusal(
     """Why the task's backend refuses it, as far as the backend (or its config) is known."""
     if backend is not None:
         try:
-            backend.validate_task(task)
+            validate_for_backend(task, backend)
         except InvalidTaskError as e:
             return str(e)
         return None

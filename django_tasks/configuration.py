@@ -2,26 +2,31 @@
 
 ``resolve_backend`` resolves an entry: it imports the class BACKEND names and has that class
 validate the entry (``BaseTaskBackend.validate_params``, the one validator of an entry),
-finding everything wrong at once. ``load_backend`` raises those problems or creates the
-backend. The handler (``tasks[alias]``) resolves each entry once per value of TASKS, and the
-system checks read the same resolution, so the exception and the check say the same thing.
+finding everything wrong at once. On Django 6, BACKEND may also name any other ``django.tasks``
+backend (Django's own, a third party's): its entry is held to the same schema, its OPTIONS are
+its own business, and ENQUEUE_ON_COMMIT, which it cannot honour, must not be True.
+``load_backend`` raises those problems or creates the backend. The handler (``tasks[alias]``)
+resolves each entry once per value of TASKS, and the system checks read the same resolution, so
+the exception and the check say the same thing.
 """
 
 import importlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from django.conf import settings
+from django.conf import global_settings, settings
 from pydantic import BaseModel
 
 from django_tasks.backends.base import BaseTaskBackend, CheckedParams, ValidatedParams
+from django_tasks.dialects import foreign_backend_classes
 from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskSettingError
 from django_tasks.problems import (
     ProblemKind,
     SettingProblem,
     alias_problem,
+    enqueue_on_commit_unsupported_problem,
     location,
     valid_alias,
     validate_backend_config,
@@ -30,8 +35,11 @@ from django_tasks.utils import class_path
 from django_tasks_spec.names import did_you_mean
 from django_tasks_spec.settings import DOTTED_PATH, EXAMPLE_BACKEND, BackendConfig
 
-DEFAULT_TASKS: dict[str, Any] = {"default": {"BACKEND": EXAMPLE_BACKEND}}
-"""The TASKS setting of a project that defines none."""
+DEFAULT_TASKS: dict[str, Any] = getattr(
+    global_settings, "TASKS", {"default": {"BACKEND": EXAMPLE_BACKEND}}
+)
+"""The TASKS setting of a project that defines none: Django's (Django 6, whose global settings
+name its own ImmediateBackend), or ours (Django 5.2)."""
 
 BASE_CLASS_PATH = "django_tasks.backends.base.BaseTaskBackend"
 
@@ -49,7 +57,8 @@ class ResolvedBackend:
     """The validated configuration, if its schema holds."""
 
     backend_class: type[BaseTaskBackend] | None = None
-    """The class BACKEND names, if it could be imported."""
+    """The class BACKEND names, if it could be imported (on Django 6, possibly another
+    ``django.tasks`` backend's: see ``is_ours``)."""
 
     options: BaseModel | None = None
     """The validated OPTIONS, if they hold."""
@@ -68,6 +77,8 @@ def resolve_backend(alias: object, params: Any) -> ResolvedBackend:
         validated = validate_backend_config(alias, params)
         config, problems = (None, validated) if isinstance(validated, list) else (validated, [])
         return ResolvedBackend(config=config, problems=[*problems, *unusable])
+    if not is_ours(backend_class):
+        return _resolve_foreign(alias, params, backend_class)
     checked = backend_class.validate_params(alias, params)
     return ResolvedBackend(
         config=checked.config,
@@ -75,6 +86,23 @@ def resolve_backend(alias: object, params: Any) -> ResolvedBackend:
         options=checked.options,
         problems=checked.problems,
     )
+
+
+def is_ours(backend_class: type) -> bool:
+    """Whether a backend class is one of django_tasks's (not another ``django.tasks`` one)."""
+    return issubclass(backend_class, BaseTaskBackend)
+
+
+def _resolve_foreign(alias: str, params: Any, backend_class: type) -> ResolvedBackend:
+    """The resolution of an entry for another ``django.tasks`` backend: our schema, with
+    ENQUEUE_ON_COMMIT refused if True (the backend cannot wait for a commit)."""
+    validated = validate_backend_config(alias, params)
+    if isinstance(validated, list):
+        return ResolvedBackend(backend_class=backend_class, problems=validated)
+    problems = []
+    if validated.ENQUEUE_ON_COMMIT and "ENQUEUE_ON_COMMIT" in validated.model_fields_set:
+        problems.append(enqueue_on_commit_unsupported_problem(alias, class_path(backend_class)))
+    return ResolvedBackend(config=validated, backend_class=backend_class, problems=problems)
 
 
 def _backend_class(
@@ -103,6 +131,8 @@ def load_backend(alias: str, params: Any, resolved: ResolvedBackend) -> BaseTask
         raise InvalidTaskSettingError(resolved.problems)
     checked = CheckedParams(config=resolved.config, options=resolved.options)
     try:
+        if not is_ours(resolved.backend_class):  # Another django.tasks backend: its own params.
+            return resolved.backend_class(alias, dict(params))
         return resolved.backend_class(
             alias, ValidatedParams(params, resolved.backend_class, checked)
         )
@@ -156,7 +186,8 @@ def import_backend_class(alias: str, path: str) -> type[BaseTaskBackend]:
                 )
             ]
         ) from None
-    if not (isinstance(backend_class, type) and issubclass(backend_class, BaseTaskBackend)):
+    bases = (BaseTaskBackend, *foreign_backend_classes())
+    if not (isinstance(backend_class, type) and issubclass(backend_class, bases)):
         found = (
             "a class that does not inherit from it"
             if isinstance(backend_class, type)
@@ -167,12 +198,18 @@ def import_backend_class(alias: str, path: str) -> type[BaseTaskBackend]:
                 SettingProblem(
                     ProblemKind.BACKEND_NOT_A_BACKEND,
                     where,
-                    f"BACKEND {path!r} must name a subclass of {BASE_CLASS_PATH}; it is {found}.",
+                    f"BACKEND {path!r} must name a subclass of {backend_bases()}; it is {found}.",
                     f"Point BACKEND at a task backend class, such as {EXAMPLE_BACKEND!r}.",
                 )
             ]
         )
-    return backend_class
+    # Ours, or (Django 6) another django.tasks backend: typed as ours, as the handler is.
+    return cast(type[BaseTaskBackend], backend_class)
+
+
+def backend_bases() -> str:
+    """The classes a BACKEND must subclass, in words: ours, and (Django 6) Django's."""
+    return " or ".join([BASE_CLASS_PATH, *map(class_path, foreign_backend_classes())])
 
 
 def _import_hint(module_path: str, error: Exception) -> str:

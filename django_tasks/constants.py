@@ -5,5 +5,10 @@ DEFAULT_QUEUE_NAME = "default"
 MIN_PRIORITY = -100
 MAX_PRIORITY = 100
 DEFAULT_PRIORITY = 0
+DEFAULT_TASK_QUEUE_NAME = DEFAULT_QUEUE_NAME
+"""Django's name (django.tasks) of DEFAULT_QUEUE_NAME; so are the three below of theirs."""
+TASK_MIN_PRIORITY = MIN_PRIORITY
+TASK_MAX_PRIORITY = MAX_PRIORITY
+DEFAULT_TASK_PRIORITY = DEFAULT_PRIORITY
 MAX_RESULT_ID_LENGTH = 64
 """A result id is an opaque string of at most this many characters."""

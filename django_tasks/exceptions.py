@@ -6,26 +6,40 @@ TaskException
  ├── InvalidTaskBackendError      the TASKS setting is wrong (also ImproperlyConfigured)
  │    └── InvalidTaskSettingError     ... with the problems the system checks report
  ├── ResultDoesNotExist           no result with that id (also ObjectDoesNotExist)
+ │    └── ResultMismatchError         the result is another task's
  ├── InvalidReturnValueError      a task returned what JSON cannot hold (recorded, not raised)
  └── StorageError                 a task's outcome could not be stored (recorded, not raised)
+
+On Django 6 each one is also the ``django.tasks`` exception of the same meaning, so that both
+dialects' ``except`` clauses catch it: TaskException is a ``django.tasks.exceptions.
+TaskException``, InvalidTaskError an ``InvalidTask``, InvalidTaskBackendError an
+``InvalidTaskBackend``, ResultDoesNotExist a ``TaskResultDoesNotExist`` and ResultMismatchError
+a ``TaskResultMismatch`` (see ``dialects``).
 """
 
 from collections.abc import Sequence
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist
 
+from django_tasks.dialects import (
+    InvalidTaskBackendBase,
+    InvalidTaskBase,
+    ResultDoesNotExistBase,
+    ResultMismatchBase,
+    TaskExceptionBase,
+)
 from django_tasks.problems import SettingProblem
 
 
-class TaskException(Exception):  # noqa: N818  # Django 6 names the root exception so.
+class TaskException(TaskExceptionBase):  # Django 6 names the root exception so.
     """Base class for task-related exceptions. Do not raise directly."""
 
     def __init__(self, message: str | None = None, *args: Any) -> None:
         super().__init__(message or self.__doc__, *args)
 
 
-class InvalidTaskError(TaskException):
+class InvalidTaskError(TaskException, InvalidTaskBase):
     """The task is invalid for its backend."""
 
 
@@ -33,8 +47,8 @@ class InvalidTaskArgumentsError(InvalidTaskError, ValueError):
     """The task's arguments cannot be stored as JSON."""
 
 
-class InvalidTaskBackendError(TaskException, ImproperlyConfigured):
-    """The TASKS setting is invalid."""
+class InvalidTaskBackendError(TaskException, InvalidTaskBackendBase):
+    """The TASKS setting is invalid (an ImproperlyConfigured)."""
 
 
 class InvalidTaskSettingError(InvalidTaskBackendError):
@@ -46,8 +60,12 @@ class InvalidTaskSettingError(InvalidTaskBackendError):
         """The problems, as the system checks report them (``manage.py check``)."""
 
 
-class ResultDoesNotExist(TaskException, ObjectDoesNotExist):
+class ResultDoesNotExist(TaskException, ResultDoesNotExistBase, ObjectDoesNotExist):
     """The task result does not exist."""
+
+
+class ResultMismatchError(ResultDoesNotExist, ResultMismatchBase):
+    """The result exists, but it is a result of another task."""
 
 
 class InvalidReturnValueError(TaskException, TypeError):

@@ -15,12 +15,11 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from django.utils import timezone
 
+from django_tasks.dialects import TaskContext
 from django_tasks.exceptions import InvalidReturnValueError
-from django_tasks.results import ResultStatus, TaskResult
+from django_tasks.results import AnyResult, ResultStatus, TaskError
 from django_tasks.serialization import JSONValue, NotJSONSafeError, normalize_json
 from django_tasks.signals import task_finished
-from django_tasks.utils import format_exception
-from django_tasks_spec.protocols import TaskProtocol
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,33 +35,34 @@ class Outcome:
     exception: BaseException | None = None
     """What the function raised."""
 
-    traceback: str | None = None
-    """The formatted traceback of ``exception``."""
+    error: TaskError | None = None
+    """``exception`` as the result's ``errors`` keep it: its class and formatted traceback."""
 
     finished_at: datetime = field(default_factory=timezone.now)
     """When the run ended."""
 
     @classmethod
     def failed(cls, exception: BaseException) -> "Outcome":
-        return cls(
-            status=ResultStatus.FAILED,
-            exception=exception,
-            traceback=format_exception(exception),
-        )
+        return cls(status=ResultStatus.FAILED, exception=exception, error=TaskError.of(exception))
+
+    @property
+    def traceback(self) -> str | None:
+        """The formatted traceback of ``exception``."""
+        return None if self.error is None else self.error.traceback
 
 
-Recorder = Callable[[TaskResult[Any], Outcome], bool]
+Recorder = Callable[[AnyResult, Outcome], bool]
 """Stores an outcome; returns False when the result is no longer this runner's to finish."""
 
 
-def run_task(result: TaskResult[Any], sender: type, record: Recorder) -> Outcome:
+def run_task(result: AnyResult, sender: type, record: Recorder) -> Outcome:
     """Run a RUNNING result's task, record the outcome and send task_finished.
 
     ``record`` persists the outcome. If it returns False (another worker has taken the task
     over), the result is left as it is and no signal is sent.
     """
     try:
-        value = _call(result.task, result.args, result.kwargs)
+        value = _call(result)
     except KeyboardInterrupt:
         raise
     except BaseException as e:  # A task's failure is data, not a crash.
@@ -80,15 +80,19 @@ def run_task(result: TaskResult[Any], sender: type, record: Recorder) -> Outcome
     return finish_task(result, sender, record, outcome)
 
 
-def _call(task: TaskProtocol[Any, Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
-    if inspect.iscoroutinefunction(task.func):
-        return async_to_sync(task.func)(*args, **kwargs)
-    return task.func(*args, **kwargs)
+def _call(result: AnyResult) -> Any:
+    """Call the task's function with the result's arguments, after its context (a
+    ``TaskContext`` of the result, with the attempt number) if it takes it."""
+    func: Callable[..., Any] = result.task.func
+    args: list[Any] = list(result.args)
+    if getattr(result.task, "takes_context", False):
+        args.insert(0, TaskContext(task_result=result))  # type: ignore[arg-type]  # Either dialect's result.
+    if inspect.iscoroutinefunction(func):
+        return async_to_sync(func)(*args, **result.kwargs)
+    return func(*args, **result.kwargs)
 
 
-def finish_task(
-    result: TaskResult[Any], sender: type, record: Recorder, outcome: Outcome
-) -> Outcome:
+def finish_task(result: AnyResult, sender: type, record: Recorder, outcome: Outcome) -> Outcome:
     """Record an outcome and, if it was stored, update the result and send task_finished.
 
     Call it inside the except block for failures, so receivers (the logger) see exc_info.
@@ -98,7 +102,7 @@ def finish_task(
     return outcome
 
 
-def send_finished(result: TaskResult[Any], sender: type, outcome: Outcome) -> None:
+def send_finished(result: AnyResult, sender: type, outcome: Outcome) -> None:
     """finish_task's last step, for a runner whose ``record`` stores outcomes later (and
     returns False): once the outcome is stored, update the result and send task_finished.
 
@@ -117,12 +121,11 @@ def send_finished(result: TaskResult[Any], sender: type, outcome: Outcome) -> No
         _finished(result, sender, outcome)
 
 
-def _finished(result: TaskResult[Any], sender: type, outcome: Outcome) -> None:
+def _finished(result: AnyResult, sender: type, outcome: Outcome) -> None:
     result._update(
         status=outcome.status,
         finished_at=outcome.finished_at,
         _return_value=outcome.return_value,
-        _exception_class=type(outcome.exception) if outcome.exception else None,
-        _traceback=outcome.traceback,
+        errors=result.errors if outcome.error is None else [*result.errors, outcome.error],
     )
     task_finished.send(sender, task_result=result)

@@ -3,6 +3,11 @@
 The backends are created on first use, one instance per thread, as Django's handlers of
 caches and databases do. Each entry of TASKS is validated once per value of the setting
 (``resolve``): creating a backend and the system checks both read that validation.
+
+On Django 6 the instances are kept by Django's own handler, ``django.tasks.task_backends``:
+``tasks[alias]`` and ``task_backends[alias]`` are the same object, whichever is asked first
+(ours validates the entry with our messages before creating it; Django's creates ours through
+its class, which validates the same way), so each alias has one backend instance.
 """
 
 from collections.abc import Mapping
@@ -16,6 +21,7 @@ from django.utils.connection import BaseConnectionHandler, ConnectionProxy
 from django_tasks.backends.base import BaseTaskBackend
 from django_tasks.configuration import ResolvedBackend, load_backend, resolve_backend, tasks_setting
 from django_tasks.constants import DEFAULT_TASK_BACKEND_ALIAS
+from django_tasks.dialects import django_handler
 from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskSettingError
 from django_tasks.problems import (
     no_default_alias_problem,
@@ -38,8 +44,23 @@ class TasksHandler(_HandlerBase):
     exception_class = InvalidTaskBackendError
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        self._own_connections = Local(self.thread_critical)
+        self._shared = settings is None  # The TASKS setting's handler shares Django's instances.
         super().__init__(settings)
         self._resolved: dict[str, ResolvedBackend] = {}
+
+    @property
+    def _connections(self) -> Local:
+        """Where the instances are kept: Django's handler's, on Django 6 (one instance per
+        alias for both APIs), this handler's own on Django 5.2."""
+        shared = django_handler()
+        if shared is not None and self._shared:
+            return cast(Local, shared._connections)
+        return self._own_connections
+
+    @_connections.setter
+    def _connections(self, connections: Local) -> None:
+        self._own_connections = connections
 
     def configure_settings(self, settings: dict[str, Any] | None) -> dict[str, Any]:
         configured = tasks_setting() if settings is None else settings
@@ -73,11 +94,17 @@ class TasksHandler(_HandlerBase):
         return load_backend(alias, self.settings[alias], self.resolve(alias))
 
     def reset(self) -> None:
-        """Forget the settings, their validation and every backend instance (TASKS changed)."""
+        """Forget the settings, their validation and every backend instance (TASKS changed),
+        Django's handler's too, on Django 6."""
         self.__dict__.pop("settings", None)
         self._settings = None
         self._resolved = {}
         self._connections = Local(self.thread_critical)
+        shared = django_handler()
+        if shared is not None:
+            shared.__dict__.pop("settings", None)
+            shared._settings = None
+            shared._connections = Local(shared.thread_critical)
 
 
 tasks = TasksHandler()

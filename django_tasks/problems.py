@@ -44,6 +44,7 @@ class ProblemKind(StrEnum):
     QUEUE_NAME_REPEATED = QUEUE_NAME_REPEATED
     QUEUE_NAME_CHARACTERS = "queue_name_characters"
     ENQUEUE_ON_COMMIT_NOT_A_BOOL = "enqueue_on_commit_not_a_bool"
+    ENQUEUE_ON_COMMIT_UNSUPPORTED = "enqueue_on_commit_unsupported"
     OPTIONS_INVALID = "options_invalid"
 
 
@@ -238,6 +239,18 @@ def _enqueue_on_commit_problem(detail: ErrorDetails) -> Explanation:
         ProblemKind.ENQUEUE_ON_COMMIT_NOT_A_BOOL,
         f"ENQUEUE_ON_COMMIT must be True or False; found {type(found).__name__} {found!r}.",
         "Set True to enqueue when the transaction commits, False to enqueue at once.",
+    )
+
+
+def enqueue_on_commit_unsupported_problem(alias: str, backend_path: str) -> SettingProblem:
+    """The problem with ENQUEUE_ON_COMMIT True for a backend that is not one of ours."""
+    return SettingProblem(
+        ProblemKind.ENQUEUE_ON_COMMIT_UNSUPPORTED,
+        location([alias, "ENQUEUE_ON_COMMIT"]),
+        f"ENQUEUE_ON_COMMIT is True, but backend {backend_path!r} is not one of django_tasks's "
+        f"backends and cannot wait for a transaction to commit.",
+        "Remove ENQUEUE_ON_COMMIT, and enqueue with transaction.on_commit() where a task must "
+        "wait for the commit; or use one of django_tasks's backends.",
     )
 
 

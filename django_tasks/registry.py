@@ -1,9 +1,13 @@
-"""The registry of every task declared with @task, by module path, and the safe way back from
-what a store holds (a task path, an exception class path) to Python objects.
+"""The registry of every task declared with @task (either dialect's), by module path, and the
+safe way back from a stored task path to a task.
 
 Workers run only what is in the registry: a stored task path is looked up here, never imported
-and called blindly, so a tampered row or message cannot name ``os.system``.
+and called blindly, so a tampered row or message cannot name ``os.system``. A task of Django's
+dialect declared for another backend (a plain ``django.tasks.Task``, then ``using()`` one of
+ours) is found too, as the module-level Task object its path names, in an installed app.
 """
+
+from __future__ import annotations
 
 import dataclasses
 import importlib
@@ -12,14 +16,20 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from django.apps import apps
 
+from django_tasks.dialects import AnyTask
 from django_tasks.exceptions import InvalidTaskError
 
 if TYPE_CHECKING:  # Tasks register themselves: task.py imports this module.
-    from django_tasks.task import Task
+    from django_tasks.task import Task as _Task
+
+Task: TypeAlias = "_Task[Any, Any]"
+"""A task of either dialect, as the registry holds it. Typed as the 0.6.1 dialect's (the
+contract's): ours of Django's dialect, and a plain ``django.tasks.Task``, have the fields the
+machinery reads (func, priority, queue_name, backend, run_after, takes_context)."""
 
 _DOTTED_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+")
 
@@ -28,15 +38,27 @@ class TaskRegistry:
     """Tasks by module path. A function declared twice keeps its latest declaration."""
 
     def __init__(self) -> None:
-        self._tasks: dict[str, Task[Any, Any]] = {}
+        self._tasks: dict[str, Task] = {}
 
-    def register(self, task: "Task[Any, Any]") -> None:
+    def register(self, task: Task) -> None:
         self._tasks[task.module_path] = task
 
-    def get(self, module_path: str) -> "Task[Any, Any] | None":
+    def is_declared(self, task: Task) -> bool:
+        """Whether the task is the registered one or a copy of it (the same function): a
+        constructor that cannot tell a declaration from a copy (Django's ``@task`` builds a
+        backend's ``task_class``; ``using()`` copies it) registers only what is not."""
+        registered = self._tasks.get(task.module_path)
+        return registered is not None and registered.func is task.func
+
+    def register_declaration(self, task: Task) -> None:
+        """Register the task unless it is declared already (see is_declared)."""
+        if not self.is_declared(task):
+            self.register(task)
+
+    def get(self, module_path: str) -> Task | None:
         return self._tasks.get(module_path)
 
-    def resolve(self, module_path: str) -> "Task[Any, Any]":
+    def resolve(self, module_path: str) -> Task:
         """Return the task declared at ``module_path``, as a worker finds a stored path.
 
         A task whose module has not been imported yet is found by importing that module, but
@@ -67,7 +89,7 @@ class TaskRegistry:
                     f"Task path {module_path!r} cannot be resolved: importing {module_name!r} "
                     f"failed ({type(e).__name__}: {e})."
                 ) from e
-        task = self._tasks.get(module_path)
+        task = self._tasks.get(module_path) or _module_level_task(module_path)
         if task is None:
             raise InvalidTaskError(
                 f"Task path {module_path!r} is not a registered task; only functions declared "
@@ -75,7 +97,7 @@ class TaskRegistry:
             )
         return task
 
-    def __iter__(self) -> "Iterator[Task[Any, Any]]":
+    def __iter__(self) -> Iterator[Task]:
         return iter(list(self._tasks.values()))
 
     def __len__(self) -> int:
@@ -85,9 +107,19 @@ class TaskRegistry:
 task_registry = TaskRegistry()
 
 
+def _module_level_task(module_path: str) -> Task | None:
+    """The Task object (of either dialect) at ``module_path`` in an imported module, if that is
+    where its function is defined: a task another backend's ``task_class`` built."""
+    module_name, _, name = module_path.rpartition(".")
+    found = getattr(sys.modules.get(module_name), name, None)
+    if isinstance(found, AnyTask) and found.module_path == module_path:
+        return found  # type: ignore[return-value]  # Either dialect's: see Task.
+    return None
+
+
 def stored_task(
     task_path: str, priority: int, queue_name: str, backend: str, run_after: datetime | None
-) -> "Task[Any, Any]":
+) -> Task:
     """The registered task at ``task_path``, with the options it was enqueued with.
 
     Raises InvalidTaskError if the path is not a registered task (see TaskRegistry.resolve),
@@ -102,43 +134,8 @@ def stored_task(
 
 
 @lru_cache(maxsize=1024)
-def _task_variant(
-    task: "Task[Any, Any]", priority: int, queue_name: str, backend: str
-) -> "Task[Any, Any]":
+def _task_variant(task: Task, priority: int, queue_name: str, backend: str) -> Task:
     if (task.priority, task.queue_name, task.backend) == (priority, queue_name, backend):
         return task
     # replace() validates the options again, so a tampered priority is refused here.
     return dataclasses.replace(task, priority=priority, queue_name=queue_name, backend=backend)
-
-
-@lru_cache(maxsize=256)
-def exception_class(path: str) -> type[BaseException]:
-    """The exception class at ``path``, found without importing anything outside the
-    installed apps (a tampered record must not trigger imports); a stand-in class of the same
-    name if it cannot be found."""
-    parts = path.split(".")
-    for split in range(len(parts) - 1, 0, -1):
-        module_name = ".".join(parts[:split])
-        module = sys.modules.get(module_name)
-        if module is None and apps.get_containing_app_config(module_name) is not None:
-            try:
-                module = importlib.import_module(module_name)
-            except Exception:  # Unimportable here: fall back to the stand-in.
-                module = None
-        if module is None:
-            continue
-        found: Any = module
-        for name in parts[split:]:
-            found = getattr(found, name, None)
-        if isinstance(found, type) and issubclass(found, BaseException):
-            return found
-        break
-    module_name, _, qualname = path.rpartition(".")
-    return type(
-        qualname or "UnknownException",
-        (Exception,),
-        {
-            "__module__": module_name or "builtins",
-            "__doc__": f"Stands in for {path!r}, which cannot be imported here.",
-        },
-    )

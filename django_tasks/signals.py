@@ -6,19 +6,24 @@ Every signal is sent with the backend class as sender and the ``task_result`` ke
 - ``task_started``: a worker has started the task; the result is RUNNING.
 - ``task_finished``: the task has FAILED or SUCCEEDED and the result says so. For a failure it is
   sent while the exception is being handled, so receivers can read ``sys.exc_info()``.
+
+On Django 6 they are Django's own ``django.tasks.signals`` (see ``dialects``): a receiver
+connected through either package hears every backend, ours and Django's. The receivers here log
+each event once, on the ``django_tasks`` logger, for every backend; the app disconnects Django's
+own logging receivers (``TasksConfig.ready``), which would log ours a second time.
 """
 
 import logging
 import sys
 from typing import Any
 
-from django.dispatch import Signal, receiver
+from django.dispatch import receiver
+
+from django_tasks.dialects import task_enqueued, task_finished, task_started
+
+__all__ = ["task_enqueued", "task_finished", "task_started"]
 
 logger = logging.getLogger("django_tasks")
-
-task_enqueued = Signal()
-task_started = Signal()
-task_finished = Signal()
 
 
 @receiver(task_enqueued)
@@ -45,7 +50,7 @@ def log_task_started(sender: type, *, task_result: Any, **kwargs: Any) -> None:
 
 @receiver(task_finished)
 def log_task_finished(sender: type, *, task_result: Any, **kwargs: Any) -> None:
-    failed = task_result.status == "FAILED"
+    failed = task_result.status == "FAILED"  # The same word in both dialects.
     started, finished = task_result.started_at, task_result.finished_at
     logger.log(
         logging.ERROR if failed else logging.INFO,

@@ -100,8 +100,11 @@ def validate_signature(task: "Task[Any, Any]") -> None:
 
 
 def signature_problems(task: "Task[Any, Any]") -> Iterator[SignatureProblem]:
-    """Yield the problems with the annotations of the task's function, parameters first."""
+    """Yield the problems with the annotations of the task's function, parameters first. The
+    ``context`` parameter of a task that takes its context receives a TaskContext, not JSON."""
     for name, annotation in _resolve(task.func).items():
+        if name == "context" and getattr(task, "takes_context", False):
+            continue
         if name == "return":
             yield from _problems(
                 f"Task {task.module_path} is annotated to return", annotation, "django_tasks.E031"

@@ -1,16 +1,33 @@
-"""Tasks: the Task value, and the @task decorator that declares one.
+"""Tasks: the Task value of each dialect, and the @task decorator that declares one.
 
-A task finds its backend through the handler (``django_tasks.tasks``); its results are
-``TaskResult`` values (``results``), re-exported here as the 0.6.1 API has them, with the
-constants.
+``Task`` is the 0.6.1 dialect's (``django_tasks.task``); ``DjangoTask`` is the class our backends
+give Django's ``@task`` (their ``task_class``), of Django's dialect. Both are Django's
+``django.tasks.Task`` on Django 6 (a stand-in of the same shape on Django 5.2, see ``dialects``),
+so any ``django.tasks`` backend accepts them, and both keep this project's rules: a task is a
+module-level function, validated when declared, with JSON-safe annotations. A task finds its
+backend through the handler (``django_tasks.tasks``, which shares Django's instances); its
+results are of its dialect (``results``).
 """
+
+from __future__ import annotations
 
 import inspect
 import re
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, ParamSpec, Protocol, Self, TypeVar, cast, overload
+from typing import (
+    Any,
+    ClassVar,
+    Concatenate,
+    Literal,
+    ParamSpec,
+    Protocol,
+    Self,
+    TypeVar,
+    cast,
+    overload,
+)
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.utils import timezone
@@ -24,12 +41,18 @@ from django_tasks.constants import (
     MAX_RESULT_ID_LENGTH,
     MIN_PRIORITY,
 )
-from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError, ResultDoesNotExist
+from django_tasks.dialects import DjangoTaskResultBase, TaskBase, TaskContext, enqueue_on_commit
+from django_tasks.exceptions import (
+    InvalidTaskBackendError,
+    InvalidTaskError,
+    ResultMismatchError,
+)
 from django_tasks.handler import tasks
 from django_tasks.problems import queue_name_characters_message
 from django_tasks.registry import task_registry
-from django_tasks.results import FINISHED_STATUSES, ResultStatus, TaskResult
+from django_tasks.results import FINISHED_STATUSES, ResultStatus, TaskResult, as_reference
 from django_tasks.signatures import validate_signature
+from django_tasks_spec.dialects import Dialect
 from django_tasks_spec.settings import QUEUE_NAME_PATTERN
 
 __all__ = [
@@ -40,9 +63,11 @@ __all__ = [
     "MAX_PRIORITY",
     "MAX_RESULT_ID_LENGTH",
     "MIN_PRIORITY",
+    "DjangoTask",
     "ResultStatus",
     "Task",
     "TaskResult",
+    "django_task",
     "task",
 ]
 
@@ -53,23 +78,12 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Task(Generic[P, T]):
-    """A function declared with @task, with the options it is enqueued with."""
+class BaseTask(TaskBase[P, T]):
+    """What our tasks of both dialects share: Django's Task, validated as this project asks
+    (module-level function, priority, queue name, run_after) and with our extensions."""
 
-    func: Callable[P, T] | Callable[P, Coroutine[Any, Any, T]]
+    func: Callable[P, T] | Callable[P, Coroutine[Any, Any, T]]  # type: ignore[assignment]  # Django's stub: Callable[..., T], which types a coroutine function's T as its coroutine.
     """The module-level function (or coroutine function) that the task runs."""
-
-    priority: int = DEFAULT_PRIORITY
-    """Higher runs first, between MIN_PRIORITY and MAX_PRIORITY."""
-
-    backend: str = DEFAULT_TASK_BACKEND_ALIAS
-    """The alias in TASKS of the backend that runs the task."""
-
-    queue_name: str = DEFAULT_QUEUE_NAME
-    """The queue the task is enqueued on."""
-
-    run_after: datetime | None = None
-    """The earliest time the task may start (an aware datetime), or None for as soon as possible."""
 
     enqueue_on_commit: bool | None = None
     """Whether enqueueing waits for the current transaction to commit; None lets the backend's
@@ -87,16 +101,12 @@ class Task(Generic[P, T]):
                 f"enqueue_on_commit {self.enqueue_on_commit!r} is invalid; it must be True, "
                 f"False or None."
             )
+        if self.takes_context not in (True, False):
+            raise InvalidTaskError(
+                f"takes_context {self.takes_context!r} is invalid; it must be True or False."
+            )
 
-    @property
-    def name(self) -> str:
-        """The function's name."""
-        return self.func.__name__
-
-    @property
-    def module_path(self) -> str:
-        """The dotted path a worker imports the task by."""
-        return f"{self.func.__module__}.{self.func.__qualname__}"
+    # name and module_path (the dotted path a worker finds the task by) are Django's.
 
     @property
     def is_async(self) -> bool:
@@ -127,27 +137,8 @@ class Task(Generic[P, T]):
         if backend is not None:
             changes["backend"] = backend
         new_task = replace(self, **changes)
-        new_task.get_backend().validate_task(new_task)
+        validate_for_backend(new_task, new_task.get_backend())
         return new_task
-
-    def enqueue(self, *args: P.args, **kwargs: P.kwargs) -> TaskResult[T]:
-        """Queue up the task to run with these arguments."""
-        return self.get_backend().enqueue(self, args, kwargs)
-
-    async def aenqueue(self, *args: P.args, **kwargs: P.kwargs) -> TaskResult[T]:
-        """See enqueue()."""
-        return await self.get_backend().aenqueue(self, args, kwargs)
-
-    def get_result(self, result_id: str) -> TaskResult[T]:
-        """Return the result with this id, if it is a result of this task.
-
-        Raises ResultDoesNotExist for an unknown id and for another task's result.
-        """
-        return self._own_result(self.get_backend().get_result(result_id))
-
-    async def aget_result(self, result_id: str) -> TaskResult[T]:
-        """See get_result()."""
-        return self._own_result(await self.get_backend().aget_result(result_id))
 
     def call(self, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run the function here and now, as the worker would (coroutines included)."""
@@ -161,17 +152,87 @@ class Task(Generic[P, T]):
             return await cast(Callable[P, Awaitable[T]], self.func)(*args, **kwargs)
         return await sync_to_async(cast(Callable[P, T], self.func))(*args, **kwargs)
 
-    def get_backend(self) -> BaseTaskBackend:
+    def get_backend(self) -> BaseTaskBackend:  # type: ignore[override]  # Ours, or (Django 6) another django.tasks backend.
         """Return the backend instance the task is enqueued on."""
         return tasks[self.backend]
 
-    def _own_result(self, result: TaskResult[Any]) -> TaskResult[T]:
+    def _own(self, result: Any) -> Any:
+        """The result, if it is one of this task's; ResultMismatchError (a ResultDoesNotExist
+        and Django's TaskResultMismatch) if it is another task's."""
         if result.task.module_path != self.module_path:
-            raise ResultDoesNotExist(
+            raise ResultMismatchError(
                 f"Result {result.id!r} belongs to task {result.task.module_path!r}, "
                 f"not to {self.module_path!r}."
             )
         return result
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Task(BaseTask[P, T]):
+    """A function declared with @task, with the options it is enqueued with: the 0.6.1
+    dialect, whose results are ``TaskResult``s whatever backend runs it."""
+
+    dialect: ClassVar[Dialect] = Dialect.REFERENCE
+
+    def enqueue(self, *args: P.args, **kwargs: P.kwargs) -> TaskResult[T]:  # type: ignore[override]  # The 0.6.1 dialect's result.
+        """Queue up the task to run with these arguments."""
+        return as_reference(self.get_backend().enqueue(self, args, kwargs))
+
+    async def aenqueue(self, *args: P.args, **kwargs: P.kwargs) -> TaskResult[T]:  # type: ignore[override]  # The 0.6.1 dialect's result.
+        """See enqueue()."""
+        return as_reference(await self.get_backend().aenqueue(self, args, kwargs))
+
+    def get_result(self, result_id: str) -> TaskResult[T]:  # type: ignore[override]  # The 0.6.1 dialect's result.
+        """Return the result with this id, if it is a result of this task.
+
+        Raises ResultDoesNotExist for an unknown id, and ResultMismatchError (a
+        ResultDoesNotExist too) for another task's result.
+        """
+        return as_reference(self._own(self.get_backend().get_result(result_id)))
+
+    async def aget_result(self, result_id: str) -> TaskResult[T]:  # type: ignore[override]  # The 0.6.1 dialect's result.
+        """See get_result()."""
+        return as_reference(self._own(await self.get_backend().aget_result(result_id)))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DjangoTask(BaseTask[P, T]):
+    """The task class our backends give Django's ``@task`` (``task_class``): Django's dialect,
+    whose results are Django's ``TaskResult``. Declared with ``django.tasks.task``, it is
+    registered for the workers, and takes our backend options (``enqueue_on_commit``) as
+    keyword arguments of ``@task``; see ``django_tasks.task`` for them typed."""
+
+    dialect: ClassVar[Dialect] = Dialect.DJANGO
+
+    def __post_init__(self) -> None:
+        # As Django's Task does: every construction (a copy by using() too) is validated.
+        super(DjangoTask, self).__post_init__()  # Slots: no zero-argument super().
+        validate_for_backend(self, self.get_backend())
+        if not task_registry.is_declared(cast(Any, self)):
+            validate_signature(cast(Any, self))
+            task_registry.register(cast(Any, self))
+
+    def enqueue(self, *args: P.args, **kwargs: P.kwargs) -> DjangoTaskResultBase[P, T]:
+        """Queue up the task to run with these arguments."""
+        result = self.get_backend().enqueue(cast(Any, self), args, kwargs)
+        return cast("DjangoTaskResultBase[P, T]", result)
+
+    async def aenqueue(self, *args: P.args, **kwargs: P.kwargs) -> DjangoTaskResultBase[P, T]:
+        """See enqueue()."""
+        result = await self.get_backend().aenqueue(cast(Any, self), args, kwargs)
+        return cast("DjangoTaskResultBase[P, T]", result)
+
+    def get_result(self, result_id: str) -> DjangoTaskResultBase[P, T]:
+        """Return the result with this id, if it is a result of this task: Django's
+        TaskResultDoesNotExist for an unknown id, TaskResultMismatch for another task's."""
+        return cast(
+            "DjangoTaskResultBase[P, T]", self._own(self.get_backend().get_result(result_id))
+        )
+
+    async def aget_result(self, result_id: str) -> DjangoTaskResultBase[P, T]:
+        """See get_result()."""
+        result = self._own(await self.get_backend().aget_result(result_id))
+        return cast("DjangoTaskResultBase[P, T]", result)
 
 
 class _TaskDecorator(Protocol):
@@ -179,6 +240,17 @@ class _TaskDecorator(Protocol):
     def __call__(self, function: Callable[P, Coroutine[Any, Any, T]], /) -> Task[P, T]: ...
     @overload
     def __call__(self, function: Callable[P, T], /) -> Task[P, T]: ...
+
+
+class _ContextTaskDecorator(Protocol):
+    @overload
+    def __call__(
+        self, function: Callable[Concatenate[TaskContext[Any, Any], P], Coroutine[Any, Any, T]], /
+    ) -> Task[P, T]: ...
+    @overload
+    def __call__(
+        self, function: Callable[Concatenate[TaskContext[Any, Any], P], T], /
+    ) -> Task[P, T]: ...
 
 
 @overload
@@ -192,7 +264,17 @@ def task(
     queue_name: str = DEFAULT_QUEUE_NAME,
     backend: str = DEFAULT_TASK_BACKEND_ALIAS,
     enqueue_on_commit: bool | None = None,
+    takes_context: Literal[False] = False,
 ) -> _TaskDecorator: ...
+@overload
+def task(
+    *,
+    priority: int = DEFAULT_PRIORITY,
+    queue_name: str = DEFAULT_QUEUE_NAME,
+    backend: str = DEFAULT_TASK_BACKEND_ALIAS,
+    enqueue_on_commit: bool | None = None,
+    takes_context: Literal[True],
+) -> _ContextTaskDecorator: ...
 def task(
     function: Callable[..., Any] | None = None,
     /,
@@ -201,10 +283,13 @@ def task(
     queue_name: str = DEFAULT_QUEUE_NAME,
     backend: str = DEFAULT_TASK_BACKEND_ALIAS,
     enqueue_on_commit: bool | None = None,
-) -> Task[Any, Any] | _TaskDecorator:
+    takes_context: bool = False,
+) -> Task[Any, Any] | _TaskDecorator | _ContextTaskDecorator:
     """Declare a module-level function (or coroutine function) as a task.
 
     Use it bare (``@task``) or with options (``@task(priority=10, queue_name="emails")``).
+    With ``takes_context=True`` the function's first parameter, ``context``, receives a
+    ``TaskContext`` (the result, and the attempt number); the arguments follow it.
     The task is validated here, so a queue the backend does not allow, or an annotation of a
     type JSON cannot carry (see signatures.py), raises InvalidTaskError at import time. A
     backend that cannot be loaded is reported by ``manage.py check`` instead, and raised when
@@ -218,6 +303,7 @@ def task(
             queue_name=queue_name,
             backend=backend,
             enqueue_on_commit=enqueue_on_commit,
+            takes_context=takes_context,
         )
         validate_signature(new_task)
         try:
@@ -225,13 +311,109 @@ def task(
         except InvalidTaskBackendError:
             pass  # Reported by the system checks; enqueueing raises it.
         else:
-            task_backend.validate_task(new_task)
+            validate_for_backend(new_task, task_backend)
         task_registry.register(new_task)
         return new_task
 
     if function is not None:
         return decorate(function)
     return cast(_TaskDecorator, decorate)
+
+
+class _DjangoTaskDecorator(Protocol):
+    @overload
+    def __call__(self, function: Callable[P, Coroutine[Any, Any, T]], /) -> DjangoTask[P, T]: ...
+    @overload
+    def __call__(self, function: Callable[P, T], /) -> DjangoTask[P, T]: ...
+
+
+class _DjangoContextTaskDecorator(Protocol):
+    @overload
+    def __call__(
+        self, function: Callable[Concatenate[TaskContext[Any, Any], P], Coroutine[Any, Any, T]], /
+    ) -> DjangoTask[P, T]: ...
+    @overload
+    def __call__(
+        self, function: Callable[Concatenate[TaskContext[Any, Any], P], T], /
+    ) -> DjangoTask[P, T]: ...
+
+
+@overload
+def django_task(
+    *,
+    priority: int = DEFAULT_PRIORITY,
+    queue_name: str = DEFAULT_QUEUE_NAME,
+    backend: str = DEFAULT_TASK_BACKEND_ALIAS,
+    enqueue_on_commit: bool | None = None,
+    takes_context: Literal[False] = False,
+) -> _DjangoTaskDecorator: ...
+@overload
+def django_task(
+    *,
+    priority: int = DEFAULT_PRIORITY,
+    queue_name: str = DEFAULT_QUEUE_NAME,
+    backend: str = DEFAULT_TASK_BACKEND_ALIAS,
+    enqueue_on_commit: bool | None = None,
+    takes_context: Literal[True],
+) -> _DjangoContextTaskDecorator: ...
+def django_task(
+    *,
+    priority: int = DEFAULT_PRIORITY,
+    queue_name: str = DEFAULT_QUEUE_NAME,
+    backend: str = DEFAULT_TASK_BACKEND_ALIAS,
+    enqueue_on_commit: bool | None = None,
+    takes_context: bool = False,
+) -> _DjangoTaskDecorator | _DjangoContextTaskDecorator:
+    """Django's ``@django.tasks.task``, typed with our backends' options.
+
+    It builds the task as Django's decorator does, with the backend's ``task_class`` (ours:
+    ``DjangoTask``, of Django's dialect), passing ``enqueue_on_commit`` on as a keyword argument,
+    as Django 6.1's decorator passes any. django-stubs types Django's decorator without them, so
+    ``@django.tasks.task(enqueue_on_commit=False)`` is a type error where
+    ``@django_task(enqueue_on_commit=False)`` is not.
+    """
+
+    def decorate(func: Callable[..., Any]) -> DjangoTask[Any, Any]:
+        extensions = {} if enqueue_on_commit is None else {"enqueue_on_commit": enqueue_on_commit}
+        built = tasks[backend].task_class(
+            func=func,
+            priority=priority,
+            queue_name=queue_name,
+            backend=backend,
+            takes_context=takes_context,
+            **extensions,
+        )
+        return cast(DjangoTask[Any, Any], built)
+
+    return cast(_DjangoTaskDecorator, decorate)
+
+
+BaseTaskBackend.task_class = DjangoTask
+"""What Django's ``@task`` builds for our backends (set here: this module imports the backend's)."""
+
+
+def validate_for_backend(task: Any, backend: Any) -> None:
+    """Raise InvalidTaskError if the backend cannot run the task: ours validate it; a foreign
+    ``django.tasks`` backend (Django's own, a third party's) validates it too, and cannot honour
+    our extension ``enqueue_on_commit=True``: it never waits for a commit."""
+    if isinstance(backend, BaseTaskBackend):
+        backend.validate_task(task)
+        return
+    if enqueue_on_commit(task):
+        raise InvalidTaskError(
+            f"Task {task.module_path} sets enqueue_on_commit=True, but "
+            f"backend {task.backend!r} ({type(backend).__module__}.{type(backend).__qualname__}) "
+            f"is not one of django_tasks's and cannot wait for a commit; leave "
+            f"enqueue_on_commit unset, or enqueue with transaction.on_commit() yourself."
+        )
+    try:
+        backend.validate_task(task)
+    except InvalidTaskError:
+        raise
+    except Exception as e:  # Django's InvalidTask, in the backend's words.
+        raise InvalidTaskError(
+            f"Backend {task.backend!r} refuses task {task.module_path}: {e}"
+        ) from e
 
 
 def _validate_function(func: Any) -> None:

@@ -7,7 +7,9 @@ tests/test_architecture.py:
   are left out: they are for the type checker only);
 - a function-local import of one of our own modules says why on the comment line right above it,
   which starts with ``# Imported here``. Django's app loading is the usual reason: models cannot
-  be imported while the apps load.
+  be imported while the apps load;
+- the dialect boundary: only ``django_tasks.dialects`` imports Django's ``django.tasks`` or reads
+  ``django.VERSION`` (import-linter tracks an external package only as a whole, ``django``).
 
     .venv/bin/python scripts/import_graph.py                   # check; exit 1 with the problems
     .venv/bin/python scripts/import_graph.py --dot graph.dot    # and draw the graph (Graphviz)
@@ -28,6 +30,8 @@ PACKAGES = {
     "django_tasks_conformance": ROOT / "conformance" / "django_tasks_conformance",
 }
 REASON = "# Imported here"
+BOUNDARY = ROOT / "django_tasks" / "dialects.py"
+"""The only module of django_tasks that may import django.tasks or ask which Django runs."""
 
 
 def module_graph() -> dict[str, set[str]]:
@@ -86,6 +90,31 @@ def undocumented_local_imports() -> Iterator[str]:
                     yield f"{where}:{node.lineno}: {ast.unparse(node)}"
 
 
+def boundary_crossings() -> Iterator[str]:
+    """``path:line: code`` for each import of ``django.tasks``, or read of ``django.VERSION``,
+    in django_tasks outside its dialect boundary (the spec and the kit speak no dialect)."""
+    for directory in PACKAGES.values():
+        for path in sorted(directory.rglob("*.py")):
+            if path == BOUNDARY:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if _crosses(node):
+                    line = getattr(node, "lineno", 0)
+                    yield f"{path.relative_to(ROOT)}:{line}: {ast.unparse(node)}"
+
+
+def _crosses(node: ast.AST) -> bool:
+    if isinstance(node, ast.ImportFrom):
+        names = [node.module or ""] + [f"{node.module}.{alias.name}" for alias in node.names]
+    elif isinstance(node, ast.Import):
+        names = [alias.name for alias in node.names]
+    elif isinstance(node, ast.Attribute):
+        return node.attr == "VERSION" and ast.unparse(node.value) == "django"
+    else:
+        return False
+    return any(name == "django.tasks" or name.startswith("django.tasks.") for name in names)
+
+
 def _local_imports(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
     """The import statements inside functions (each once, however deeply nested)."""
     seen: set[int] = set()
@@ -117,6 +146,11 @@ def problems() -> list[str]:
         f"{where} is a function-local import with no reason: say why on the comment line "
         f"above it, starting with {REASON!r}."
         for where in undocumented_local_imports()
+    ]
+    found += [
+        f"{where} crosses the dialect boundary: only {BOUNDARY.relative_to(ROOT)} imports "
+        f"django.tasks or asks which Django runs."
+        for where in boundary_crossings()
     ]
     return found
 

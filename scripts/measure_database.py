@@ -197,7 +197,7 @@ def measure_history(database: str, n: int, history: int) -> None:
     alternating three times; the claim index covers only NEW rows, so it should not matter."""
     from django.db import connections
 
-    table = "django_tasks_database_dbtaskresult"
+    table = "django_tasks_spec_database_dbtaskresult"
     rates: dict[bool, list[float]] = {False: [], True: []}
     for _ in range(3):
         for full in (False, True):

@@ -1,6 +1,8 @@
 """Fixtures shared by the whole suite."""
 
+import importlib.util
 import subprocess
+from pathlib import Path
 from typing import cast
 
 import pytest
@@ -105,6 +107,24 @@ def _rabbitmq_virtual_host_problems() -> list[str]:
                 f"and creating it failed ({type(e).__name__}: {e}).\n  Create it: {shown}"
             ]
     return []
+
+
+DJANGO_6_ONLY = (
+    ()
+    if importlib.util.find_spec("django.tasks")
+    else tuple(
+        Path(__file__).parent / path
+        for path in ("django6", "checks/test_foreign_backends.py", "celery/test_django_dialect.py")
+    )
+)
+"""The Django 6 dialect's tests need Django 6's django.tasks (Django 5.2 has none)."""
+
+
+def pytest_ignore_collect(collection_path: Path) -> bool | None:
+    """Leave out the Django 6 dialect's tests on Django 5.2, however the run names them."""
+    if any(collection_path == path or path in collection_path.parents for path in DJANGO_6_ONLY):
+        return True
+    return None
 
 
 DUMMY = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}

@@ -5,6 +5,7 @@ Three databases: SQLite as ``default``, and the real PostgreSQL and MariaDB serv
 Set DJANGO_TASKS_TEST_DB_SUFFIX to give the test databases other names (parallel runs).
 """
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -30,6 +31,8 @@ INSTALLED_APPS = [
     "django_tasks_conformance",  # Its fixture tasks must be in an installed app (conformance).
     "tests",
 ]
+if importlib.util.find_spec("django.tasks") is not None:  # Django 6: its dialect's tests.
+    INSTALLED_APPS.append("tests.django6")
 
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",

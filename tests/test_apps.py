@@ -14,7 +14,11 @@ import sys
 import django
 from django.conf import settings
 
-settings.configure(INSTALLED_APPS=["django_tasks", "tests"], USE_TZ=True)
+settings.configure(
+    INSTALLED_APPS=["django_tasks", "tests"],
+    USE_TZ=True,
+    TASKS={"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}},
+)
 assert "tests.tasks" not in sys.modules
 django.setup()
 from django_tasks.registry import task_registry

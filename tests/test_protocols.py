@@ -36,10 +36,10 @@ T = TypeVar("T")
 # A backend written from scratch, to the Protocol, minus whatever a test leaves out.
 STANDALONE_BACKEND = """\
 class StandaloneBackend:
-    supports_defer: ClassVar[bool] = False
-    supports_async_task: ClassVar[bool] = False
-    supports_get_result: ClassVar[bool] = False
-    supports_priority: ClassVar[bool] = False
+    supports_defer: bool = False
+    supports_async_task: bool = False
+    supports_get_result: bool = False
+    supports_priority: bool = False
     options_schema: ClassVar[type[BaseModel]] = NoOptions
 
     def __init__(self, alias: str, params: Mapping[str, Any]) -> None:
@@ -178,7 +178,7 @@ def test_mypy_flags_a_member_of_the_wrong_type(tmp_path: Path) -> None:
             "self, task: Task[Any, T], args: Sequence[Any], kwargs: Mapping[str, Any]\n"
             "    ) -> TaskResultProtocol[T]:\n        raise",
             1,
-        ).replace("supports_defer: ClassVar[bool] = False", 'supports_defer = "no"')
+        ).replace("supports_defer: bool = False", 'supports_defer = "no"')
         + '\nbackend: TaskBackendProtocol = StandaloneBackend("a", {})\n'
     )
     line = line_of(source, "backend: TaskBackendProtocol =")

@@ -8,6 +8,7 @@ backend" section is run by tests/conformance/test_readme_example.py.
 
 import ast
 import importlib
+import importlib.util
 import re
 import sys
 import types
@@ -26,6 +27,8 @@ from django_tasks.problems import tasks_setting_problems
 README = Path(__file__).resolve().parent.parent / "README.md"
 SNIPPETS_MODULE = "tests.readme_snippets"
 NOT_RUN_HERE = ("## Writing a backend",)
+DJANGO_6_ONLY = () if importlib.util.find_spec("django.tasks") else ("## Django 6",)
+"""The "Django 6" section's examples speak django.tasks, which Django 5.2 does not have."""
 
 
 def python_blocks() -> list[tuple[int, str]]:
@@ -37,7 +40,7 @@ def python_blocks() -> list[tuple[int, str]]:
     for number, line in enumerate(lines, 1):
         if block is not None:
             if line == "```":
-                if not section.startswith(NOT_RUN_HERE):
+                if not section.startswith((*NOT_RUN_HERE, *DJANGO_6_ONLY)):
                     blocks.append((number - len(block), "\n".join(block)))
                 block = None
             else:

@@ -23,8 +23,11 @@ from django_tasks import (
 )
 from django_tasks.backends.dummy import DummyBackend
 from django_tasks.backends.immediate import ImmediateBackend
+from django_tasks.configuration import DEFAULT_TASKS, tasks_setting
 from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError
+from django_tasks.handler import TasksHandler
 from django_tasks.registry import task_registry
+from django_tasks.utils import class_path
 from tests import tasks as test_tasks
 
 SUITE = "django_tasks_conformance.tasks"
@@ -32,7 +35,10 @@ SUITE = "django_tasks_conformance.tasks"
 
 
 def test_public_api_names() -> None:
-    assert sorted(django_tasks.__all__) == django_tasks.__all__
+    kinds = (str.isupper, lambda name: name[0].isupper(), lambda name: True)  # As ruff sorts.
+    assert sorted(django_tasks.__all__, key=lambda n: ([not is_(n) for is_ in kinds], n)) == (
+        django_tasks.__all__
+    )
     for name in (
         "task",
         "ResultStatus",
@@ -45,7 +51,9 @@ def test_public_api_names() -> None:
     ):
         assert name in django_tasks.__all__
     assert DEFAULT_TASK_BACKEND_ALIAS == "default"
-    assert DEFAULT_QUEUE_NAME == "default"
+    assert DEFAULT_QUEUE_NAME == django_tasks.DEFAULT_TASK_QUEUE_NAME == "default"
+    assert (django_tasks.TASK_MIN_PRIORITY, django_tasks.TASK_MAX_PRIORITY) == (-100, 100)
+    assert django_tasks.DEFAULT_TASK_PRIORITY == 0
     assert [status.value for status in ResultStatus] == ["NEW", "RUNNING", "FAILED", "SUCCEEDED"]
 
 
@@ -63,8 +71,12 @@ def test_module_layout_of_the_reference() -> None:
 
 
 def test_default_backend_without_tasks_setting(settings: SettingsWrapper) -> None:
-    del settings.TASKS
-    assert isinstance(default_task_backend, ImmediateBackend)
+    del settings.TASKS  # Sends no setting_changed: a handler of its own reads the default.
+    assert tasks_setting() == DEFAULT_TASKS
+    backend = TasksHandler(tasks_setting())[DEFAULT_TASK_BACKEND_ALIAS]
+    # Ours on Django 5.2; Django's own on Django 6 (its global settings name it).
+    assert class_path(type(backend)) == DEFAULT_TASKS["default"]["BACKEND"]
+    assert class_path(type(backend)).endswith(".immediate.ImmediateBackend")
     assert tasks[DEFAULT_TASK_BACKEND_ALIAS] is tasks["default"]
 
 

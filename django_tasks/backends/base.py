@@ -3,8 +3,13 @@
 A backend declares what it supports with the ``supports_*`` flags, and implements one hook,
 ``_enqueue(result)``, which hands a new result over to wherever the backend keeps or runs it.
 Validation, argument normalisation and waiting for the transaction to commit happen here, once.
+
+On Django 6 it is a ``django.tasks`` backend (a subclass of Django's ``BaseTaskBackend``, see
+``dialects``): Django's ``@task`` builds its ``task_class`` (set by ``django_tasks.task``), and it
+takes tasks of both dialects, giving each a result of its task's dialect (``new_result``).
 """
 
+import inspect
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -20,6 +25,7 @@ from django.utils import timezone
 from pydantic import BaseModel
 
 from django_tasks.constants import DEFAULT_PRIORITY
+from django_tasks.dialects import BackendBase, enqueue_on_commit, is_async
 from django_tasks.exceptions import (
     InvalidTaskBackendError,
     InvalidTaskError,
@@ -31,7 +37,7 @@ from django_tasks.problems import (
     validate_backend_config,
     validate_options,
 )
-from django_tasks.results import ResultStatus, TaskResult
+from django_tasks.results import AnyResult, ResultStatus, TaskResult, new_result
 from django_tasks.serialization import normalize_arguments
 from django_tasks.signals import task_enqueued
 from django_tasks.utils import class_path, get_random_id
@@ -72,28 +78,28 @@ class ValidatedParams(dict[str, Any]):
         self.checked = checked
 
 
-class BaseTaskBackend(ABC):
+class BaseTaskBackend(BackendBase, ABC):
     """The base class of task backends."""
 
     # Can tasks be enqueued with run_after?
-    supports_defer: ClassVar[bool] = False
+    supports_defer: bool = False
 
     # Can coroutine functions be enqueued?
-    supports_async_task: ClassVar[bool] = False
+    supports_async_task: bool = False
 
     # Can a result be retrieved by id, from any thread or process?
-    supports_get_result: ClassVar[bool] = False
+    supports_get_result: bool = False
 
     # Is a task with a higher priority started before one with a lower priority?
-    supports_priority: ClassVar[bool] = False
+    supports_priority: bool = False
 
     options_schema: ClassVar[type[BaseModel]] = NoOptions
     """The pydantic model that validates this backend's OPTIONS."""
 
     alias: str
-    queues: frozenset[str]
+    queues: frozenset[str]  # Read-only, where Django's base sets a set.
     enqueue_on_commit: bool
-    options: BaseModel
+    options: BaseModel  # Validated by options_schema, where Django's base keeps the dict.
 
     def __init__(self, alias: str, params: Mapping[str, Any]) -> None:
         """Create the backend of TASKS[alias]; raise InvalidTaskSettingError if it is invalid.
@@ -108,6 +114,7 @@ class BaseTaskBackend(ABC):
             checked = self.validate_params(alias, {"BACKEND": class_path(type(self)), **params})
         if checked.problems or checked.config is None or checked.options is None:
             raise InvalidTaskSettingError(checked.problems)
+        super().__init__(alias, dict(params))
         self.alias = alias
         self.queues = frozenset(checked.config.QUEUES)
         self.enqueue_on_commit = checked.config.ENQUEUE_ON_COMMIT
@@ -133,13 +140,16 @@ class BaseTaskBackend(ABC):
         return CheckedParams(config=config, options=options, problems=problems)
 
     def validate_task(self, task: TaskProtocol[Any, Any]) -> None:
-        """Raise InvalidTaskError if this backend cannot run the task as declared."""
+        """Raise InvalidTaskError if this backend cannot run the task as declared (a task of
+        either dialect)."""
         if task.backend != self.alias:
             raise InvalidTaskError(
                 f"Task {task.module_path} is declared for backend {task.backend!r}, not "
                 f"{self.alias!r}; use task.using(backend={self.alias!r})."
             )
-        if task.is_async and not self.supports_async_task:
+        if getattr(task, "takes_context", False):
+            _validate_context_parameter(task)
+        if is_async(task) and not self.supports_async_task:
             raise InvalidTaskError(
                 f"Task {task.module_path} is a coroutine function, which backend "
                 f"{self.alias!r} cannot run (supports_async_task is False)."
@@ -165,7 +175,8 @@ class BaseTaskBackend(ABC):
     ) -> TaskResult[T]:
         """Queue up the task to run with these arguments, now or once the transaction commits.
 
-        Nothing is stored, sent or scheduled if the task or an argument is invalid.
+        Nothing is stored, sent or scheduled if the task or an argument is invalid. The result
+        is of the task's dialect (typed here as the contract's, the 0.6.1 dialect's).
         """
         self.validate_task(task)
         result = self._new_result(task, args, kwargs)
@@ -182,26 +193,24 @@ class BaseTaskBackend(ABC):
         return await sync_to_async(self.enqueue, thread_sensitive=True)(task, args, kwargs)
 
     @abstractmethod
-    def _enqueue(self, result: TaskResult[Any]) -> None:
+    def _enqueue(self, result: AnyResult) -> None:
         """Hand a new, validated result over to the backend's store or runner.
 
         Once the task is really enqueued, call ``_mark_enqueued``.
         """
 
-    def _mark_enqueued(self, result: TaskResult[Any], enqueued_at: datetime | None = None) -> None:
+    def _mark_enqueued(self, result: AnyResult, enqueued_at: datetime | None = None) -> None:
         """Record that the result is enqueued (now, or at ``enqueued_at``, the store's time) and
         send ``task_enqueued``: the step every backend takes once a task is really enqueued."""
         result._update(enqueued_at=enqueued_at or timezone.now())
         task_enqueued.send(type(self), task_result=result)
 
-    async def _amark_enqueued(
-        self, result: TaskResult[Any], enqueued_at: datetime | None = None
-    ) -> None:
+    async def _amark_enqueued(self, result: AnyResult, enqueued_at: datetime | None = None) -> None:
         """See _mark_enqueued(); async receivers of ``task_enqueued`` are awaited here."""
         result._update(enqueued_at=enqueued_at or timezone.now())
         await task_enqueued.asend(type(self), task_result=result)
 
-    def _enqueue_on_commit(self, result: TaskResult[Any]) -> None:
+    def _enqueue_on_commit(self, result: AnyResult) -> None:
         """Enqueue a result once the default database's current transaction commits.
 
         A backend that keeps its tasks in that database may instead write them inside the
@@ -214,7 +223,7 @@ class BaseTaskBackend(ABC):
         )
 
     def get_result(self, result_id: str) -> TaskResult[Any]:
-        """Return the result with this id, or raise ResultDoesNotExist."""
+        """Return the result with this id, of its task's dialect, or raise ResultDoesNotExist."""
         raise NotImplementedError(
             f"Backend {self.alias!r} ({type(self).__qualname__}) does not support retrieving "
             f"results."
@@ -230,9 +239,8 @@ class BaseTaskBackend(ABC):
         The task's own enqueue_on_commit wins over the backend's ENQUEUE_ON_COMMIT; a project
         with no database never waits.
         """
-        wanted = (
-            self.enqueue_on_commit if task.enqueue_on_commit is None else task.enqueue_on_commit
-        )
+        own = enqueue_on_commit(task)
+        wanted = self.enqueue_on_commit if own is None else own
         return wanted and database_configured(DEFAULT_DB_ALIAS)
 
     def defers_to_commit(self, task: TaskProtocol[Any, Any]) -> bool:
@@ -257,22 +265,32 @@ class BaseTaskBackend(ABC):
     def _new_result(
         self, task: TaskProtocol[Any, T], args: Sequence[Any], kwargs: Mapping[str, Any]
     ) -> TaskResult[T]:
+        """A NEW result of the task's dialect (typed as the contract's: see enqueue())."""
         normal_args, normal_kwargs = normalize_arguments(args, kwargs)
-        return TaskResult(
-            task=task,
+        result = new_result(
+            task,
             id=self._new_result_id(),
             status=ResultStatus.NEW,
-            enqueued_at=None,
-            started_at=None,
-            finished_at=None,
             args=normal_args,
             kwargs=normal_kwargs,
             backend=self.alias,
         )
+        return result  # Of the task's dialect: see enqueue().
 
     def _new_result_id(self) -> str:
         """A new, unique result id of at most MAX_RESULT_ID_LENGTH characters."""
         return get_random_id()
+
+
+def _validate_context_parameter(task: TaskProtocol[Any, Any]) -> None:
+    """A task that takes its context receives it as its first parameter, named ``context``."""
+    parameters = list(inspect.signature(task.func).parameters)
+    if not parameters or parameters[0] != "context":
+        found = f"{parameters[0]!r}" if parameters else "no parameter"
+        raise InvalidTaskError(
+            f"Task {task.module_path} takes its context (takes_context=True), so its first "
+            f"parameter must be named 'context'; it has {found}."
+        )
 
 
 def on_commit_logged(callback: Callable[[], None], using: str, what: str) -> None:
@@ -313,7 +331,7 @@ def manual_commit_message(alias: str, task: TaskProtocol[Any, Any] | None = None
     transaction would never be enqueued. ``task`` is a task whose own enqueue_on_commit asks
     to wait; None (or a task that leaves it to the backend) blames ENQUEUE_ON_COMMIT.
     """
-    if task is None or task.enqueue_on_commit is None:
+    if task is None or enqueue_on_commit(task) is None:
         subject = f"ENQUEUE_ON_COMMIT of backend {alias!r} is True"
     else:
         subject = f"Task {task.module_path!r} has enqueue_on_commit=True"

@@ -13,28 +13,28 @@ Notes:
     False even though ``get_result`` finds results enqueued by the same thread.
 """
 
-from typing import Any, ClassVar
+from typing import Any
 
 from django_tasks.backends.base import BaseTaskBackend
 from django_tasks.exceptions import ResultDoesNotExist
-from django_tasks.results import TaskResult
+from django_tasks.results import AnyResult, TaskResult
 
 
 class DummyBackend(BaseTaskBackend):
     """Stores results in memory; never runs them."""
 
-    supports_defer: ClassVar[bool] = True
-    supports_async_task: ClassVar[bool] = True
-    supports_priority: ClassVar[bool] = True
+    supports_defer: bool = True
+    supports_async_task: bool = True
+    supports_priority: bool = True
 
-    results: list[TaskResult[Any]]
+    results: list[AnyResult]
     """Every result enqueued through this backend instance, oldest first."""
 
     def __init__(self, alias: str, params: Any) -> None:
         super().__init__(alias, params)
         self.results = []
 
-    def _enqueue(self, result: TaskResult[Any]) -> None:
+    def _enqueue(self, result: AnyResult) -> None:
         self.results.append(result)
         self._mark_enqueued(result)
 

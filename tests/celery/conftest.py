@@ -175,8 +175,11 @@ def broker(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def worker(broker: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CeleryWorker]:
-    """The session's worker on this broker, running the default queue."""
+def worker(
+    broker: str, tmp_path_factory: pytest.TempPathFactory, django_db_setup: None
+) -> Iterator[CeleryWorker]:
+    """The session's worker on this broker, running the default queue (after the test
+    databases exist: Celery's Django fixup checks the models when the worker starts)."""
     app: Celery = getattr(apps, broker)
     purge(app, [app.conf.task_default_queue])
     directory = tmp_path_factory.mktemp("celery")

@@ -9,6 +9,7 @@ from django.test import override_settings
 
 from django_tasks import tasks
 from django_tasks.checks import SETTING_PROBLEM_IDS
+from django_tasks.configuration import backend_bases
 from django_tasks.exceptions import InvalidTaskBackendError
 from django_tasks.problems import ProblemKind
 from tests.checks.support import (
@@ -211,8 +212,7 @@ SETTING_PROBLEMS = [
         [
             checks.Error(
                 "BACKEND 'django_tasks.task.Task' must name a subclass of "
-                "django_tasks.backends.base.BaseTaskBackend; it is a class that does not "
-                "inherit from it.",
+                f"{backend_bases()}; it is a class that does not inherit from it.",
                 hint=f"Point BACKEND at a task backend class, such as {IMMEDIATE!r}.",
                 obj="TASKS['default']['BACKEND']",
                 id="django_tasks.E010",
@@ -225,7 +225,7 @@ SETTING_PROBLEMS = [
         [
             checks.Error(
                 "BACKEND 'django_tasks.backends.immediate' must name a subclass of "
-                "django_tasks.backends.base.BaseTaskBackend; it is a 'module' object.",
+                f"{backend_bases()}; it is a 'module' object.",
                 hint=f"Point BACKEND at a task backend class, such as {IMMEDIATE!r}.",
                 obj="TASKS['default']['BACKEND']",
                 id="django_tasks.E010",

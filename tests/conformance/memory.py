@@ -13,7 +13,7 @@ import json
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, ClassVar, cast
+from typing import Any, cast
 
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -23,6 +23,7 @@ from django_tasks.backends.base import BaseTaskBackend
 from django_tasks.exceptions import ResultDoesNotExist
 from django_tasks.execution import Outcome, run_task
 from django_tasks.registry import task_registry
+from django_tasks.results import TaskError
 from django_tasks.signals import task_started
 from django_tasks.task import ResultStatus, Task, TaskResult
 from django_tasks.utils import class_path, default_worker_id
@@ -76,13 +77,13 @@ class MemoryBackend(BaseTaskBackend):
     """Stores tasks in memory until a worker (MemoryHarness) runs them."""
 
     # Can tasks be enqueued with run_after?
-    supports_defer: ClassVar[bool] = True
+    supports_defer: bool = True
     # Can coroutine functions be enqueued?
-    supports_async_task: ClassVar[bool] = True
+    supports_async_task: bool = True
     # Can a result be retrieved by id, from any thread or process?
-    supports_get_result: ClassVar[bool] = True
+    supports_get_result: bool = True
     # Is a task with a higher priority started before one with a lower priority?
-    supports_priority: ClassVar[bool] = True
+    supports_priority: bool = True
 
     def _enqueue(self, result: TaskResult[Any]) -> None:
         row = self._row_for(result)
@@ -140,10 +141,18 @@ class MemoryBackend(BaseTaskBackend):
             attempts=row.attempts,
             worker_ids=row.worker_ids,
         )
+        error = (
+            TaskError(
+                exception_class_path=row.exception_path,
+                traceback=cast(str, row.traceback),  # None for the mutant that loses it.
+                _class=import_string(row.exception_path),
+            )
+            if row.exception_path
+            else None
+        )
         result._update(
             _return_value=json.loads(row.return_json),
-            _exception_class=import_string(row.exception_path) if row.exception_path else None,
-            _traceback=row.traceback,
+            errors=[] if error is None else [error],
         )
         return result
 

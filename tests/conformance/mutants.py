@@ -8,7 +8,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from django.core import checks
 from django.db import transaction
@@ -151,7 +151,9 @@ class LosesTheTraceback(Mutant, MemoryBackend):
     violates = "TASK-ERROR-002"
 
     def record(self, result: TaskResult[Any], outcome: Outcome) -> bool:
-        return super().record(result, dataclasses.replace(outcome, traceback=None))
+        error = outcome.error
+        lost = None if error is None else dataclasses.replace(error, traceback=cast(str, None))
+        return super().record(result, dataclasses.replace(outcome, error=lost))
 
 
 # --- In-memory (DummyBackend) mutants -------------------------------------------------------------
@@ -228,7 +230,7 @@ class ThreadLocalResultsClaimGetResult(Mutant, DummyBackend):
 
     violates = "TASK-GET-005"
 
-    supports_get_result: ClassVar[bool] = True
+    supports_get_result: bool = True
 
 
 class CheckWithoutId(Mutant, DummyBackend):
@@ -259,7 +261,7 @@ class ClaimsDeferButIgnoresIt(Mutant, ImmediateBackend):
 
     violates = "TASK-DEFER-001"
 
-    supports_defer: ClassVar[bool] = True
+    supports_defer: bool = True
 
 
 class FinishedBeforeFinalStatus(Mutant, ImmediateBackend):
@@ -279,8 +281,7 @@ class FinishedBeforeFinalStatus(Mutant, ImmediateBackend):
         result._update(
             status=outcome.status, finished_at=outcome.finished_at,
             _return_value=outcome.return_value,
-            _exception_class=type(outcome.exception) if outcome.exception else None,
-            _traceback=outcome.traceback,
+            errors=[] if outcome.error is None else [outcome.error],
         )  # fmt: skip
 
 

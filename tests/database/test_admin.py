@@ -13,13 +13,13 @@ from tests.database.conftest import named_id
 
 pytestmark = pytest.mark.with_default
 
-CHANGELIST = reverse("admin:django_tasks_database_dbtaskresult_changelist")
+CHANGELIST = reverse("admin:django_tasks_spec_database_dbtaskresult_changelist")
 SCRIPT = "<script>alert(1)</script>"
 FAILED_1, FAILED_2, DONE_1 = named_id("failed-1"), named_id("failed-2"), named_id("done-1")
 
 
 def change_url(result_id: str) -> str:
-    return reverse("admin:django_tasks_database_dbtaskresult_change", args=[result_id])
+    return reverse("admin:django_tasks_spec_database_dbtaskresult_change", args=[result_id])
 
 
 @pytest.fixture
@@ -114,9 +114,9 @@ def test_the_detail_is_read_only_and_escaped(rows: Any, as_user: Any) -> None:
     response = client.post(change_url(FAILED_1), {"task_path": "os.system", "status": "NEW"})
     assert response.status_code == 403
     assert rows.get(pk=FAILED_1).task_path == "django_tasks_conformance.tasks.add"
-    add_url = reverse("admin:django_tasks_database_dbtaskresult_add")
+    add_url = reverse("admin:django_tasks_spec_database_dbtaskresult_add")
     assert client.get(add_url).status_code == 403
-    delete_url = reverse("admin:django_tasks_database_dbtaskresult_delete", args=[FAILED_1])
+    delete_url = reverse("admin:django_tasks_spec_database_dbtaskresult_delete", args=[FAILED_1])
     assert client.post(delete_url, {"post": "yes"}).status_code == 403
     assert rows.filter(pk=FAILED_1).exists()
 

@@ -158,7 +158,7 @@ def test_e023_the_database_engine_is_unsupported(monkeypatch: pytest.MonkeyPatch
 
 class NoTasksOnPostgres:
     def allow_migrate(self, db: str, app_label: str, **hints: Any) -> bool | None:
-        return False if (db, app_label) == ("postgres", "django_tasks_database") else None
+        return False if (db, app_label) == ("postgres", "django_tasks_spec_database") else None
 
 
 def test_e024_the_routers_keep_the_table_out_of_the_database() -> None:

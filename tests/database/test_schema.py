@@ -25,8 +25,10 @@ TABLE = DBTaskResult._meta.db_table
 @pytest.mark.django_db(databases=["default"])
 def test_the_models_and_migrations_agree() -> None:
     output = io.StringIO()
-    call_command("makemigrations", "django_tasks_database", check=True, dry_run=True, stdout=output)
-    assert output.getvalue() == "No changes detected in app 'django_tasks_database'\n"
+    call_command(
+        "makemigrations", "django_tasks_spec_database", check=True, dry_run=True, stdout=output
+    )
+    assert output.getvalue() == "No changes detected in app 'django_tasks_spec_database'\n"
 
 
 def index_names(alias: str) -> set[str]:
@@ -51,10 +53,10 @@ def test_the_migration_creates_and_drops_the_database_specific_objects(alias: st
     on_postgresql = {ENQUEUE_FUNCTION} if connections[alias].vendor == "postgresql" else set()
     assert indexes <= index_names(alias)
     assert functions(alias) == on_postgresql
-    call_command("migrate", "django_tasks_database", "zero", database=alias, verbosity=0)
+    call_command("migrate", "django_tasks_spec_database", "zero", database=alias, verbosity=0)
     assert TABLE not in connections[alias].introspection.table_names()
     assert functions(alias) == set()
-    call_command("migrate", "django_tasks_database", database=alias, verbosity=0)
+    call_command("migrate", "django_tasks_spec_database", database=alias, verbosity=0)
     assert indexes <= index_names(alias)
     assert functions(alias) == on_postgresql
 
@@ -104,7 +106,7 @@ def test_on_postgresql_the_claim_walks_the_partial_index_of_new_rows(alias: str)
 
 
 def test_reading_a_result_imports_no_exception_class_outside_the_installed_apps() -> None:
-    from django_tasks.registry import exception_class
+    from django_tasks.results import exception_class
 
     assert exception_class("builtins.ValueError") is ValueError
     assert exception_class("django_tasks.exceptions.InvalidTaskError").__name__ == (

@@ -58,7 +58,7 @@ def test_the_admin_shows_floats_as_floats(backend: DatabaseBackend, client: Clie
 
     result = echo.enqueue(1e20)
     client.force_login(User.objects.create_user("admin", is_staff=True, is_superuser=True))
-    url = reverse("admin:django_tasks_database_dbtaskresult_change", args=[result.id])
+    url = reverse("admin:django_tasks_spec_database_dbtaskresult_change", args=[result.id])
     content = client.get(url).content.decode()
     assert "1e+20" in content
     assert "100000000000000000000" not in content

@@ -144,7 +144,7 @@ def test_the_admin_shows_rows_that_hold_what_cannot_be_read(
     for result_id, stored, _ in broken:
         store_run_after(alias, result_id, stored)
 
-    changelist = client.get(reverse("admin:django_tasks_database_dbtaskresult_changelist"))
+    changelist = client.get(reverse("admin:django_tasks_spec_database_dbtaskresult_changelist"))
     assert changelist.status_code == 200
     content = changelist.content.decode()
     for result_id in [readable.id, paused.id, *(row[0] for row in broken)]:
@@ -152,7 +152,7 @@ def test_the_admin_shows_rows_that_hold_what_cannot_be_read(
     assert "PAUSED" in content
 
     def detail(result_id: str) -> str:
-        url = reverse("admin:django_tasks_database_dbtaskresult_change", args=[result_id])
+        url = reverse("admin:django_tasks_spec_database_dbtaskresult_change", args=[result_id])
         response = client.get(url)
         assert response.status_code == 200
         return str(response.content.decode())

@@ -52,7 +52,7 @@ from django_tasks_conformance.launcher import CommandProcess, Launcher, worker_e
 DATABASE_BACKEND = "django_tasks.backends.database.backend.DatabaseBackend"
 DATABASE_APP = "django_tasks.backends.database"
 CELERY_BACKEND = "django_tasks.backends.celery.backend.CeleryBackend"
-QUEUE_MODEL = ("django_tasks_database", "DBTaskResult")
+QUEUE_MODEL = ("django_tasks_spec_database", "DBTaskResult")
 """The database backend's app, and its queue table's model (app label, model name)."""
 
 PRELOAD = [

@@ -39,6 +39,7 @@ from django_tasks.backends.celery.engine import (
 from django_tasks.backends.celery.options import CeleryOptions
 from django_tasks.backends.celery.records import MalformedRecordError, Record, ResultStore
 from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError, ResultDoesNotExist
+from django_tasks.results import AnyResult
 from django_tasks.serialization import JSONLimit
 from django_tasks.signals import task_enqueued
 from django_tasks.task import MAX_RESULT_ID_LENGTH, TaskResult
@@ -64,16 +65,16 @@ class CeleryBackend(BaseTaskBackend):
     """Sends tasks through the project's Celery app; ``celery worker`` processes run them."""
 
     # Can tasks be enqueued with run_after?
-    supports_defer: ClassVar[bool] = True
+    supports_defer: bool = True
 
     # Can coroutine functions be enqueued?
-    supports_async_task: ClassVar[bool] = True
+    supports_async_task: bool = True
 
     # Can a result be retrieved by id, from any thread or process?
-    supports_get_result: ClassVar[bool] = True
+    supports_get_result: bool = True
 
     # Is a task with a higher priority started before one with a lower priority?
-    supports_priority: ClassVar[bool] = True
+    supports_priority: bool = True
 
     options_schema: ClassVar[type[CeleryOptions]] = CeleryOptions
     options: CeleryOptions
@@ -121,10 +122,10 @@ class CeleryBackend(BaseTaskBackend):
 
     # Enqueueing.
 
-    def _enqueue(self, result: TaskResult[Any]) -> None:
+    def _enqueue(self, result: AnyResult) -> None:
         self._send(result, self._checked_route(result))
 
-    def _enqueue_on_commit(self, result: TaskResult[Any]) -> None:
+    def _enqueue_on_commit(self, result: AnyResult) -> None:
         # Checked now, so that enqueue() raises whatever is wrong with the task.
         route = self._checked_route(result)
         on_commit_logged(
@@ -133,7 +134,7 @@ class CeleryBackend(BaseTaskBackend):
             f"Enqueueing task id={result.id} path={result.task.module_path}",
         )
 
-    def _checked_route(self, result: TaskResult[Any]) -> Route:
+    def _checked_route(self, result: AnyResult) -> Route:
         """The route of a new result's task; InvalidTaskArgumentsError if its arguments take
         more than MAX_JSON_BYTES, InvalidTaskError if its queue cannot be used, and
         InvalidTaskBackendError if the result backend cannot keep its record."""
@@ -142,7 +143,7 @@ class CeleryBackend(BaseTaskBackend):
         self.store  # noqa: B018  # The property checks the result backend, without connecting.
         return self._route(task.queue_name)
 
-    def _send(self, result: TaskResult[Any], route: Route) -> None:
+    def _send(self, result: AnyResult, route: Route) -> None:
         """Store the NEW record, publish the message, then send task_enqueued."""
         task = result.task
         queue, scale = route
@@ -204,7 +205,7 @@ class CeleryBackend(BaseTaskBackend):
             raise ResultDoesNotExist(str(e)) from None
         if record is None or record.id != result_id or record.backend != self.alias:
             raise self._no_result(result_id)
-        return record.result()
+        return record.result()  # Of its task's dialect.
 
     def _no_result(self, result_id: object) -> ResultDoesNotExist:
         return ResultDoesNotExist(

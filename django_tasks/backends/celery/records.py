@@ -25,9 +25,8 @@ from celery.backends.redis import RedisBackend
 from django.utils import timezone
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from django_tasks.registry import exception_class, stored_task
-from django_tasks.task import ResultStatus, TaskResult
-from django_tasks.utils import class_path
+from django_tasks.registry import stored_task
+from django_tasks.results import AnyResult, ResultStatus, TaskError, new_result, status_of
 
 logger = logging.getLogger("django_tasks")
 
@@ -68,12 +67,11 @@ class Record(BaseModel):
     traceback: str | None = None
 
     @classmethod
-    def of(cls, result: TaskResult[Any]) -> Self:
-        """The record of a result, as it is now."""
+    def of(cls, result: AnyResult) -> Self:
+        """The record of a result (of either dialect), as it is now."""
         task = result.task
-        succeeded = result.status == ResultStatus.SUCCEEDED
-        failed = result.status == ResultStatus.FAILED
-        exception = result.exception_class if failed else None
+        status = status_of(result)
+        error = result.errors[-1] if status == ResultStatus.FAILED and result.errors else None
         return cls(
             id=result.id,
             task=task.module_path,
@@ -81,7 +79,7 @@ class Record(BaseModel):
             queue=task.queue_name,
             priority=task.priority,
             run_after=task.run_after,
-            status=result.status,
+            status=status,
             args=result.args,
             kwargs=result.kwargs,
             enqueued_at=result.enqueued_at,
@@ -89,42 +87,44 @@ class Record(BaseModel):
             finished_at=result.finished_at,
             attempts=result.attempts,
             worker_ids=result.worker_ids,
-            return_value=result.return_value if succeeded else None,
-            exception_class=None if exception is None else class_path(exception),
-            traceback=result.traceback if failed else None,
+            return_value=result._return_value if status == ResultStatus.SUCCEEDED else None,
+            exception_class=None if error is None else error.exception_class_path,
+            traceback=None if error is None else error.traceback,
         )
 
     @property
     def is_finished(self) -> bool:
         return self.status in (ResultStatus.SUCCEEDED, ResultStatus.FAILED)
 
-    def result(self) -> TaskResult[Any]:
-        """The result this record stands for.
+    def result(self) -> AnyResult:
+        """The result this record stands for, of its task's dialect.
 
         Raises InvalidTaskError if the task path is not a registered task here.
         """
-        result: TaskResult[Any] = TaskResult(
-            task=stored_task(self.task, self.priority, self.queue, self.backend, self.run_after),
+        failed = self.status == ResultStatus.FAILED and self.exception_class is not None
+        return new_result(
+            stored_task(self.task, self.priority, self.queue, self.backend, self.run_after),
             id=self.id,
             status=self.status,
             enqueued_at=self.enqueued_at,
             started_at=self.started_at,
             finished_at=self.finished_at,
+            last_attempted_at=self.started_at,
             args=self.args,
             kwargs=self.kwargs,
             backend=self.backend,
             attempts=self.attempts,
             worker_ids=list(self.worker_ids),
+            errors=[
+                TaskError(
+                    exception_class_path=self.exception_class or "",
+                    traceback=self.traceback or "",
+                )
+            ]
+            if failed
+            else [],
+            return_value=self.return_value,
         )
-        if self.status == ResultStatus.SUCCEEDED:
-            result._update(_return_value=self.return_value)
-        elif self.status == ResultStatus.FAILED:
-            path = self.exception_class
-            result._update(
-                _exception_class=None if path is None else exception_class(path),
-                _traceback=self.traceback,
-            )
-        return result
 
 
 class MalformedRecordError(ValueError):

@@ -42,9 +42,9 @@ from django_tasks.backends.celery.records import (
 from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError, StorageError
 from django_tasks.execution import Outcome, run_task
 from django_tasks.registry import stored_task
+from django_tasks.results import AnyResult, ResultStatus, new_result
 from django_tasks.serialization import JSONLimit, JSONTooLarge, too_large_return_value
 from django_tasks.signals import task_started
-from django_tasks.task import ResultStatus, TaskResult
 from django_tasks.utils import class_path, default_worker_id, format_exception
 
 logger = logging.getLogger("django_tasks.worker")
@@ -105,13 +105,14 @@ def run(backend: CeleryBackend, message: Record, worker_id: str, redelivered: bo
     except InvalidTaskError as e:
         _refuse(store, message, e, "is not a task this worker runs")
         return
-    result: TaskResult[Any] = TaskResult(
-        task=task,
+    now = timezone.now()
+    result = new_result(
+        task,
         id=message.id,
         status=ResultStatus.RUNNING,
         enqueued_at=message.enqueued_at,
-        started_at=timezone.now(),
-        finished_at=None,
+        started_at=now,
+        last_attempted_at=now,
         args=message.args,
         kwargs=message.kwargs,
         backend=message.backend,
@@ -125,7 +126,7 @@ def run(backend: CeleryBackend, message: Record, worker_id: str, redelivered: bo
 
 
 def _record_outcome(
-    store: ResultStore, limit: JSONLimit, result: TaskResult[Any], outcome: Outcome
+    store: ResultStore, limit: JSONLimit, result: AnyResult, outcome: Outcome
 ) -> bool:
     """run_task's recorder: store the finished record.
 
@@ -154,9 +155,7 @@ def _record_outcome(
     return True
 
 
-def _record_unstored(
-    store: ResultStore, result: TaskResult[Any], outcome: Outcome, reason: str
-) -> None:
+def _record_unstored(store: ResultStore, result: AnyResult, outcome: Outcome, reason: str) -> None:
     """Record a task FAILED with StorageError: its outcome could not be stored, for ``reason``."""
     error = StorageError.of_outcome(outcome.status, reason)
     logger.error(

@@ -160,7 +160,7 @@ class DBTaskResultAdmin(_ModelAdmin):
             try:
                 task = stored_task(row.task_path, row.priority, row.queue_name, row.backend, None)
                 args, kwargs = decode_arguments(str(row.id), row.arguments)
-                result = task.get_backend().enqueue(task, args, kwargs)
+                result = task.get_backend().enqueue(task, args, kwargs)  # Either dialect's.
             except (InvalidTaskError, InvalidTaskBackendError) as e:
                 self.message_user(
                     request,

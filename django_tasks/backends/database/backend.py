@@ -47,6 +47,7 @@ from django_tasks.exceptions import (
     InvalidTaskError,
     ResultDoesNotExist,
 )
+from django_tasks.results import AnyResult
 from django_tasks.serialization import JSONLimit
 from django_tasks.task import MAX_RESULT_ID_LENGTH, Task, TaskResult
 from django_tasks_spec.protocols import TaskProtocol
@@ -60,16 +61,16 @@ class DatabaseBackend(BaseTaskBackend):
     """Stores tasks and results in a database table; ``manage.py db_worker`` runs them."""
 
     # Can tasks be enqueued with run_after?
-    supports_defer: ClassVar[bool] = True
+    supports_defer: bool = True
 
     # Can coroutine functions be enqueued?
-    supports_async_task: ClassVar[bool] = True
+    supports_async_task: bool = True
 
     # Can a result be retrieved by id, from any thread or process?
-    supports_get_result: ClassVar[bool] = True
+    supports_get_result: bool = True
 
     # Is a task with a higher priority started before one with a lower priority?
-    supports_priority: ClassVar[bool] = True
+    supports_priority: bool = True
 
     options_schema: ClassVar[type[DatabaseOptions]] = DatabaseOptions
     options: DatabaseOptions
@@ -131,10 +132,10 @@ class DatabaseBackend(BaseTaskBackend):
             ascii_only=connections[self.database].vendor == "mysql",
         )
 
-    def _enqueue(self, result: TaskResult[Any]) -> None:
+    def _enqueue(self, result: AnyResult) -> None:
         self._enqueued_once_committed(result, self._insert(new_row(result, self.json_columns)))
 
-    def _enqueued_once_committed(self, result: TaskResult[Any], enqueued_at: datetime) -> None:
+    def _enqueued_once_committed(self, result: AnyResult, enqueued_at: datetime) -> None:
         if connections[self.database].in_atomic_block:
             on_commit_logged(
                 partial(self._enqueued, [result], enqueued_at),
@@ -144,7 +145,7 @@ class DatabaseBackend(BaseTaskBackend):
         else:
             self._enqueued([result], enqueued_at)
 
-    def _enqueue_on_commit(self, result: TaskResult[Any]) -> None:
+    def _enqueue_on_commit(self, result: AnyResult) -> None:
         if self.database == DEFAULT_DB_ALIAS:
             # The INSERT joins the caller's transaction: it commits or rolls back with it.
             self._enqueue(result)
@@ -157,7 +158,7 @@ class DatabaseBackend(BaseTaskBackend):
             f"Sending task_enqueued for task id={result.id}",
         )
 
-    def _insert_after_commit(self, result: TaskResult[Any], row: NewRow) -> None:
+    def _insert_after_commit(self, result: AnyResult, row: NewRow) -> None:
         try:
             enqueued_at = self._insert(row)
         except Exception:
@@ -172,7 +173,7 @@ class DatabaseBackend(BaseTaskBackend):
             return
         self._enqueued_once_committed(result, enqueued_at)
 
-    def _enqueued(self, results: Sequence[TaskResult[Any]], enqueued_at: datetime) -> None:
+    def _enqueued(self, results: Sequence[AnyResult], enqueued_at: datetime) -> None:
         for result in results:
             self._mark_enqueued(result, enqueued_at)
 
@@ -236,7 +237,7 @@ class DatabaseBackend(BaseTaskBackend):
             self._insert_many(results, self._new_rows(results))
         return results
 
-    def _new_rows(self, results: Sequence[TaskResult[Any]]) -> Iterator[NewRow]:
+    def _new_rows(self, results: Sequence[AnyResult]) -> Iterator[NewRow]:
         columns = self.json_columns
         for i, result in enumerate(results):
             try:
@@ -244,7 +245,7 @@ class DatabaseBackend(BaseTaskBackend):
             except InvalidTaskArgumentsError as e:
                 raise InvalidTaskArgumentsError(f"calls[{i}]: {e}") from None
 
-    def _insert_many(self, results: Sequence[TaskResult[Any]], rows: Iterable[NewRow]) -> None:
+    def _insert_many(self, results: Sequence[AnyResult], rows: Iterable[NewRow]) -> None:
         with transaction.atomic(using=self.database):
             queries = queries_for(self.database)
             with queries.cursor() as cursor:
@@ -256,7 +257,7 @@ class DatabaseBackend(BaseTaskBackend):
             )
 
     def _insert_many_after_commit(
-        self, results: Sequence[TaskResult[Any]], rows: Sequence[NewRow]
+        self, results: Sequence[AnyResult], rows: Sequence[NewRow]
     ) -> None:
         try:
             self._insert_many(results, rows)
@@ -288,7 +289,7 @@ class DatabaseBackend(BaseTaskBackend):
             if not unreadable:
                 raise
             raise unreadable_result(str(pk), unreadable) from None
-        return result_from_model(row)
+        return result_from_model(row)  # Of its task's dialect.
 
     def _rows(self) -> "Any":
         # Imported here: models cannot be imported while Django loads the apps, and this module

@@ -31,14 +31,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from django_tasks.execution import Outcome, finish_task, run_task, send_finished
+from django_tasks.results import AnyResult
 from django_tasks.signals import task_started
-from django_tasks.task import TaskResult
 
 logger = logging.getLogger("django_tasks.worker")
 
@@ -54,7 +53,7 @@ class Claim:
 
     row_id: str
     attempts: int
-    result: TaskResult[Any]
+    result: AnyResult
     lease_until: float
     """time.monotonic() until which the lease certainly holds."""
     state: str = READY
@@ -158,7 +157,8 @@ class Executor:
         claim.state = RUNNING
         claim.started = time.perf_counter()
         try:
-            result._update(started_at=timezone.now())
+            now = timezone.now()
+            result._update(started_at=now, last_attempted_at=now)
             task_started.send(self.sender, task_result=result)
             run_task(result, self.sender, record)
         except BaseException as e:  # A task raising KeyboardInterrupt, or a failing receiver.
@@ -169,7 +169,7 @@ class Executor:
         finally:
             close_old_connections()
 
-    def _record(self, claim: Claim, result: TaskResult[Any], outcome: Outcome) -> bool:
+    def _record(self, claim: Claim, result: AnyResult, outcome: Outcome) -> bool:
         """run_task's record step: hand the outcome over, to be written and then signalled by
         a finisher; False tells run_task that it is not signalled here."""
         seconds = time.perf_counter() - claim.started

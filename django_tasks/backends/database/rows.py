@@ -19,9 +19,9 @@ from django.utils.dateparse import parse_datetime
 from django_tasks.backends.database.exceptions import UnreadableResultError
 from django_tasks.backends.database.queries import ClaimedRow, NewRow
 from django_tasks.exceptions import InvalidTaskArgumentsError, InvalidTaskError
-from django_tasks.registry import exception_class, stored_task
+from django_tasks.registry import stored_task
+from django_tasks.results import AnyResult, ResultStatus, TaskError, new_result
 from django_tasks.serialization import JSONLimit
-from django_tasks.task import ResultStatus, TaskResult
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from django_tasks.backends.database.models import DBTaskResult
 
 
-def new_row(result: TaskResult[Any], columns: JSONLimit) -> NewRow:
+def new_row(result: AnyResult, columns: JSONLimit) -> NewRow:
     """The row of a new result; InvalidTaskArgumentsError if its arguments are too large."""
     task = result.task
     arguments = columns.arguments(task.module_path, result.args, result.kwargs)
@@ -44,8 +44,11 @@ def new_row(result: TaskResult[Any], columns: JSONLimit) -> NewRow:
     )
 
 
-def result_from_model(row: "DBTaskResult") -> TaskResult[Any]:
-    """The result a row of the table stands for; UnreadableResultError for an unknown status."""
+def result_from_model(row: "DBTaskResult") -> AnyResult:
+    """The result a row of the table stands for, of its task's dialect; UnreadableResultError
+    for an unknown status. The start of the last attempt is ``started_at`` (a row keeps the
+    start of the attempt under way, or of the last one), and a FAILED row's exception is its
+    one entry of ``errors``: a task fails on its last attempt."""
     result_id = str(row.id)
     if row.status not in ResultStatus.values:
         raise UnreadableResultError(
@@ -53,30 +56,29 @@ def result_from_model(row: "DBTaskResult") -> TaskResult[Any]:
             f"{', '.join(ResultStatus.values)}; it was changed behind the backend's back."
         )
     args, kwargs = decode_arguments(result_id, row.arguments)
-    result: TaskResult[Any] = TaskResult(
-        task=stored_task(row.task_path, row.priority, row.queue_name, row.backend, row.run_after),
+    status = ResultStatus(row.status)
+    failed = status == ResultStatus.FAILED and row.exception_class_path
+    return new_result(
+        stored_task(row.task_path, row.priority, row.queue_name, row.backend, row.run_after),
         id=result_id,
-        status=ResultStatus(row.status),
+        status=status,
         enqueued_at=row.enqueued_at,
         started_at=row.started_at,
         finished_at=row.finished_at,
+        last_attempted_at=row.started_at,
         args=args,
         kwargs=kwargs,
         backend=row.backend,
         attempts=row.attempts,
         worker_ids=list(row.worker_ids),
+        errors=[TaskError(exception_class_path=row.exception_class_path, traceback=row.traceback)]
+        if failed
+        else [],
+        return_value=row.return_value,
     )
-    if result.status == ResultStatus.SUCCEEDED:
-        result._update(_return_value=row.return_value)
-    elif result.status == ResultStatus.FAILED:
-        result._update(
-            _exception_class=exception_class(row.exception_class_path),
-            _traceback=row.traceback,
-        )
-    return result
 
 
-def result_from_claim(row: ClaimedRow, backend: str) -> TaskResult[Any]:
+def result_from_claim(row: ClaimedRow, backend: str) -> AnyResult:
     """The RUNNING result of a row a worker has just claimed.
 
     Raises InvalidTaskError if the row's task path is not a registered task or its run_after
@@ -96,13 +98,13 @@ def result_from_claim(row: ClaimedRow, backend: str) -> TaskResult[Any]:
             f"The stored arguments of result {row.id!r} are not valid JSON: {e}."
         ) from None
     args, kwargs = decode_arguments(row.id, arguments)
-    return TaskResult(
-        task=task,
+    return new_result(
+        task,
         id=row.id,
         status=ResultStatus.RUNNING,
         enqueued_at=row.enqueued_at,
         started_at=row.started_at,
-        finished_at=None,
+        last_attempted_at=row.started_at,
         args=args,
         kwargs=kwargs,
         backend=backend,

@@ -28,11 +28,11 @@ from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 MAX_NAME_LENGTH = 100
 """The longest queue name and backend alias the table stores (its columns' width)."""
 
-CLAIM_INDEX = "django_tasks_db_claim"
-LEASE_INDEX = "django_tasks_db_lease"
-FINISHED_INDEX = "django_tasks_db_finished"
-ENQUEUE_FUNCTION = "django_tasks_database_enqueue"
-NOTIFY_CHANNEL = "django_tasks_database"
+CLAIM_INDEX = "django_tasks_spec_claim"
+LEASE_INDEX = "django_tasks_spec_lease"
+FINISHED_INDEX = "django_tasks_spec_finished"
+ENQUEUE_FUNCTION = "django_tasks_spec_enqueue"
+NOTIFY_CHANNEL = "django_tasks_spec"
 """The channel idle workers LISTEN on; the payload is the queue name (see queries/postgresql)."""
 VACUUM_SCALE_FACTOR = 0.01
 """Vacuum the table once 1% of it is dead row versions (PostgreSQL's default: 20%)."""
@@ -83,7 +83,7 @@ def _create_statements(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> li
 
 
 def _enqueue_function(table: str) -> str:
-    """django_tasks_database_enqueue(id, backend, queue_name, task_path, priority, arguments,
+    """django_tasks_spec_enqueue(id, backend, queue_name, task_path, priority, arguments,
     run_after, notify): insert a NEW row, NOTIFY its queue if ``notify``, return enqueued_at.
     enqueued_at and available_at (unless run_after) are the statement's time."""
     return f"""CREATE FUNCTION {ENQUEUE_FUNCTION}(
@@ -108,5 +108,5 @@ $$"""
 
 
 def _table(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> str:
-    model = apps.get_model("django_tasks_database", "DBTaskResult")
+    model = apps.get_model("django_tasks_spec_database", "DBTaskResult")
     return schema_editor.quote_name(model._meta.db_table)
