@@ -18,8 +18,8 @@ from django_tasks.backends.database.queries import (
     Queries,
     queries_for,
 )
-from django_tasks.backends.database.recording import STORE_ATTEMPTS, Outbox, PendingFinish
 from django_tasks.backends.database.rows import uuid7
+from django_tasks.backends.database.worker.outbox import STORE_ATTEMPTS, Outbox, PendingFinish
 from django_tasks.utils import class_path
 from tests.tasks import add, echo
 

@@ -132,22 +132,23 @@ class DatabaseBackend(BaseTaskBackend):
             ascii_only=connections[self.database].vendor == "mysql",
         )
 
-    def _enqueue(self, result: AnyResult) -> None:
-        self._enqueued_once_committed(result, self._insert(new_row(result, self.json_columns)))
+    # The enqueue policy is BaseTaskBackend.defers_to_commit: enqueue() asks it (and calls
+    # _enqueue_on_commit when it says wait), bulk_enqueue() asks it the same way, aenqueue()
+    # never waits (async code runs outside transactions). Waiting, for this backend, means
+    # ``_joins_the_transaction`` or an INSERT after the commit of ``default``.
 
-    def _enqueued_once_committed(self, result: AnyResult, enqueued_at: datetime) -> None:
-        if connections[self.database].in_atomic_block:
-            on_commit_logged(
-                partial(self._enqueued, [result], enqueued_at),
-                self.database,
-                f"Sending task_enqueued for task id={result.id}",
-            )
-        else:
-            self._enqueued([result], enqueued_at)
+    @property
+    def _joins_the_transaction(self) -> bool:
+        """Whether the queue is on the default database, so that an INSERT made inside its
+        transaction commits (or rolls back) with it: a task that waits for the commit needs
+        no on-commit hook."""
+        return self.database == DEFAULT_DB_ALIAS
+
+    def _enqueue(self, result: AnyResult) -> None:
+        self._enqueued_once_committed([result], self._insert(new_row(result, self.json_columns)))
 
     def _enqueue_on_commit(self, result: AnyResult) -> None:
-        if self.database == DEFAULT_DB_ALIAS:
-            # The INSERT joins the caller's transaction: it commits or rolls back with it.
+        if self._joins_the_transaction:
             self._enqueue(result)
             return
         # The row is made now, so that enqueue() raises whatever is wrong with it.
@@ -171,7 +172,20 @@ class DatabaseBackend(BaseTaskBackend):
                 DEFAULT_DB_ALIAS,
             )
             return
-        self._enqueued_once_committed(result, enqueued_at)
+        self._enqueued_once_committed([result], enqueued_at)
+
+    def _enqueued_once_committed(self, results: Sequence[AnyResult], enqueued_at: datetime) -> None:
+        """Mark the results enqueued (``_mark_enqueued``: enqueued_at, task_enqueued) once their
+        rows are committed: now, or when the transaction on the queue's database commits."""
+        if not connections[self.database].in_atomic_block:
+            self._enqueued(results, enqueued_at)
+            return
+        what = (
+            f"Sending task_enqueued for task id={results[0].id}"
+            if len(results) == 1
+            else f"Sending task_enqueued for {len(results)} tasks"
+        )
+        on_commit_logged(partial(self._enqueued, results, enqueued_at), self.database, what)
 
     def _enqueued(self, results: Sequence[AnyResult], enqueued_at: datetime) -> None:
         for result in results:
@@ -186,8 +200,9 @@ class DatabaseBackend(BaseTaskBackend):
         Django's own async ORM methods do."""
         self.validate_task(task)
         result = self._new_result(task, args, kwargs)
-        # The enqueue policy (defers_to_commit): async code runs outside transactions, so
-        # nothing waits for a commit; asking it here would read the event loop's connection.
+        # The enqueue policy (defers_to_commit, see _joins_the_transaction): async code runs
+        # outside transactions, so nothing waits; asking it here would read the event loop's
+        # connection.
         row = new_row(result, self.json_columns)
         enqueued_at = await sync_to_async(self._insert, thread_sensitive=True)(row)
         await self._amark_enqueued(result, enqueued_at)
@@ -223,7 +238,7 @@ class DatabaseBackend(BaseTaskBackend):
                 raise InvalidTaskArgumentsError(f"calls[{i}]: {e}") from None
         if not results:
             return results
-        if self.defers_to_commit(task) and self.database != DEFAULT_DB_ALIAS:
+        if self.defers_to_commit(task) and not self._joins_the_transaction:
             # The rows are made now, so that bulk_enqueue() raises whatever is wrong with them.
             rows = list(self._new_rows(results))
             on_commit_logged(
@@ -250,11 +265,7 @@ class DatabaseBackend(BaseTaskBackend):
             queries = queries_for(self.database)
             with queries.cursor() as cursor:
                 now = queries.insert_many(cursor, rows)
-            on_commit_logged(
-                partial(self._enqueued, results, now),
-                self.database,
-                f"Sending task_enqueued for {len(results)} tasks",
-            )
+            self._enqueued_once_committed(results, now)
 
     def _insert_many_after_commit(
         self, results: Sequence[AnyResult], rows: Sequence[NewRow]

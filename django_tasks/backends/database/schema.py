@@ -34,6 +34,9 @@ FINISHED_INDEX = "django_tasks_spec_finished"
 ENQUEUE_FUNCTION = "django_tasks_spec_enqueue"
 NOTIFY_CHANNEL = "django_tasks_spec"
 """The channel idle workers LISTEN on; the payload is the queue name (see queries/postgresql)."""
+NOTIFY_WINDOW = 0.01
+"""Seconds after an enqueue's notification during which further enqueues on its queue, from
+the same connection, skip theirs; a woken worker looks again this long after its claim."""
 VACUUM_SCALE_FACTOR = 0.01
 """Vacuum the table once 1% of it is dead row versions (PostgreSQL's default: 20%)."""
 ANALYZE_SCALE_FACTOR = 0.02

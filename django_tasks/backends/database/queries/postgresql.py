@@ -32,8 +32,7 @@ from django_tasks.backends.database.queries.base import (
     Queries,
     claimed_columns,
 )
-from django_tasks.backends.database.schema import ENQUEUE_FUNCTION, NOTIFY_CHANNEL
-from django_tasks.backends.database.waking import NOTIFY_WINDOW
+from django_tasks.backends.database.schema import ENQUEUE_FUNCTION, NOTIFY_CHANNEL, NOTIFY_WINDOW
 
 _READABLE = "run_after BETWEEN '0001-01-01 00:00:00+00' AND '9999-12-31 23:59:59.999999+00'"
 CLAIMED = (

@@ -1,4 +1,4 @@
-"""``manage.py db_worker``: run the tasks of a DatabaseBackend. The work is in worker.py."""
+"""``manage.py db_worker``: run the tasks of a DatabaseBackend (the work is in worker/)."""
 
 import argparse
 import math

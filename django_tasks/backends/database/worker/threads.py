@@ -6,7 +6,7 @@ its own Django database connections, as a request would. CPU-bound work is held 
 GIL: run more worker processes for it (one per core), which is also how a team scales a
 worker past one machine. Coroutine tasks run in their thread's own event loop.
 Processes would isolate crashes and allow killing a task (per-task timeouts, on the roadmap);
-this class is the one place that would change.
+this module is the one place that would change.
 
 Two kinds of threads:
 
@@ -29,12 +29,12 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
+from django_tasks.backends.database.worker.claims import Claim, ClaimState
 from django_tasks.execution import Outcome, finish_task, run_task, send_finished
 from django_tasks.results import AnyResult
 from django_tasks.signals import task_started
@@ -43,25 +43,6 @@ logger = logging.getLogger("django_tasks.worker")
 
 MAX_UNFINISHED = 200
 """The most outcomes waiting to be written or signalled before runners wait."""
-
-READY, RUNNING, DONE = "ready", "running", "done"
-
-
-@dataclass(slots=True, eq=False)
-class Claim:
-    """A task the worker holds a lease on, from its claim until its outcome is written."""
-
-    row_id: str
-    attempts: int
-    result: AnyResult
-    lease_until: float
-    """time.monotonic() until which the lease certainly holds."""
-    state: str = READY
-    """READY (waiting for a runner), RUNNING, or DONE (its outcome is being written)."""
-    cancelled: bool = False
-    """The lease was lost before the task started: it must not start."""
-    started: float = 0.0
-
 
 Store = Callable[[Claim, Outcome], None]
 """Hands a finished claim's outcome over to be written; ``Executor.stored`` follows."""
@@ -154,7 +135,7 @@ class Executor:
         result = claim.result
         record = partial(self._record, claim)
         close_old_connections()
-        claim.state = RUNNING
+        claim.state = ClaimState.STARTED
         claim.started = time.perf_counter()
         try:
             now = timezone.now()
@@ -162,7 +143,7 @@ class Executor:
             task_started.send(self.sender, task_result=result)
             run_task(result, self.sender, record)
         except BaseException as e:  # A task raising KeyboardInterrupt, or a failing receiver.
-            if claim.state != DONE:
+            if claim.state != ClaimState.FINISHED:
                 finish_task(result, self.sender, record, Outcome.failed(e))
             else:
                 logger.exception("Error after task id=%s finished.", claim.row_id)
@@ -174,7 +155,7 @@ class Executor:
         a finisher; False tells run_task that it is not signalled here."""
         seconds = time.perf_counter() - claim.started
         self.pace = seconds if self.pace is None else 0.8 * self.pace + 0.2 * seconds
-        claim.state = DONE
+        claim.state = ClaimState.FINISHED
         self._room.acquire()
         self._store(claim, outcome)
         return False

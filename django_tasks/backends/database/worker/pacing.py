@@ -15,7 +15,7 @@ closely skip theirs (see queries/postgresql.py).
 import time
 from dataclasses import dataclass
 
-from django_tasks.backends.database.waking import NOTIFY_WINDOW
+from django_tasks.backends.database.schema import NOTIFY_WINDOW
 
 PREFETCH_WINDOW = 0.05
 """Seconds of work (at the recent pace) to claim beyond the free slots."""

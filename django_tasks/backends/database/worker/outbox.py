@@ -1,4 +1,5 @@
-"""Writing outcomes: the worker's queue of outcomes to store, and the rows they become.
+"""Writing outcomes: the worker's queue of outcomes to store (the outbox), and the rows they
+become.
 
 An outcome's text (its exception class path and traceback) becomes what the databases store in
 one place, ``make_finish``, before any of them sees it: lone surrogates and NUL characters
@@ -22,8 +23,8 @@ from datetime import datetime
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.utils import timezone
 
-from django_tasks.backends.database.executor import Claim
 from django_tasks.backends.database.queries import ClaimedRow, Finish
+from django_tasks.backends.database.worker.claims import Claim
 from django_tasks.exceptions import StorageError
 from django_tasks.execution import Outcome
 from django_tasks.serialization import JSONLimit, JSONTooLarge, too_large_return_value

@@ -22,10 +22,6 @@ from django_tasks.backends.database.schema import NOTIFY_CHANNEL
 
 logger = logging.getLogger("django_tasks.worker")
 
-NOTIFY_WINDOW = 0.01
-"""Seconds after an enqueue's notification during which further enqueues on its queue, from
-the same connection, skip theirs; a woken worker looks again this long after its claim."""
-
 
 class Alarm:
     """A selector over the self-pipe and, once ``listen()`` succeeds, the LISTENing socket."""

@@ -1,6 +1,6 @@
 """Stopping at once, even while the worker waits on a database that does not answer.
 
-A signal handler only counts (worker.py), and Python runs it in the main thread between two
+A signal handler only counts (loop.py), and Python runs it in the main thread between two
 steps of Python code; the main thread's loop then decides what to do. A main thread blocked in
 a database driver's call, waiting for an answer that a dead network path will never bring,
 neither runs the handler nor acts on it until the call ends, however many signals arrive.
@@ -21,8 +21,17 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from types import FrameType
+from typing import Any
 
 logger = logging.getLogger("django_tasks.worker")
+
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
+)
+"""The signals that stop the worker (see the worker package). SIGHUP too: a terminal that
+closes sends it, and a worker has no configuration to reload; a supervisor that restarts it
+after it exits turns the stop into a reload."""
 
 STOP_NOW_SECONDS = 2.0
 """How long, after a second signal, the worker may wait on the database to hand its tasks
@@ -77,6 +86,25 @@ class Stopper:
             sys.stderr.flush()
             sys.stdout.flush()
         os._exit(1)
+
+
+def install_signal_handlers(
+    on_signal: Callable[[int, FrameType | None], Any], stopper: Stopper
+) -> Callable[[], None]:
+    """Call ``on_signal`` at each of STOP_SIGNALS, and start ``stopper`` watching them; return
+    the function that puts the previous handlers back. Does nothing outside the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # Under --reload the reloader owns the signals.
+    previous = {number: signal.signal(number, on_signal) for number in STOP_SIGNALS}
+    previous_fd = signal.set_wakeup_fd(stopper.wakeup_fd, warn_on_full_buffer=False)
+    stopper.start()
+
+    def restore() -> None:
+        signal.set_wakeup_fd(previous_fd)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+    return restore
 
 
 def _describe(number: int) -> str:
