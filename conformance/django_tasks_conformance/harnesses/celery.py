@@ -176,10 +176,13 @@ class CeleryHarness(WorkerHarness):
             self._control("cancel_consumer", queue)
         if self._consumed and broker_kind(self.backend.app) == REDIS:
             # On Redis the worker may still be waiting in a BRPOP that names the queues (for
-            # polling_interval seconds, 1 by default): a task enqueued meanwhile would be taken
-            # and put back at the head of its queue, out of order. Let that BRPOP end.
+            # polling_interval seconds, 1 by default): a task enqueued meanwhile would be taken.
+            # kombu answers cancel_consumer before it cancels when it is in the middle of a read
+            # (celery/celery#1773), so first a ping: once the worker answers it, the cancel is
+            # done and no BRPOP sent from then on names the queues. Then let the last one end.
+            self._ping()
             options = self.backend.app.conf.broker_transport_options or {}
-            time.sleep(float(options.get("polling_interval", 1.0)) + 0.05)
+            time.sleep(float(options.get("polling_interval", 1.0)) + 0.1)
         self._consumed.clear()
 
     def worker_running(self) -> bool:
@@ -211,6 +214,14 @@ class CeleryHarness(WorkerHarness):
         if not replies:
             raise CeleryWorkerError(
                 f"The Celery worker {self._node} did not answer {command}({queue!r}) within "
+                f"{CONTROL_TIMEOUT:g}s. Its output:\n{self._output()[-3000:]}"
+            )
+
+    def _ping(self) -> None:
+        self._check_alive()
+        if not self.backend.app.control.ping(destination=[self._node], timeout=CONTROL_TIMEOUT):
+            raise CeleryWorkerError(
+                f"The Celery worker {self._node} did not answer ping within "
                 f"{CONTROL_TIMEOUT:g}s. Its output:\n{self._output()[-3000:]}"
             )
 
