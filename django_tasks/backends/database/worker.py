@@ -16,11 +16,11 @@ Waiting. On PostgreSQL an idle worker LISTENs and wakes when a task is enqueued 
 queues (waking.py), and polls for tasks whose run_after has come. Elsewhere it polls, backing
 off to ``interval`` while the queue stays empty.
 
-Stopping. SIGTERM, SIGINT or SIGHUP: claim nothing more, hand back claimed tasks that have not
-started, finish the running ones, exit 0. A second signal: hand back the running ones too (they
-start again elsewhere; their attempt counts) and exit 1 at once. Signal handlers only count; a
-Stopper thread (stopping.py) ends the process if the database keeps this thread from acting on a
-second signal for STOP_NOW_SECONDS.
+Stopping. SIGTERM, SIGINT, SIGHUP or SIGQUIT: claim nothing more, hand back claimed tasks that
+have not started, finish the running ones, exit 0. A second signal: hand back the running ones
+too (they start again elsewhere; their attempt counts) and exit 1 at once. Signal handlers only
+count; a Stopper thread (stopping.py) ends the process if the database keeps this thread from
+acting on a second signal for STOP_NOW_SECONDS.
 
 Database errors. An error of the worker's own statements (the database restarts, the
 connection is killed) closes the connection; the worker retries after a backoff of up to
@@ -29,6 +29,7 @@ write them. Its own connection is bounded (Queries.connection_bounds), so a netw
 stops answering, without a reset, fails its statements within about DEAD_PATH_SECONDS too."""
 
 import logging
+import random
 import signal
 import threading
 import time
@@ -71,11 +72,14 @@ MAX_BACKOFF = 5.0
 """The longest wait between attempts to reach the database."""
 
 STOP_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
+    getattr(signal, name)
+    for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT")
+    if hasattr(signal, name)
 )
 """The signals that stop the worker (see the module docstring). SIGHUP too: a terminal that
 closes sends it, and a worker has no configuration to reload; a supervisor that restarts it
-after it exits turns the stop into a reload."""
+after it exits turns the stop into a reload. SIGQUIT too, as the reference's worker takes it
+(Ctrl-\\ in a terminal; some process managers stop with it)."""
 
 
 class QueueTableMissing(Exception):  # noqa: N818  # Says what is wrong, like DoesNotExist.
@@ -88,6 +92,11 @@ class WorkerOptions:
 
     queues: Sequence[str] | None = ("default",)
     """The queues to take tasks from; None for every queue."""
+    exclude_queues: Sequence[str] = ()
+    """Queues not to take tasks from (with ``queues`` None: every queue but these)."""
+    startup_delay: float = 0.0
+    """The longest random wait before the first claim, which spreads the first polls of many
+    workers started together (db_worker's default: up to a second; 0 for none)."""
     interval: float = 1.0
     batch: bool = False
     max_tasks: int | None = None
@@ -130,6 +139,8 @@ class Worker:
         self._backoff = 0.0
         self._retry_at = 0.0
         self._started = time.monotonic()
+        # The startup delay: no claim before this (random: it spreads workers started together).
+        self._claim_from = self._started + random.uniform(0.0, options.startup_delay)
 
     def run(self) -> int:
         """Work until stopped; return the exit status (0, or 1 after a forced stop)."""
@@ -183,7 +194,7 @@ class Worker:
         self._release_dropped()
         self._flush()
         self._keep_leases()
-        if self._claiming:
+        if self._claiming and time.monotonic() >= self._claim_from:
             self._fill()
 
     def _finished(self) -> bool:
@@ -191,7 +202,12 @@ class Worker:
             return False
         if self._stopping or not self._claiming:
             return True
-        if self.options.batch and not self._pacing.more and time.monotonic() >= self._retry_at:
+        now = time.monotonic()
+        if (
+            self.options.batch
+            and not self._pacing.more
+            and now >= max(self._retry_at, self._claim_from)
+        ):
             logger.info("No task is ready; exiting (--batch).")
             return True
         return False
@@ -230,6 +246,7 @@ class Worker:
                 worker_id=self.options.worker_id,
                 backend=self.backend.alias,
                 queues=self.options.queues,
+                exclude=self.options.exclude_queues,
                 limit=limit,
                 lease_seconds=self.backend.options.LEASE_SECONDS,
             )
@@ -455,9 +472,12 @@ class Worker:
             return
         deadline = self._next_heartbeat
         if self._claiming:
-            if self._claim_limit() > 0:
+            if now < self._claim_from:  # The startup delay.
+                deadline = min(deadline, self._claim_from)
+            elif self._claim_limit() > 0:
                 return
-            deadline = min(deadline, self._pacing.next_poll)
+            else:
+                deadline = min(deadline, self._pacing.next_poll)
         try:
             if self._notified():
                 return
@@ -472,7 +492,9 @@ class Worker:
             self._alarm.listen(connection)
 
     def _notified(self) -> bool:
-        if self._alarm.notified(connections[self.alias], self.options.queues):
+        if self._alarm.notified(
+            connections[self.alias], self.options.queues, self.options.exclude_queues
+        ):
             self._pacing.notified()
             return True
         return False
