@@ -405,8 +405,9 @@ class TestBackendSettings:
         settings.TASKS = {"default": {"BACKEND": "no.such.Backend"}}
         declared = task(test_tasks.noop.func)
         message = (
-            "TASKS['default']['BACKEND']: The module 'no.such' of BACKEND 'no.such.Backend' cannot "
-            "be imported: ModuleNotFoundError: No module named 'no'."
+            "TASKS['default']['BACKEND']: Could not find backend 'no.such.Backend': No module "
+            "named 'no'; the module 'no.such' of BACKEND 'no.such.Backend' cannot be imported "
+            "(ModuleNotFoundError)."
         )
         with pytest.raises(InvalidTaskBackendError, match=re.escape(message)):
             declared.enqueue()
