@@ -1,5 +1,6 @@
 """The django_tasks app: connects the signal receivers, registers the system checks (in place of
-Django 6's ``check_tasks``), and imports the ``tasks`` module of every installed app."""
+Django 6's ``check_tasks``), and imports the ``tasks`` module of every installed app and the
+modules of the TASK_MODULES setting."""
 
 from importlib import import_module
 
@@ -7,6 +8,7 @@ from django.apps import AppConfig, apps
 from django.utils.module_loading import module_has_submodule
 
 from django_tasks.dialects import InvalidTaskBackendBase, replace_django_check_and_receivers
+from django_tasks.registry import task_modules
 
 
 class TasksConfig(AppConfig):
@@ -28,7 +30,7 @@ class TasksConfig(AppConfig):
 
 
 def discover_tasks() -> None:
-    """Import the ``tasks`` module of every installed app.
+    """Import the ``tasks`` module of every installed app, and the modules TASK_MODULES lists.
 
     Django's ``@django.tasks.task`` creates its backend when the module declares a task, so
     with a broken TASKS setting it raises there; the system checks report what is wrong with
@@ -38,11 +40,17 @@ def discover_tasks() -> None:
     # Imported here: the checks module registers the checks, which the app does in ready().
     from django_tasks.checks import tasks_setting_is_broken
 
-    for app_config in apps.get_app_configs():
-        if not module_has_submodule(app_config.module, "tasks"):
-            continue
+    app_modules = [
+        f"{app_config.name}.tasks"
+        for app_config in apps.get_app_configs()
+        if module_has_submodule(app_config.module, "tasks")
+    ]
+    for name in [*app_modules, *task_modules()]:
         try:
-            import_module(f"{app_config.name}.tasks")
+            import_module(name)
         except InvalidTaskBackendBase:  # Ours too: they are Django's InvalidTaskBackend.
             if not tasks_setting_is_broken():
+                raise
+        except ImportError:  # Of TASK_MODULES: reported by the check E061, which must run.
+            if name in app_modules:
                 raise

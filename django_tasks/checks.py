@@ -8,12 +8,15 @@ cannot load a backend, or a backend class that raises, is a message like any oth
 
 from collections.abc import Mapping, Sequence
 from enum import Enum
+from importlib import import_module
 from typing import Any
 
 from django.apps import AppConfig
+from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS
+from django.urls import get_resolver
 
 from django_tasks.backends.base import (
     BaseTaskBackend,
@@ -40,7 +43,7 @@ from django_tasks.problems import (
     undefined_alias_message,
     valid_alias,
 )
-from django_tasks.registry import task_registry
+from django_tasks.registry import TASK_MODULES_SETTING, task_modules, task_registry
 from django_tasks.signatures import check_task_signatures
 from django_tasks.task import Task, validate_for_backend
 from django_tasks.utils import class_path
@@ -71,9 +74,9 @@ MANUAL_COMMIT = "django_tasks.E016"
 TASK_REFUSED = "django_tasks.E017"
 TASK_BACKEND_UNDEFINED = "django_tasks.E018"
 BACKEND_RAISED = "django_tasks.E019"
-ON_COMMIT_WITHOUT_DATABASE = "django_tasks.W001"
 DUMMY_BACKEND_DEPLOYED = "django_tasks.W002"
 IMMEDIATE_BACKEND_DEPLOYED = "django_tasks.W003"
+TASK_MODULE_INVALID = "django_tasks.E061"
 
 _WORKER_HINT = (
     "In production, use a backend that runs tasks in worker processes, such as "
@@ -125,8 +128,55 @@ def check_tasks(
     commit = _commit_support()
     ours = {alias: config for alias, config in configs.items() if alias not in foreign}
     messages.extend(_on_commit_messages(ours, commit))
+    messages.extend(_import_urlconf())
     for task in task_registry:
         messages.extend(_task_messages(task, list(raw), configs, backends, commit))
+    return messages
+
+
+def _import_urlconf() -> list[checks.CheckMessage]:
+    """Import the URLconf, as Django's URL checks do, so that the tasks of the modules the views
+    import are checked too: a ``mysite/tasks.py`` outside INSTALLED_APPS and TASK_MODULES, whose
+    tasks workers would not import, is reported now (E017) rather than at its first enqueue."""
+    urlconf = getattr(settings, "ROOT_URLCONF", None)
+    if not urlconf:
+        return []
+    try:
+        get_resolver().url_patterns  # noqa: B018  # Reading it imports the URLconf.
+    except InvalidTaskError as e:  # A @task its backend refuses, declared on the way.
+        hint = f"Add the task's module to {TASK_MODULES_SETTING}, or move the task into an app."
+        return [checks.Error(str(e), hint=hint, obj=urlconf, id=TASK_REFUSED)]
+    except Exception:  # Anything else: Django's URL checks report a broken URLconf.
+        return []
+    return []
+
+
+@checks.register("tasks")
+def check_task_modules(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """E061: each entry of TASK_MODULES is a module the workers can import."""
+    value = getattr(settings, TASK_MODULES_SETTING, [])
+    hint = f'List module names: {TASK_MODULES_SETTING} = ["mysite.tasks"].'
+    if not isinstance(value, (list, tuple)):
+        message = f"{TASK_MODULES_SETTING} {value!r} is invalid; it must be a list of module names."
+        return [checks.Error(message, hint=hint, obj=TASK_MODULES_SETTING, id=TASK_MODULE_INVALID)]
+    messages: list[checks.CheckMessage] = []
+    valid = task_modules()
+    for i, name in enumerate(value):
+        where = f"{TASK_MODULES_SETTING}[{i}]"
+        if name not in valid:
+            message = f"{where} {name!r} is invalid; it must be a dotted module name."
+        else:
+            try:
+                import_module(name)
+                continue
+            except Exception as e:  # Any error of the module's code: say it, as a worker would.
+                message = (
+                    f"{where} {name!r} cannot be imported ({describe(e)}), so workers would not "
+                    f"find its tasks."
+                )
+        messages.append(checks.Error(message, hint=hint, obj=where, id=TASK_MODULE_INVALID))
     return messages
 
 
@@ -277,24 +327,12 @@ def _commit_support() -> _Commit:
 def _on_commit_messages(
     configs: Mapping[str, BackendConfig], commit: _Commit
 ) -> list[checks.CheckMessage]:
-    """ENQUEUE_ON_COMMIT asks for something the database configuration cannot give."""
+    """ENQUEUE_ON_COMMIT asks for on-commit hooks a database without autocommit never runs.
+    (Without any database, each backend's check() reports it: E060.)"""
     messages: list[checks.CheckMessage] = []
     for alias, config in configs.items():
         where = location([alias, "ENQUEUE_ON_COMMIT"])
-        # The default (True) is no mistake in a project without a database.
-        explicit = "ENQUEUE_ON_COMMIT" in config.model_fields_set
-        if config.ENQUEUE_ON_COMMIT and explicit and commit is _Commit.NO_DATABASE:
-            messages.append(
-                checks.Warning(
-                    f"ENQUEUE_ON_COMMIT of backend {alias!r} is True, but DATABASES defines "
-                    f"no {DEFAULT_DB_ALIAS!r} database, so tasks are enqueued at once.",
-                    hint="Remove ENQUEUE_ON_COMMIT: without a database, there is no "
-                    "transaction to wait for.",
-                    obj=where,
-                    id=ON_COMMIT_WITHOUT_DATABASE,
-                )
-            )
-        elif config.ENQUEUE_ON_COMMIT and commit is _Commit.MANUAL:
+        if config.ENQUEUE_ON_COMMIT and commit is _Commit.MANUAL:
             messages.append(
                 checks.Error(
                     manual_commit_message(alias),

@@ -166,8 +166,10 @@ def import_backend_class(alias: str, path: str) -> type[BaseTaskBackend]:
                 SettingProblem(
                     ProblemKind.BACKEND_MODULE_NOT_IMPORTABLE,
                     where,
-                    f"The module {module_path!r} of BACKEND {path!r} cannot be imported: "
-                    f"{describe(e)}.",
+                    # The reference's words first: "Could not find backend '<path>': <error>".
+                    f"Could not find backend {path!r}: {str(e).strip().rstrip('.')}; the "
+                    f"module {module_path!r} of BACKEND {path!r} cannot be imported "
+                    f"({type(e).__name__}).",
                     _import_hint(module_path, e),
                 )
             ]

@@ -2,7 +2,7 @@
 
 TaskException
  ├── InvalidTaskError             a task (or a call to it) breaks the contract
- │    └── InvalidTaskArgumentsError   an argument is not JSON-safe
+ │    └── InvalidTaskArgumentsError   an argument is not JSON-safe (also ValueError, TypeError)
  ├── InvalidTaskBackendError      the TASKS setting is wrong (also ImproperlyConfigured)
  │    └── InvalidTaskSettingError     ... with the problems the system checks report
  ├── ResultDoesNotExist           no result with that id (also ObjectDoesNotExist)
@@ -43,8 +43,11 @@ class InvalidTaskError(TaskException, InvalidTaskBase):
     """The task is invalid for its backend."""
 
 
-class InvalidTaskArgumentsError(InvalidTaskError, ValueError):
-    """The task's arguments cannot be stored as JSON."""
+class InvalidTaskArgumentsError(InvalidTaskError, ValueError, TypeError):
+    """The task's arguments cannot be stored as JSON.
+
+    Also a TypeError: the reference (and Django 6) let ``json.dumps`` raise its TypeError for
+    an argument JSON cannot hold, which code written for them catches."""
 
 
 class InvalidTaskBackendError(TaskException, InvalidTaskBackendBase):

@@ -75,7 +75,11 @@ def location(path: Sequence[Any], root: str = "TASKS") -> str:
 
 def undefined_alias_message(alias: object, aliases: Sequence[object]) -> str:
     """The message for a backend alias that TASKS does not define."""
-    return f"Task backend {alias!r} is not defined; TASKS defines {list(aliases)!r}."
+    # The reference's (and Django's) words first, so assertions written for them hold.
+    return (
+        f"The connection {alias!r} doesn't exist. Task backend {alias!r} is not defined; TASKS "
+        f"defines {list(aliases)!r}."
+    )
 
 
 def tasks_setting_problems(raw: Any) -> list[SettingProblem]:

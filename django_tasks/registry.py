@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from django.apps import apps
+from django.conf import settings
 
 from django_tasks.dialects import AnyTask
 from django_tasks.exceptions import InvalidTaskError
@@ -32,6 +33,37 @@ contract's): ours of Django's dialect, and a plain ``django.tasks.Task``, have t
 machinery reads (func, priority, queue_name, backend, run_after, takes_context)."""
 
 _DOTTED_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+")
+_MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+TASK_MODULES_SETTING = "TASK_MODULES"
+"""The setting that lists the modules outside INSTALLED_APPS whose tasks workers run
+(``TASK_MODULES = ["mysite.tasks"]``): each is imported at start-up, as the ``tasks`` module of
+every installed app is."""
+
+
+def task_modules() -> list[str]:
+    """The module names TASK_MODULES lists; what is not a module name is left out (the system
+    check E061 reports it)."""
+    value = getattr(settings, TASK_MODULES_SETTING, [])
+    if not isinstance(value, (list, tuple)):
+        return []
+    return [name for name in value if isinstance(name, str) and _MODULE_NAME.fullmatch(name)]
+
+
+def workers_import(module_name: str) -> bool:
+    """Whether workers import ``module_name``'s tasks: it is part of an installed app, or
+    TASK_MODULES lists it."""
+    return apps.get_containing_app_config(module_name) is not None or module_name in task_modules()
+
+
+def not_imported_message(module_path: str, module_name: str) -> str:
+    """Why a task of ``module_name`` cannot run in a worker, and the fix."""
+    return (
+        f"Task {module_path} is defined in module {module_name!r}, which is not part of an "
+        f"installed app nor listed in {TASK_MODULES_SETTING}, so workers do not import it; add "
+        f"{module_name!r} to the {TASK_MODULES_SETTING} setting (or move the task into an "
+        f"installed app)."
+    )
 
 
 class TaskRegistry:
@@ -62,9 +94,9 @@ class TaskRegistry:
         """Return the task declared at ``module_path``, as a worker finds a stored path.
 
         A task whose module has not been imported yet is found by importing that module, but
-        only if it belongs to an installed app: a path naming any other module (``os.system``,
-        ``antigravity``) imports nothing and runs nothing. Raises InvalidTaskError saying why
-        the path does not lead to a task.
+        only if it belongs to an installed app or TASK_MODULES lists it: a path naming any
+        other module (``os.system``, ``antigravity``) imports nothing and runs nothing. Raises
+        InvalidTaskError saying why the path does not lead to a task.
         """
         task = self._tasks.get(module_path)
         if task is not None:
@@ -76,11 +108,12 @@ class TaskRegistry:
             )
         module_name = module_path.rpartition(".")[0]
         if module_name not in sys.modules:
-            if apps.get_containing_app_config(module_name) is None:
+            if not workers_import(module_name):
                 raise InvalidTaskError(
                     f"Task path {module_path!r} is not a registered task, and its module "
-                    f"{module_name!r} is not part of an installed app, so it is not imported; "
-                    f"only functions declared with @task in installed apps run."
+                    f"{module_name!r} is not part of an installed app nor listed in "
+                    f"{TASK_MODULES_SETTING}, so it is not imported; only functions declared "
+                    f"with @task in installed apps and {TASK_MODULES_SETTING} run."
                 )
             try:
                 importlib.import_module(module_name)

@@ -48,6 +48,9 @@ class ResultStatus(TextChoices):
 
 FINISHED_STATUSES = frozenset({ResultStatus.FAILED, ResultStatus.SUCCEEDED})
 
+NOT_FINISHED = "Task has not finished yet"
+"""The reference's words for reading an outcome too early; our messages start with them."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TaskError(TaskErrorBase):  # type: ignore[misc]  # Frozen at run time; django-stubs says plain.
@@ -131,9 +134,11 @@ class TaskResult(Generic[T]):
     def return_value(self) -> T:
         """What the function returned, as JSON data. Raises ValueError unless it SUCCEEDED."""
         if self.status != ResultStatus.SUCCEEDED:
+            # The reference's and Django's phrases first, so assertions written for them hold.
+            phrase = "Task failed" if self.status == ResultStatus.FAILED else NOT_FINISHED
             raise ValueError(
-                f"Task result {self.id!r} has status {self.status.value}; a return value exists "
-                f"only once it has SUCCEEDED."
+                f"{phrase}: task result {self.id!r} has status {self.status.value}; a return "
+                f"value exists only once it has SUCCEEDED."
             )
         return cast(T, self._return_value)
 
@@ -167,8 +172,8 @@ class TaskResult(Generic[T]):
     def _require_finished(self, attribute: str) -> None:
         if not self.is_finished:
             raise ValueError(
-                f"Task result {self.id!r} has status {self.status.value}; {attribute} is known "
-                f"only once it has finished."
+                f"{NOT_FINISHED}: task result {self.id!r} has status {self.status.value}; "
+                f"{attribute} is known only once it has finished."
             )
 
     def _refresh_from(self, other: Any) -> None:

@@ -419,8 +419,8 @@ def validate_for_backend(task: Any, backend: Any) -> None:
 def _validate_function(func: Any) -> None:
     if not inspect.isfunction(func):
         raise InvalidTaskError(
-            f"{func!r} is not a Python function; a task must be a module-level function "
-            f"defined with def or async def."
+            f"Task function must be defined at a module level: {func!r} is not a Python "
+            f"function; a task must be a module-level function defined with def or async def."
         )
     where = func.__qualname__
     if func.__name__ == "<lambda>":
@@ -432,8 +432,8 @@ def _validate_function(func: Any) -> None:
     else:
         return
     raise InvalidTaskError(
-        f"Task function {func.__module__}.{where} {problem}; define it at module level "
-        f"so that a worker can import it."
+        f"Task function must be defined at a module level: {func.__module__}.{where} "
+        f"{problem}; define it at module level so that a worker can import it."
     )
 
 
@@ -452,7 +452,7 @@ def _validate_queue_name(name: object) -> None:
 def _validate_priority(priority: Any) -> None:
     if type(priority) is not int or not MIN_PRIORITY <= priority <= MAX_PRIORITY:
         raise InvalidTaskError(
-            f"Priority {priority!r} is invalid; it must be a whole number between "
+            f"Priority {priority!r} is invalid: priority must be a whole number between "
             f"{MIN_PRIORITY} and {MAX_PRIORITY}."
         )
 
@@ -464,7 +464,7 @@ def _validate_run_after(run_after: Any) -> None:
         )
     if timezone.is_naive(run_after):
         raise InvalidTaskError(
-            f"run_after {run_after!r} is a naive datetime; pass an aware one "
+            f"run_after must be an aware datetime: {run_after!r} is naive; pass an aware one "
             f"(for example django.utils.timezone.now() + timedelta(minutes=5))."
         )
     try:

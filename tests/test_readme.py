@@ -19,10 +19,12 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db.utils import load_backend
+from django.test import override_settings
 from pytest_django import Settings as SettingsWrapper
 
 from django_tasks.configuration import resolve_backend
 from django_tasks.problems import tasks_setting_problems
+from django_tasks.registry import task_modules
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 SNIPPETS_MODULE = "tests.readme_snippets"
@@ -75,6 +77,9 @@ def check_settings(values: dict[str, Any], where: str) -> None:
         elif name == "DATABASES":
             for config in value.values():
                 load_backend(config["ENGINE"])
+        elif name == "TASK_MODULES":  # Module names (the example's project does not exist here).
+            with override_settings(TASK_MODULES=value):
+                assert task_modules() == value, where
         else:
             pytest.fail(f"{where}: no check for the setting {name}.")
 

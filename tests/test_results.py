@@ -47,8 +47,8 @@ class TestResultFields:
     def test_return_value_only_once_succeeded(self, dummy: DummyBackend) -> None:
         result = test_tasks.add.enqueue(1, 2)
         message = (
-            f"Task result {result.id!r} has status NEW; a return value exists only once it has "
-            f"SUCCEEDED."
+            f"Task has not finished yet: task result {result.id!r} has status NEW; a return value "
+            f"exists only once it has SUCCEEDED."
         )
         with pytest.raises(ValueError, match=re.escape(message)):
             result.return_value  # noqa: B018  # The property access is what is tested.
@@ -56,15 +56,18 @@ class TestResultFields:
     def test_return_value_of_a_failed_task(self) -> None:
         result = test_tasks.fail.enqueue()
         assert result.status == ResultStatus.FAILED
-        with pytest.raises(ValueError, match="has status FAILED; a return value exists only"):
+        with pytest.raises(
+            ValueError,
+            match=r"^Task failed: task result .* has status FAILED; a return value exists only",
+        ):
             result.return_value  # noqa: B018  # The property access is what is tested.
 
     @pytest.mark.parametrize("attribute", ["exception_class", "traceback"])
     def test_error_fields_only_once_finished(self, dummy: DummyBackend, attribute: str) -> None:
         result = test_tasks.noop.enqueue()
         message = (
-            f"Task result {result.id!r} has status NEW; {attribute} is known only once it has "
-            f"finished."
+            f"Task has not finished yet: task result {result.id!r} has status NEW; {attribute} is "
+            f"known only once it has finished."
         )
         with pytest.raises(ValueError, match=re.escape(message)):
             getattr(result, attribute)
@@ -87,7 +90,7 @@ class TestGetResult:
 
     def test_using_copy_finds_results_of_the_same_task(self, dummy: DummyBackend) -> None:
         result = test_tasks.add.using(priority=5).enqueue(1, 2)
-        assert test_tasks.add.get_result(result.id) is result
+        assert test_tasks.add.get_result(result.id) == result
 
     def test_unknown_id(self, dummy: DummyBackend) -> None:
         message = "No task result with id 'nope' in backend 'default'."
@@ -97,7 +100,10 @@ class TestGetResult:
             default_task_backend.get_result("nope")
 
     def test_backend_without_get_result(self) -> None:
-        message = "Backend 'default' (ImmediateBackend) does not support retrieving results."
+        message = (
+            "This backend does not support retrieving or refreshing results. Backend 'default' "
+            "(ImmediateBackend) keeps none."
+        )
         with pytest.raises(NotImplementedError, match=re.escape(message)):
             default_task_backend.get_result("any")
 
@@ -125,9 +131,24 @@ class TestRefresh:
 
     async def test_arefresh(self, dummy: DummyBackend) -> None:
         result = test_tasks.add.enqueue(1, 2)
-        result._update(status=ResultStatus.RUNNING)
+        dummy.results[0]._update(status=ResultStatus.RUNNING)
+        assert [result.status] == [ResultStatus.NEW]  # A list: mypy keeps no narrowing.
         await result.arefresh()
         assert result.status == ResultStatus.RUNNING
+
+    def test_the_dummy_backend_returns_a_copy_of_what_it_stores(self, dummy: DummyBackend) -> None:
+        """Django's and the reference's DummyBackend do: changing one leaves the other."""
+        result = test_tasks.add.enqueue(1, 2)
+        stored = dummy.results[0]
+        assert result == stored
+        assert result is not stored
+        assert result.task is test_tasks.add
+        stored._update(status=ResultStatus.SUCCEEDED, _return_value=3)
+        result.args.append(4)
+        assert [result.status] == [ResultStatus.NEW]  # A list: mypy keeps no narrowing.
+        assert stored.args == [1, 2]
+        result.refresh()
+        assert result.status == ResultStatus.SUCCEEDED
 
     def test_update_refuses_unknown_fields(self, dummy: DummyBackend) -> None:
         result = test_tasks.noop.enqueue()

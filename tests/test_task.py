@@ -132,18 +132,19 @@ class Holder:
     [
         (
             lambda: None,
-            "Task function tests.test_task.<lambda> is a lambda; define it at module level so "
-            "that a worker can import it.",
+            "Task function must be defined at a module level: tests.test_task.<lambda> is a "
+            "lambda; define it at module level so that a worker can import it.",
         ),
         (
             Holder.method,
-            "Task function tests.test_task.Holder.method is defined inside a class; define it at "
-            "module level so that a worker can import it.",
+            "Task function must be defined at a module level: tests.test_task.Holder.method is "
+            "defined inside a class; define it at module level so that a worker can import it.",
         ),
         (
             len,
-            "<built-in function len> is not a Python function; a task must be a module-level "
-            "function defined with def or async def.",
+            "Task function must be defined at a module level: <built-in function len> is not a "
+            "Python function; a task must be a module-level function defined with def or async "
+            "def.",
         ),
     ],
 )
@@ -154,8 +155,9 @@ def test_refuses_what_a_worker_cannot_import(func: Any, message: str) -> None:
 
 def test_refuses_nested_functions() -> None:
     message = (
-        "Task function tests.test_task.nested_holder.<locals>.nested is defined inside another "
-        "function; define it at module level so that a worker can import it."
+        "Task function must be defined at a module level: tests.test_task.nested_holder."
+        "<locals>.nested is defined inside another function; define it at module level so that "
+        "a worker can import it."
     )
     with pytest.raises(InvalidTaskError, match=re.escape(message)):
         nested_holder()
@@ -163,7 +165,9 @@ def test_refuses_nested_functions() -> None:
 
 @pytest.mark.parametrize("priority", [-101, 101, 1.0, True, "1", None])
 def test_priority_is_a_whole_number_in_range(priority: Any) -> None:
-    message = f"Priority {priority!r} is invalid; it must be a whole number between -100 and 100."
+    message = (
+        f"Priority {priority!r} is invalid: priority must be a whole number between -100 and 100."
+    )
     with pytest.raises(InvalidTaskError, match=re.escape(message)):
         task(priority=priority)(test_tasks.noop.func)
     if priority is not None:  # using(priority=None) keeps the priority.
@@ -263,8 +267,8 @@ class TestUsing:
     def test_run_after_naive_datetime_is_refused(self, dummy: DummyBackend) -> None:
         naive = datetime(2030, 1, 1, 12, 0)
         message = (
-            "run_after datetime.datetime(2030, 1, 1, 12, 0) is a naive datetime; pass an aware "
-            "one (for example django.utils.timezone.now() + timedelta(minutes=5))."
+            "run_after must be an aware datetime: datetime.datetime(2030, 1, 1, 12, 0) is naive; "
+            "pass an aware one (for example django.utils.timezone.now() + timedelta(minutes=5))."
         )
         with pytest.raises(InvalidTaskError, match=re.escape(message)):
             test_tasks.add.using(run_after=naive)
@@ -327,8 +331,9 @@ class TestUsing:
     def test_run_after_refused_by_a_backend_without_defer(self) -> None:
         when = timezone.now() + timedelta(hours=1)
         message = (
-            f"Task {SUITE}.add has run_after {when.isoformat()}, but backend 'default' "
-            f"cannot defer tasks (supports_defer is False)."
+            f"Backend does not support run_after: task {SUITE}.add has run_after "
+            f"{when.isoformat()}, but backend 'default' cannot defer tasks (supports_defer is "
+            f"False)."
         )
         with pytest.raises(InvalidTaskError, match=re.escape(message)):
             test_tasks.add.using(run_after=when)
@@ -346,7 +351,10 @@ class TestUsing:
             test_tasks.add.using(queue_name="anything", backend="strict")
 
     def test_unknown_backend_alias(self) -> None:
-        message = "Task backend 'missing' is not defined; TASKS defines ['default']."
+        message = (
+            "The connection 'missing' doesn't exist. Task backend 'missing' is not defined; "
+            "TASKS defines ['default']."
+        )
         with pytest.raises(InvalidTaskBackendError, match=re.escape(message)):
             test_tasks.add.using(backend="missing")
 
@@ -397,8 +405,9 @@ class TestBackendSettings:
         settings.TASKS = {"default": {"BACKEND": "no.such.Backend"}}
         declared = task(test_tasks.noop.func)
         message = (
-            "TASKS['default']['BACKEND']: The module 'no.such' of BACKEND 'no.such.Backend' cannot "
-            "be imported: ModuleNotFoundError: No module named 'no'."
+            "TASKS['default']['BACKEND']: Could not find backend 'no.such.Backend': No module "
+            "named 'no'; the module 'no.such' of BACKEND 'no.such.Backend' cannot be imported "
+            "(ModuleNotFoundError)."
         )
         with pytest.raises(InvalidTaskBackendError, match=re.escape(message)):
             declared.enqueue()

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 from pydantic import BaseModel
@@ -34,6 +35,7 @@ from django_tasks.exceptions import (
 from django_tasks.problems import (
     ProblemKind,
     SettingProblem,
+    location,
     validate_backend_config,
     validate_options,
 )
@@ -118,6 +120,7 @@ class BaseTaskBackend(BackendBase, ABC):
         self.alias = alias
         self.queues = frozenset(checked.config.QUEUES)
         self.enqueue_on_commit = checked.config.ENQUEUE_ON_COMMIT
+        self._enqueue_on_commit_set = "ENQUEUE_ON_COMMIT" in checked.config.model_fields_set
         self.options = checked.options
 
     @classmethod
@@ -151,13 +154,15 @@ class BaseTaskBackend(BackendBase, ABC):
             _validate_context_parameter(task)
         if is_async(task) and not self.supports_async_task:
             raise InvalidTaskError(
-                f"Task {task.module_path} is a coroutine function, which backend "
-                f"{self.alias!r} cannot run (supports_async_task is False)."
+                f"Backend does not support async tasks: task {task.module_path} is a coroutine "
+                f"function, which backend {self.alias!r} cannot run (supports_async_task is "
+                f"False)."
             )
         if task.run_after is not None and not self.supports_defer:
             raise InvalidTaskError(
-                f"Task {task.module_path} has run_after {task.run_after.isoformat()}, but "
-                f"backend {self.alias!r} cannot defer tasks (supports_defer is False)."
+                f"Backend does not support run_after: task {task.module_path} has run_after "
+                f"{task.run_after.isoformat()}, but backend {self.alias!r} cannot defer tasks "
+                f"(supports_defer is False)."
             )
         if task.priority != DEFAULT_PRIORITY and not self.supports_priority:
             raise InvalidTaskError(
@@ -225,8 +230,8 @@ class BaseTaskBackend(BackendBase, ABC):
     def get_result(self, result_id: str) -> TaskResult[Any]:
         """Return the result with this id, of its task's dialect, or raise ResultDoesNotExist."""
         raise NotImplementedError(
-            f"Backend {self.alias!r} ({type(self).__qualname__}) does not support retrieving "
-            f"results."
+            f"This backend does not support retrieving or refreshing results. Backend "
+            f"{self.alias!r} ({type(self).__qualname__}) keeps none."
         )
 
     async def aget_result(self, result_id: str) -> TaskResult[Any]:
@@ -259,8 +264,28 @@ class BaseTaskBackend(BackendBase, ABC):
         return True
 
     def check(self, **kwargs: Any) -> Iterable[checks.CheckMessage]:
-        """Report problems with the backend's configuration. Every message has an id."""
-        return []
+        """Report problems with the backend's configuration. Every message has an id.
+
+        A subclass yields from ``super().check(**kwargs)`` first.
+        """
+        # ENQUEUE_ON_COMMIT=True asks for a transaction that cannot exist. Its default (True)
+        # is no mistake in a project without a database: only an explicit True is reported.
+        if self.enqueue_on_commit and self._enqueue_on_commit_set:
+            try:
+                missing = not database_configured(DEFAULT_DB_ALIAS)
+            except ImproperlyConfigured:  # DATABASES itself is broken; Django reports that.
+                missing = False
+            if missing:
+                where = location([self.alias, "ENQUEUE_ON_COMMIT"])
+                yield checks.Error(
+                    f"`ENQUEUE_ON_COMMIT` cannot be used when no databases are configured: "
+                    f"{where} is True, but DATABASES defines no {DEFAULT_DB_ALIAS!r} database, "
+                    f"so there is no transaction to wait for.",
+                    hint=f"Set `ENQUEUE_ON_COMMIT` to False (or remove {where}), or configure "
+                    f"a database.",
+                    obj=where,
+                    id="django_tasks.E060",
+                )
 
     def _new_result(
         self, task: TaskProtocol[Any, T], args: Sequence[Any], kwargs: Mapping[str, Any]

@@ -1,4 +1,4 @@
-"""Waiting for commits the database cannot give (django_tasks.E016, W001)."""
+"""Waiting for commits the database cannot give (django_tasks.E016, E060)."""
 
 import pytest
 from django.core import checks
@@ -73,13 +73,14 @@ def test_enqueue_on_commit_without_a_database() -> None:
     }
     with override_settings(TASKS=setting):
         assert run_checks() == [
-            checks.Warning(
-                "ENQUEUE_ON_COMMIT of backend 'default' is True, but DATABASES defines no "
-                "'default' database, so tasks are enqueued at once.",
-                hint="Remove ENQUEUE_ON_COMMIT: without a database, there is no transaction to "
-                "wait for.",
+            checks.Error(
+                "`ENQUEUE_ON_COMMIT` cannot be used when no databases are configured: "
+                "TASKS['default']['ENQUEUE_ON_COMMIT'] is True, but DATABASES defines no "
+                "'default' database, so there is no transaction to wait for.",
+                hint="Set `ENQUEUE_ON_COMMIT` to False (or remove "
+                "TASKS['default']['ENQUEUE_ON_COMMIT']), or configure a database.",
                 obj="TASKS['default']['ENQUEUE_ON_COMMIT']",
-                id="django_tasks.W001",
+                id="django_tasks.E060",
             )
         ]
 

@@ -77,7 +77,10 @@ def test_a_loadable_backend_refuses_a_task_when_it_is_declared() -> None:
 @override_settings(TASKS={"default": {"BACKEND": DUMMY}, "emails": {"BACKEND": DUMMY}})
 def test_a_task_bound_to_an_undefined_backend() -> None:
     declared = task(backend="email")(send_report)
-    message = "Task backend 'email' is not defined; TASKS defines ['default', 'emails']."
+    message = (
+        "The connection 'email' doesn't exist. Task backend 'email' is not defined; TASKS "
+        "defines ['default', 'emails']."
+    )
     assert run_checks() == [
         checks.Error(
             message,

@@ -41,6 +41,7 @@ SETTING_PROBLEMS = [
         {"emails": {"BACKEND": IMMEDIATE}},
         [
             checks.Error(
+                "The connection 'default' doesn't exist. "
                 "Task backend 'default' is not defined; TASKS defines ['emails'].",
                 hint="Add a 'default' alias: tasks use it unless they name another backend.",
                 obj="TASKS",
@@ -53,6 +54,7 @@ SETTING_PROBLEMS = [
         {},
         [
             checks.Error(
+                "The connection 'default' doesn't exist. "
                 "Task backend 'default' is not defined; TASKS defines [].",
                 hint="Add a 'default' alias: tasks use it unless they name another backend.",
                 obj="TASKS",
@@ -158,9 +160,10 @@ SETTING_PROBLEMS = [
         {"default": {"BACKEND": "myproject.tasks_backends.RedisBackend"}},
         [
             checks.Error(
-                "The module 'myproject.tasks_backends' of BACKEND "
-                "'myproject.tasks_backends.RedisBackend' cannot be imported: "
-                "ModuleNotFoundError: No module named 'myproject'.",
+                "Could not find backend 'myproject.tasks_backends.RedisBackend': No module "
+                "named 'myproject'; the module 'myproject.tasks_backends' of BACKEND "
+                "'myproject.tasks_backends.RedisBackend' cannot be imported "
+                "(ModuleNotFoundError).",
                 hint="Check the spelling of the path, and that the package providing it is "
                 "installed.",
                 obj="TASKS['default']['BACKEND']",
@@ -173,9 +176,10 @@ SETTING_PROBLEMS = [
         {"default": {"BACKEND": "tests.unimportable_backend.Backend"}},
         [
             checks.Error(
-                "The module 'tests.unimportable_backend' of BACKEND "
-                "'tests.unimportable_backend.Backend' cannot be imported: "
-                "ModuleNotFoundError: No module named 'django_tasks_missing_dependency'.",
+                "Could not find backend 'tests.unimportable_backend.Backend': No module named "
+                "'django_tasks_missing_dependency'; the module 'tests.unimportable_backend' of "
+                "BACKEND 'tests.unimportable_backend.Backend' cannot be imported "
+                "(ModuleNotFoundError).",
                 hint="Install 'django_tasks_missing_dependency', which the module imports.",
                 obj="TASKS['default']['BACKEND']",
                 id="django_tasks.E008",
@@ -416,8 +420,9 @@ SETTING_PROBLEMS = [
                 id="django_tasks.E005",
             ),
             checks.Error(
-                "The module 'myproject' of BACKEND 'myproject.Backend' cannot be imported: "
-                "ModuleNotFoundError: No module named 'myproject'.",
+                "Could not find backend 'myproject.Backend': No module named 'myproject'; the "
+                "module 'myproject' of BACKEND 'myproject.Backend' cannot be imported "
+                "(ModuleNotFoundError).",
                 hint="Check the spelling of the path, and that the package providing it is "
                 "installed.",
                 obj="TASKS['default']['BACKEND']",

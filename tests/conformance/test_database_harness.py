@@ -135,8 +135,10 @@ def test_the_suite_stops_if_the_backend_refuses_its_tasks(
     assert (
         "The backend refuses the suite's tasks: Task django_tasks_conformance.tasks.noop is "
         "defined in module 'django_tasks_conformance.tasks', which is not part of an installed "
-        "app; a worker imports tasks only from INSTALLED_APPS. Add 'django_tasks_conformance' "
-        "to INSTALLED_APPS in the settings the suite runs with."
+        "app nor listed in TASK_MODULES, so workers do not import it; add "
+        "'django_tasks_conformance.tasks' to the TASK_MODULES setting (or move the task into an "
+        "installed app). Add 'django_tasks_conformance' to INSTALLED_APPS in the settings the "
+        "suite runs with."
     ) in capsys.readouterr().err
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from django.core import checks
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError, call_command, load_command_class
 from django.core.management.base import SystemCheckError
 from django.db import connections
 from django.test import override_settings
@@ -237,7 +237,11 @@ def test_w022_notify_needs_psycopg_3(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--backend", "nope"], "Task backend 'nope' is not defined; TASKS defines ['default']."),
+        (
+            ["--backend", "nope"],
+            "The connection 'nope' doesn't exist. "
+            "Task backend 'nope' is not defined; TASKS defines ['default'].",
+        ),
         (["--queue-name", "a,,b"], "--queue-name 'a,,b' contains an empty queue name."),
         (
             ["--queue-name", "mail,the mail"],
@@ -257,8 +261,13 @@ def test_w022_notify_needs_psycopg_3(monkeypatch: pytest.MonkeyPatch) -> None:
             f"--worker-id {'x' * 50!r} is invalid; it must be between 1 and 255 characters long.",
         ),
         (
-            ["--interval", "0"],
-            "argument --interval: '0' is invalid; it must be a number above 0",
+            ["--interval", "-1"],
+            "argument --interval: '-1' is invalid; it must be a number, 0 or more",
+        ),
+        (
+            ["--exclude-queues", "mail"],
+            "--exclude-queues can only be used with --queue-name=*: --exclude-queues 'mail' "
+            "excludes from every queue, but --queue-name names 'default'.",
         ),
         (
             ["--concurrency", "1.5"],
@@ -306,8 +315,37 @@ def test_db_worker_help_documents_every_option(capsys: pytest.CaptureFixture[str
         "--worker-id",
         "--concurrency",
         "--reload",
+        "--no-reload",
+        "--no-startup-delay",
+        "--exclude-queues",
     ):
         assert option in text
+
+
+@override_settings(DEBUG=True)
+def test_db_worker_takes_the_references_options_under_its_names() -> None:
+    """The reference's (0.6.1) and django-tasks-db's options, and call_command's keywords of
+    the reference's ``dest`` names; DEBUG does not turn the reloader on."""
+    parser = load_command_class("django_tasks.backends.database", "db_worker").create_parser(
+        "manage.py", "db_worker"
+    )
+    defaults = vars(parser.parse_args([]))
+    assert (defaults["startup_delay"], defaults["reload"], defaults["backend_name"]) == (
+        True,
+        False,
+        "default",
+    )
+    given = vars(
+        parser.parse_args(
+            ["--no-startup-delay", "--no-reload", "--queue-name", "*", "--exclude-queues", "a,b"]
+        )
+    )
+    assert (given["startup_delay"], given["reload"], given["exclude_queues"]) == (
+        False,
+        False,
+        ["a,b"],
+    )
+    assert vars(parser.parse_args(["--interval", "0"]))["interval"] == 0.0
 
 
 def test_the_package_imports_before_the_app_registry_is_ready() -> None:

@@ -417,17 +417,21 @@ def test_tasks_a_worker_cannot_import_are_refused(
     main_task.__module__ = "__main__"
     message = (
         "Task __main__.main_task is defined in __main__, which a worker cannot import; move it "
-        "into a module of an installed app."
+        "into a module of an installed app, or one listed in TASK_MODULES."
     )
     with pytest.raises(InvalidTaskError, match=re.escape(message)):
         task(main_task)
     main_task.__module__ = "outside_the_apps"
     message = (
         "Task outside_the_apps.main_task is defined in module 'outside_the_apps', which is not "
-        "part of an installed app; a worker imports tasks only from INSTALLED_APPS."
+        "part of an installed app nor listed in TASK_MODULES, so workers do not import it; add "
+        "'outside_the_apps' to the TASK_MODULES setting (or move the task into an installed "
+        "app)."
     )
     with pytest.raises(InvalidTaskError, match=re.escape(message)):
         task(main_task)
+    with override_settings(TASK_MODULES=["outside_the_apps"]):
+        assert task(main_task).enqueue().status == ResultStatus.NEW
 
 
 def test_queue_names_longer_than_the_column_are_refused(backend: DatabaseBackend) -> None:

@@ -62,27 +62,43 @@ def remaining(rows: Any) -> set[str]:
 
 
 def test_prune_deletes_finished_results_older_than_the_minimum_age(rows: Any) -> None:
-    assert prune() == "Deleted 4 task results (2 succeeded, 2 failed).\n"
-    assert remaining(rows) == {"new-old", "running-old", "succeeded-10", "failed-1"}
+    assert prune() == "Deleted 3 task results (1 succeeded, 2 failed).\n"  # Of 'default'.
+    assert remaining(rows) == {
+        "new-old",
+        "running-old",
+        "succeeded-10",
+        "failed-1",
+        "succeeded-20-mail",
+    }
     assert prune("--min-age-days", "0") == "Deleted 2 task results (1 succeeded, 1 failed).\n"
-    assert remaining(rows) == {"new-old", "running-old"}  # Never queued or running ones.
+    assert remaining(rows) == {"new-old", "running-old", "succeeded-20-mail"}
+    # Never queued or running ones.
+    assert prune("--queue-name", "*", "--min-age-days", "0") == (
+        "Deleted 1 task result (1 succeeded, 0 failed).\n"
+    )
+    assert remaining(rows) == {"new-old", "running-old"}
 
 
 def test_a_dry_run_counts_and_deletes_nothing(rows: Any) -> None:
-    message = "Would delete 4 task results (2 succeeded, 2 failed).\n"
+    message = "Would delete 3 task results (1 succeeded, 2 failed).\n"
     assert prune("--dry-run") == message
     assert len(remaining(rows)) == 8
 
 
 def test_failed_results_can_be_kept_longer(rows: Any) -> None:
     assert prune("--failed-min-age-days", "30") == (
-        "Deleted 3 task results (2 succeeded, 1 failed).\n"
+        "Deleted 2 task results (1 succeeded, 1 failed).\n"
     )
     assert "failed-20" in remaining(rows)
     assert "failed-40" not in remaining(rows)
     assert prune("--min-age-days", "30", "--failed-min-age-days", "0.5") == (
         "Deleted 2 task results (0 succeeded, 2 failed).\n"
     )
+
+
+def test_pruning_takes_the_default_queue_unless_told_as_the_reference_does(rows: Any) -> None:
+    assert prune("--queue-name", "*") == "Deleted 4 task results (2 succeeded, 2 failed).\n"
+    assert remaining(rows) == {"new-old", "running-old", "succeeded-10", "failed-1"}
 
 
 def test_pruning_can_be_limited_to_queues(rows: Any) -> None:
@@ -93,7 +109,9 @@ def test_pruning_can_be_limited_to_queues(rows: Any) -> None:
 
 def test_pruning_deletes_in_batches(rows: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pruning, "BATCH_SIZE", 1)
-    assert prune("--min-age-days", "0") == "Deleted 6 task results (3 succeeded, 3 failed).\n"
+    assert prune("--min-age-days", "0", "--queue-name", "*") == (
+        "Deleted 6 task results (3 succeeded, 3 failed).\n"
+    )
 
 
 def test_pruning_only_touches_its_backends_results(
@@ -109,7 +127,11 @@ def test_pruning_only_touches_its_backends_results(
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--backend", "nope"], "Task backend 'nope' is not defined; TASKS defines ['default']."),
+        (
+            ["--backend", "nope"],
+            "The connection 'nope' doesn't exist. "
+            "Task backend 'nope' is not defined; TASKS defines ['default'].",
+        ),
         (
             ["--min-age-days", "-1"],
             "argument --min-age-days: '-1' is invalid; it must be a number of days, 0 or more",

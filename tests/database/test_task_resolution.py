@@ -27,8 +27,9 @@ def test_a_task_in_a_module_of_an_installed_app_is_found_by_importing_it() -> No
         (
             "antigravity.fly",
             "Task path 'antigravity.fly' is not a registered task, and its module "
-            "'antigravity' is not part of an installed app, so it is not imported; only "
-            "functions declared with @task in installed apps run.",
+            "'antigravity' is not part of an installed app nor listed in TASK_MODULES, so it is "
+            "not imported; only functions declared with @task in installed apps and "
+            "TASK_MODULES run.",
         ),
         (
             "os.system",

@@ -307,3 +307,18 @@ def test_concurrency_runs_several_tasks_at_once_but_no_more(
         spans.append((found.started_at, found.finished_at))
     most = max(sum(1 for start, end in spans if start <= moment < end) for moment, _ in spans)
     assert most == 3
+
+
+def test_every_queue_but_the_excluded_ones_after_the_startup_delay(
+    backend: DatabaseBackend, start_worker: StartWorker
+) -> None:
+    """django-tasks-db's --exclude-queues, with --queue-name '*'. The startup delay is on (the
+    default): a --batch worker still claims once it has passed, rather than finding nothing."""
+    ran = add.enqueue(1, 2)
+    other = add.using(queue_name="other").enqueue(1, 2)
+    excluded = [add.using(queue_name=name).enqueue(1, 2) for name in ("mail", "bulk")]
+    worker = start_worker("--batch", "--queue-name", "*", "--exclude-queues", "mail,bulk")
+    assert worker.wait() == 0
+    assert backend.get_result(ran.id).status == ResultStatus.SUCCEEDED
+    assert backend.get_result(other.id).status == ResultStatus.SUCCEEDED
+    assert [backend.get_result(result.id).status for result in excluded] == [ResultStatus.NEW] * 2

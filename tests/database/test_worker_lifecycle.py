@@ -50,8 +50,9 @@ def row(alias: str, result_id: str) -> DBTaskResult:
 
 @pytest.mark.parametrize(
     "number",
-    [signal.SIGTERM, signal.SIGINT, signal.SIGHUP],  # SIGHUP: the terminal closed, or a reload.
-    ids=["SIGTERM", "SIGINT", "SIGHUP"],
+    # SIGHUP: the terminal closed, or a reload. SIGQUIT: as the reference's worker takes it.
+    [signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT],
+    ids=["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"],
 )
 def test_a_signal_lets_running_tasks_finish_and_hands_back_the_rest(
     backend: DatabaseBackend, start_worker: StartWorker, tmp_path: Path, number: int

@@ -47,6 +47,12 @@ from django_tasks.exceptions import (
     InvalidTaskError,
     ResultDoesNotExist,
 )
+from django_tasks.registry import (
+    TASK_MODULES_SETTING,
+    not_imported_message,
+    task_modules,
+    workers_import,
+)
 from django_tasks.results import AnyResult
 from django_tasks.serialization import JSONLimit
 from django_tasks.task import MAX_RESULT_ID_LENGTH, Task, TaskResult
@@ -107,16 +113,15 @@ class DatabaseBackend(BaseTaskBackend):
         if module == "__main__":
             raise InvalidTaskError(
                 f"Task {task.module_path} is defined in __main__, which a worker cannot "
-                f"import; move it into a module of an installed app."
+                f"import; move it into a module of an installed app, or one listed in "
+                f"{TASK_MODULES_SETTING}."
             )
         if not apps.apps_ready:
             return
-        if apps.get_containing_app_config(module) is None:
-            raise InvalidTaskError(
-                f"Task {task.module_path} is defined in module {module!r}, which is not part "
-                f"of an installed app; a worker imports tasks only from INSTALLED_APPS."
-            )
-        self._importable_modules.add(module)
+        if not workers_import(module):
+            raise InvalidTaskError(not_imported_message(task.module_path, module))
+        if module not in task_modules():  # The setting may change (tests): look again.
+            self._importable_modules.add(module)
 
     # Enqueueing.
 

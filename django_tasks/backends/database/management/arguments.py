@@ -1,6 +1,10 @@
 """What db_worker and prune_db_task_results share: the backend they work on, named by
 ``--backend``, and the queue names of ``--queue-name``."""
 
+import argparse
+import math
+from collections.abc import Callable
+
 from django.core.management.base import CommandError, CommandParser
 
 from django_tasks import tasks
@@ -8,9 +12,13 @@ from django_tasks.backends.database.backend import DatabaseBackend
 from django_tasks.exceptions import InvalidTaskBackendError
 
 
-def add_backend_argument(parser: CommandParser) -> None:
+def add_backend_argument(parser: CommandParser, dest: str) -> None:
+    """``--backend``, stored under the reference's name for the command (``dest``), which
+    ``call_command`` takes as a keyword: ``backend_name`` for db_worker, ``backend`` for
+    prune_db_task_results."""
     parser.add_argument(
         "--backend",
+        dest=dest,
         default="default",
         help="The alias in TASKS of the database backend. Default: 'default'.",
     )
@@ -30,6 +38,25 @@ def database_backend(alias: str, purpose: str) -> DatabaseBackend:
     return backend
 
 
-def queue_names(values: list[str]) -> list[str]:
-    """The names given with ``--queue-name``: each option's value split at commas."""
+def queue_names(values: str | list[str]) -> list[str]:
+    """The names given with ``--queue-name``: each option's value split at commas (a string
+    when given to ``call_command`` as a keyword)."""
+    if isinstance(values, str):
+        values = [values]
     return [name.strip() for value in values for name in value.split(",")]
+
+
+def zero_or_more(what: str) -> Callable[[str], float]:
+    """An argparse type: a finite number, 0 or more; ``what`` names it in the error ("a number
+    of days")."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not (value >= 0 and math.isfinite(value)):
+            raise argparse.ArgumentTypeError(f"{text!r} is invalid; it must be {what}, 0 or more")
+        return value
+
+    return parse

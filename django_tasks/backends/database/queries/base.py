@@ -187,9 +187,19 @@ class Queries:
     def placeholders(self, count: int) -> str:
         return ", ".join(["%s"] * count)
 
-    def in_queues(self, queues: Sequence[str] | None) -> str:
-        """A condition on the queue name (None: every queue), for ``queues`` as parameters."""
-        return "" if queues is None else f"AND queue_name IN ({self.placeholders(len(queues))}) "
+    def in_queues(self, queues: Sequence[str] | None, exclude: Sequence[str] = ()) -> str:
+        """A condition on the queue name (None: every queue; none of ``exclude``), for
+        ``queue_params(queues, exclude)`` as parameters."""
+        condition = (
+            "" if queues is None else f"AND queue_name IN ({self.placeholders(len(queues))}) "
+        )
+        if exclude:
+            condition += f"AND queue_name NOT IN ({self.placeholders(len(exclude))}) "
+        return condition
+
+    def queue_params(self, queues: Sequence[str] | None, exclude: Sequence[str] = ()) -> list[str]:
+        """The parameters of ``in_queues(queues, exclude)``."""
+        return [*([] if queues is None else queues), *exclude]
 
     # Enqueueing.
 
@@ -261,8 +271,10 @@ class Queries:
         queues: Sequence[str] | None,
         limit: int,
         lease_seconds: float,
+        exclude: Sequence[str] = (),
     ) -> list[ClaimedRow]:
-        """Claim up to ``limit`` available NEW rows, highest priority and oldest first."""
+        """Claim up to ``limit`` available NEW rows, highest priority and oldest first, of
+        ``queues`` (None: every queue) but none of ``exclude``."""
         raise NotImplementedError
 
     def finish(self, cursor: Any, *, worker_id: str, finishes: Sequence[Finish]) -> set[str]:

@@ -58,8 +58,9 @@ class MySQLQueries(Queries):
         queues: Sequence[str] | None,
         limit: int,
         lease_seconds: float,
+        exclude: Sequence[str] = (),
     ) -> list[ClaimedRow]:
-        in_queues = self.in_queues(queues)
+        in_queues = self.in_queues(queues, exclude)
         with self._transaction(cursor):
             cursor.execute(
                 f"SELECT id, task_path, queue_name, priority, run_after, arguments, "
@@ -67,7 +68,7 @@ class MySQLQueries(Queries):
                 f"WHERE status = '{NEW}' AND backend = %s {in_queues}"
                 f"AND available_at <= {self.now} "
                 f"ORDER BY priority DESC, available_at, id LIMIT %s FOR UPDATE SKIP LOCKED",
-                [backend, *([] if queues is None else queues), limit],
+                [backend, *self.queue_params(queues, exclude), limit],
             )
             rows = cursor.fetchall()
             if not rows:

@@ -103,10 +103,13 @@ class PostgreSQLQueries(Queries):
         queues: Sequence[str] | None,
         limit: int,
         lease_seconds: float,
+        exclude: Sequence[str] = (),
     ) -> list[ClaimedRow]:
         # The ARRAY() subquery runs once, walking the claim index in order and locking the
         # rows it keeps; rows that another worker is claiming right now are skipped.
         in_queues = "" if queues is None else "AND queue_name = ANY(%s) "
+        if exclude:
+            in_queues += "AND queue_name <> ALL(%s) "
         cursor.execute(
             f"UPDATE {self.table} SET status = '{RUNNING}', worker_id = %s, "
             f"attempts = attempts + 1, started_at = {self.now}, "
@@ -123,6 +126,7 @@ class PostgreSQLQueries(Queries):
                 worker_id,
                 backend,
                 *([] if queues is None else [list(queues)]),
+                *([list(exclude)] if exclude else []),
                 limit,
             ],
         )

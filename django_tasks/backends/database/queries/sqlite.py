@@ -64,11 +64,12 @@ class SQLiteQueries(Queries):
         queues: Sequence[str] | None,
         limit: int,
         lease_seconds: float,
+        exclude: Sequence[str] = (),
     ) -> list[ClaimedRow]:
         # One statement is one write transaction, which SQLite serialises: the SELECT inside
         # cannot race with another worker's claim. It waits for the lock (the connection's
         # timeout) rather than failing at once, as it starts by taking the write lock.
-        in_queues = self.in_queues(queues)
+        in_queues = self.in_queues(queues, exclude)
         cursor.execute(
             f"UPDATE {self.table} SET status = '{RUNNING}', worker_id = %s, "
             f"attempts = attempts + 1, started_at = {self.now}, "
@@ -84,7 +85,7 @@ class SQLiteQueries(Queries):
                 f"+{lease_seconds} seconds",
                 worker_id,
                 backend,
-                *([] if queues is None else queues),
+                *self.queue_params(queues, exclude),
                 limit,
             ],
         )

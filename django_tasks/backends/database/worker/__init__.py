@@ -16,10 +16,10 @@ Waiting. On PostgreSQL an idle worker LISTENs and wakes when a task is enqueued 
 queues (waking.py), and polls for tasks whose run_after has come. Elsewhere it polls, backing
 off to ``interval`` while the queue stays empty.
 
-Stopping. SIGTERM, SIGINT or SIGHUP: claim nothing more, hand back claimed tasks that have not
-started, finish the running ones, exit 0. A second signal: hand back the running ones too (they
-start again elsewhere; their attempt counts) and exit 1 at once. Signal handlers only count; a
-Stopper thread (stopping.py) ends the process if the database keeps the main thread from
+Stopping. SIGTERM, SIGINT, SIGHUP or SIGQUIT: claim nothing more, hand back claimed tasks that
+have not started, finish the running ones, exit 0. A second signal: hand back the running ones
+too (they start again elsewhere; their attempt counts) and exit 1 at once. Signal handlers only
+count; a Stopper thread (stopping.py) ends the process if the database keeps the main thread from
 acting on a second signal for STOP_NOW_SECONDS.
 
 Database errors. An error of the worker's own statements (the database restarts, the

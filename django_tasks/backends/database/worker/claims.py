@@ -49,6 +49,7 @@ def claim(
     worker_id: str,
     backend: str,
     queues: Sequence[str] | None,
+    exclude: Sequence[str] = (),
     limit: int,
     lease_seconds: float,
 ) -> list[ClaimedRow]:
@@ -58,6 +59,7 @@ def claim(
         worker_id=worker_id,
         backend=backend,
         queues=queues,
+        exclude=exclude,
         limit=limit,
         lease_seconds=lease_seconds,
     )

@@ -4,6 +4,7 @@ how they ended, keep the leases, wait, and stop when told to. The package docstr
 """
 
 import logging
+import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,6 +50,11 @@ class WorkerOptions:
 
     queues: Sequence[str] | None = ("default",)
     """The queues to take tasks from; None for every queue."""
+    exclude_queues: Sequence[str] = ()
+    """Queues not to take tasks from (with ``queues`` None: every queue but these)."""
+    startup_delay: float = 0.0
+    """The longest random wait before the first claim, which spreads the first polls of many
+    workers started together (db_worker's default: up to a second; 0 for none)."""
     interval: float = 1.0
     batch: bool = False
     max_tasks: int | None = None
@@ -83,6 +89,8 @@ class Worker:
             concurrency=options.concurrency, interval=options.interval, max_tasks=options.max_tasks
         )
         self._started = time.monotonic()
+        # The startup delay: no claim before this (random: it spreads workers started together).
+        self._claim_from = self._started + random.uniform(0.0, options.startup_delay)
 
     def run(self) -> int:
         """Work until stopped; return the exit status (0, or 1 after a forced stop)."""
@@ -136,7 +144,7 @@ class Worker:
         self.tally.handed_back += self._leases.release_dropped()
         self._flush()
         self._leases.keep()
-        if self._claiming:
+        if self._claiming and time.monotonic() >= self._claim_from:
             self._claim()
 
     def _finished(self) -> bool:
@@ -144,7 +152,12 @@ class Worker:
             return False
         if self._stopping or not self._claiming:
             return True
-        if self.options.batch and not self._pacing.more and self._connection.ready():
+        if (
+            self.options.batch
+            and not self._pacing.more
+            and self._connection.ready()
+            and time.monotonic() >= self._claim_from
+        ):
             logger.info("No task is ready; exiting (--batch).")
             return True
         return False
@@ -182,6 +195,7 @@ class Worker:
                 worker_id=self.options.worker_id,
                 backend=self.backend.alias,
                 queues=self.options.queues,
+                exclude=self.options.exclude_queues,
                 limit=limit,
                 lease_seconds=self.backend.options.LEASE_SECONDS,
             )
@@ -337,9 +351,12 @@ class Worker:
             return
         deadline = self._leases.next_heartbeat
         if self._claiming:
-            if self._claim_limit() > 0:
+            if now < self._claim_from:  # The startup delay.
+                deadline = min(deadline, self._claim_from)
+            elif self._claim_limit() > 0:
                 return
-            deadline = min(deadline, self._pacing.next_poll)
+            else:
+                deadline = min(deadline, self._pacing.next_poll)
         try:
             if self._notified():
                 return
@@ -354,7 +371,9 @@ class Worker:
             self._alarm.listen(connection)
 
     def _notified(self) -> bool:
-        if self._alarm.notified(self._connection.wrapper, self.options.queues):
+        if self._alarm.notified(
+            self._connection.wrapper, self.options.queues, self.options.exclude_queues
+        ):
             self._pacing.notified()
             return True
         return False

@@ -27,11 +27,14 @@ from typing import Any
 logger = logging.getLogger("django_tasks.worker")
 
 STOP_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
+    getattr(signal, name)
+    for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT")
+    if hasattr(signal, name)
 )
 """The signals that stop the worker (see the worker package). SIGHUP too: a terminal that
 closes sends it, and a worker has no configuration to reload; a supervisor that restarts it
-after it exits turns the stop into a reload."""
+after it exits turns the stop into a reload. SIGQUIT too, as the reference's worker takes it
+(Ctrl-\\ in a terminal; some process managers stop with it)."""
 
 STOP_NOW_SECONDS = 2.0
 """How long, after a second signal, the worker may wait on the database to hand its tasks

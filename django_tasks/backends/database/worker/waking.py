@@ -82,15 +82,22 @@ class Alarm:
                 self._selector.unregister(key.fd)
         self._listening = None
 
-    def notified(self, connection: BaseDatabaseWrapper, queues: Sequence[str] | None) -> bool:
+    def notified(
+        self,
+        connection: BaseDatabaseWrapper,
+        queues: Sequence[str] | None,
+        exclude: Sequence[str] = (),
+    ) -> bool:
         """Read the pending notifications; True if one is about one of ``queues`` (None:
-        any). Raises DatabaseError if the connection is broken."""
+        any) but none of ``exclude``. Raises DatabaseError if the connection is broken."""
         raw = self._listening
         if raw is None or raw is not connection.connection:
             return False
         with connection.wrap_database_errors:
             payloads = [notify.payload for notify in raw.notifies(timeout=0)]
-        return any(queues is None or payload in queues for payload in payloads)
+        return any(
+            (queues is None or payload in queues) and payload not in exclude for payload in payloads
+        )
 
     def close(self) -> None:
         self._selector.close()

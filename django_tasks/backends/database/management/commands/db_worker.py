@@ -13,6 +13,7 @@ from django_tasks.backends.database.management.arguments import (
     add_backend_argument,
     database_backend,
     queue_names,
+    zero_or_more,
 )
 from django_tasks.backends.database.models import WORKER_ID_MAX_LENGTH
 from django_tasks.backends.database.worker import (
@@ -30,8 +31,8 @@ class Command(BaseCommand):
     help = (
         "Run the tasks of a database backend: claim them from its table, run them, store "
         "their results. Run as many workers as you like, on one machine or many. SIGTERM, "
-        "SIGINT or SIGHUP finishes the running tasks and exits; a second signal hands them "
-        "back to the queue and exits at once."
+        "SIGINT, SIGHUP or SIGQUIT finishes the running tasks and exits; a second signal hands "
+        "them back to the queue and exits at once."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -42,16 +43,31 @@ class Command(BaseCommand):
             help="The queue to run tasks from: a name, several separated by commas (or the "
             "option repeated), or '*' for every queue. Default: 'default'.",
         )
-        add_backend_argument(parser)
+        parser.add_argument(
+            "--exclude-queues",
+            action="append",
+            metavar="NAME",
+            help="With --queue-name '*': the queues not to run tasks from, separated by "
+            "commas (or the option repeated).",
+        )
+        add_backend_argument(parser, dest="backend_name")
         parser.add_argument(
             "--interval",
-            type=_positive(float),
+            type=zero_or_more("a number"),
             default=1.0,
             metavar="SECONDS",
             help="The longest wait between looks for new tasks, in (fractional) seconds; an "
             "idle worker polls more often at first. Tasks whose run_after has come start "
-            "within about this long. On PostgreSQL, new tasks wake idle workers at once. "
-            "Default: 1.",
+            "within about this long. On PostgreSQL, new tasks wake idle workers at once. 0 "
+            "looks again at once, without waiting. Default: 1.",
+        )
+        parser.add_argument(
+            "--no-startup-delay",
+            action="store_false",
+            dest="startup_delay",
+            help="Claim at once at start-up. By default a worker first waits a random time of "
+            "up to a second (at most --interval), which spreads the first looks of many "
+            "workers started together.",
         )
         parser.add_argument(
             "--batch",
@@ -80,19 +96,24 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--reload",
-            action="store_true",
+            action=argparse.BooleanOptionalAction,
+            default=False,
             help="Restart the worker when a Python file changes (for development). Stopping "
-            "it does not wait for running tasks.",
+            "it does not wait for running tasks. Off unless given, whatever DEBUG is.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         configure_logging(options["verbosity"])
         backend = database_backend(
-            options["backend"], "db_worker runs only the tasks of a DatabaseBackend"
+            options["backend_name"], "db_worker runs only the tasks of a DatabaseBackend"
         )
+        queues = self._queues(backend, options["queue_name"] or ["default"])
+        interval = options["interval"]
         worker_options = WorkerOptions(
-            queues=self._queues(backend, options["queue_name"] or ["default"]),
-            interval=options["interval"],
+            queues=queues,
+            exclude_queues=self._excluded(queues, options["exclude_queues"]),
+            startup_delay=min(1.0, interval) if options["startup_delay"] else 0.0,
+            interval=interval,
             batch=options["batch"],
             max_tasks=options["max_tasks"],
             worker_id=self._worker_id(options["worker_id"]),
@@ -139,6 +160,18 @@ class Command(BaseCommand):
                     f"Queue {name!r} is not valid for backend {backend.alias!r}; allowed: "
                     f"{sorted(backend.queues)}."
                 )
+        return list(dict.fromkeys(names))
+
+    def _excluded(self, queues: list[str] | None, values: str | list[str] | None) -> list[str]:
+        if not values:
+            return []
+        names = [name for name in queue_names(values) if name]
+        if queues is not None:
+            raise CommandError(
+                f"--exclude-queues can only be used with --queue-name=*: "
+                f"--exclude-queues {','.join(names)!r} excludes from every queue, but "
+                f"--queue-name names {','.join(queues)!r}."
+            )
         return list(dict.fromkeys(names))
 
     def _worker_id(self, worker_id: str | None) -> str:

@@ -1,8 +1,6 @@
 """``manage.py prune_db_task_results``: delete old finished results. The work is in
 pruning.py."""
 
-import argparse
-import math
 from datetime import timedelta
 from typing import Any
 
@@ -12,8 +10,11 @@ from django_tasks.backends.database.management.arguments import (
     add_backend_argument,
     database_backend,
     queue_names,
+    zero_or_more,
 )
 from django_tasks.backends.database.pruning import prune_results
+
+_DAYS = zero_or_more("a number of days")
 
 
 class Command(BaseCommand):
@@ -23,17 +24,17 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        add_backend_argument(parser)
+        add_backend_argument(parser, dest="backend")
         parser.add_argument(
             "--queue-name",
             action="append",
             metavar="NAME",
-            help="Only prune this queue (several separated by commas, or the option "
-            "repeated). Default: every queue.",
+            help="The queue to prune: a name, several separated by commas (or the option "
+            "repeated), or '*' for every queue. Default: 'default'.",
         )
         parser.add_argument(
             "--min-age-days",
-            type=_days,
+            type=_DAYS,
             default=14.0,
             metavar="DAYS",
             help="Delete results that finished more than DAYS days ago (fractions allowed). "
@@ -41,7 +42,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--failed-min-age-days",
-            type=_days,
+            type=_DAYS,
             metavar="DAYS",
             help="The same for FAILED results, if they should be kept for another time. "
             "Default: --min-age-days.",
@@ -56,9 +57,10 @@ class Command(BaseCommand):
         backend = database_backend(
             options["backend"], "prune_db_task_results prunes only the results of a DatabaseBackend"
         )
+        names = queue_names(options["queue_name"] or ["default"])
         min_age = options["min_age_days"]
         failed_min_age = options["failed_min_age_days"]
-        queues = queue_names(options["queue_name"]) if options["queue_name"] else None
+        queues = None if "*" in names else names
         pruned = prune_results(
             backend,
             min_age=timedelta(days=min_age),
@@ -71,15 +73,3 @@ class Command(BaseCommand):
             f"{verb} {pruned.total} task result{'' if pruned.total == 1 else 's'} "
             f"({pruned.succeeded} succeeded, {pruned.failed} failed)."
         )
-
-
-def _days(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not (value >= 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is invalid; it must be a number of days, 0 or more"
-        )
-    return value

@@ -20,7 +20,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        add_backend_argument(parser)
+        add_backend_argument(parser, dest="backend")
         parser.add_argument(
             "--from-backend",
             metavar="ALIAS",
