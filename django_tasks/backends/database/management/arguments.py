@@ -1,5 +1,9 @@
-"""What db_worker and prune_db_task_results share: the backend they work on, named by
+"""What the commands share: the backend they work on, named by
 ``--backend``, and the queue names of ``--queue-name``."""
+
+import argparse
+import math
+from collections.abc import Callable
 
 from django.core.management.base import CommandError, CommandParser
 
@@ -33,3 +37,20 @@ def database_backend(alias: str, purpose: str) -> DatabaseBackend:
 def queue_names(values: list[str]) -> list[str]:
     """The names given with ``--queue-name``: each option's value split at commas."""
     return [name.strip() for value in values for name in value.split(",")]
+
+
+def non_negative(unit: str) -> Callable[[str], float]:
+    """An argparse type: a finite number of ``unit`` (days, seconds), 0 or more."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not (value >= 0 and math.isfinite(value)):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is invalid; it must be a number of {unit}, 0 or more"
+            )
+        return value
+
+    return parse

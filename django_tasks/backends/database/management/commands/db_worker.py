@@ -79,6 +79,13 @@ class Command(BaseCommand):
             "CPU-bound tasks run more workers. Default: 1.",
         )
         parser.add_argument(
+            "--metrics-port",
+            type=_positive(int),
+            metavar="PORT",
+            help="Serve this worker's Prometheus counters (tasks finished, run times) over "
+            "HTTP on PORT. Needs the 'prometheus' extra (prometheus_client).",
+        )
+        parser.add_argument(
             "--reload",
             action="store_true",
             help="Restart the worker when a Python file changes (for development). Stopping "
@@ -97,6 +104,7 @@ class Command(BaseCommand):
             max_tasks=options["max_tasks"],
             worker_id=self._worker_id(options["worker_id"]),
             concurrency=options["concurrency"],
+            metrics_port=options["metrics_port"],
         )
         if options["reload"]:
             if options["batch"] or options["max_tasks"]:

@@ -1,8 +1,6 @@
 """``manage.py prune_db_task_results``: delete old finished results. The work is in
 pruning.py."""
 
-import argparse
-import math
 from datetime import timedelta
 from typing import Any
 
@@ -11,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django_tasks.backends.database.management.arguments import (
     add_backend_argument,
     database_backend,
+    non_negative,
     queue_names,
 )
 from django_tasks.backends.database.pruning import prune_results
@@ -33,7 +32,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--min-age-days",
-            type=_days,
+            type=non_negative("days"),
             default=14.0,
             metavar="DAYS",
             help="Delete results that finished more than DAYS days ago (fractions allowed). "
@@ -41,7 +40,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--failed-min-age-days",
-            type=_days,
+            type=non_negative("days"),
             metavar="DAYS",
             help="The same for FAILED results, if they should be kept for another time. "
             "Default: --min-age-days.",
@@ -71,15 +70,3 @@ class Command(BaseCommand):
             f"{verb} {pruned.total} task result{'' if pruned.total == 1 else 's'} "
             f"({pruned.succeeded} succeeded, {pruned.failed} failed)."
         )
-
-
-def _days(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not (value >= 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is invalid; it must be a number of days, 0 or more"
-        )
-    return value
