@@ -5,7 +5,6 @@ import re
 import signal
 from datetime import timedelta
 from io import StringIO
-from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -13,31 +12,10 @@ from django.test import Client
 from django.utils import timezone
 
 from django_tasks.backends.database import DatabaseBackend
-from django_tasks.backends.database.models import DBTaskResult, DBWorker
-from tests.database.conftest import StartWorker, named_id
+from django_tasks.backends.database.models import DBWorker
+from tests.database.conftest import StartWorker
+from tests.database.seeds import seed_task, seed_worker
 from tests.helpers import wait_until
-
-
-def seed_task(backend: DatabaseBackend, name: str, *, queue: str = "mail", **fields: Any) -> None:
-    DBTaskResult.objects.using(backend.database).create(
-        id=named_id(name),
-        backend="default",
-        queue_name=queue,
-        task_path="tests.tasks.noop",
-        arguments={"args": [], "kwargs": {}},
-        **{"status": "NEW", "available_at": timezone.now(), **fields},
-    )
-
-
-def seed_worker(
-    backend: DatabaseBackend, worker_id: str, queues: list[str] | None, age: float = 0
-) -> None:
-    DBWorker.objects.using(backend.database).create(
-        worker_id=worker_id,
-        backend="default",
-        queues=queues,
-        heartbeat_at=timezone.now() - timedelta(seconds=age),
-    )
 
 
 def health(*arguments: str) -> tuple[int, str]:
