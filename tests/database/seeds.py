@@ -1,7 +1,7 @@
 """Rows of the queue and workers tables, written directly, for the tests of the figures
 (health, metrics, dashboard)."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -36,3 +36,44 @@ def seed_worker(
         queues=queues,
         heartbeat_at=timezone.now() - timedelta(seconds=age),
     )
+
+
+SCRIPT = "<script>alert(1)</script>"
+
+
+def seed_dashboard(backend: DatabaseBackend) -> dict[str, str]:
+    """A queue 'mail' with known figures (see test_dashboard); returns some rows' ids."""
+    now = timezone.now()
+
+    def ago(seconds: float) -> datetime:
+        return now - timedelta(seconds=seconds)
+
+    ids = {
+        "waiting": seed_task(backend, "waiting", available_at=ago(600)),
+        "deferred": seed_task(backend, "deferred", available_at=now + timedelta(hours=1)),
+        "running": seed_task(
+            backend, "running", status="RUNNING", worker_id="host:1", started_at=ago(5)
+        ),
+    }
+    seed_task(backend, "waiting-2", available_at=ago(30))
+    # Waited 1, 1, 5, 1 s; ran 2, 2, 4, 2 s (nearest-rank p50 / p95 / p99: 1/5/5 and 2/4/4).
+    for name, status, waited, ran in [
+        ("succeeded", "SUCCEEDED", 1, 2),
+        ("succeeded-2", "SUCCEEDED", 1, 2),
+        ("succeeded-3", "SUCCEEDED", 5, 4),
+        ("failed", "FAILED", 1, 2),
+    ]:
+        ids[name] = seed_task(
+            backend,
+            name,
+            status=status,
+            task_path=SCRIPT if status == "FAILED" else "tests.tasks.noop",
+            exception_class_path="builtins.ValueError" if status == "FAILED" else "",
+            traceback=f"ValueError: {SCRIPT}" if status == "FAILED" else "",
+            available_at=ago(100 + waited + ran),
+            started_at=ago(100 + ran),
+            finished_at=ago(100),
+        )
+    seed_worker(backend, "host:1", ["mail"])
+    seed_worker(backend, "host:2", None, age=600)
+    return ids
