@@ -70,6 +70,7 @@ def seed_dashboard(backend: DatabaseBackend) -> dict[str, str]:
             task_path=SCRIPT if status == "FAILED" else "tests.tasks.noop",
             exception_class_path="builtins.ValueError" if status == "FAILED" else "",
             traceback=f"ValueError: {SCRIPT}" if status == "FAILED" else "",
+            arguments={"args": [SCRIPT], "kwargs": {"html": SCRIPT}},
             available_at=ago(100 + waited + ran),
             started_at=ago(100 + ran),
             finished_at=ago(100),
