@@ -119,10 +119,11 @@ def test_a_worker_keeps_a_heartbeat_row_while_it_runs(
     assert (row.backend, row.queues, row.concurrency) == ("default", ["mail", "other"], 2)
     # It swept the row of a worker dead for longer than presence.FORGET_AFTER.
     assert list(workers.values_list("pk", flat=True)) == ["beating:1"]
-    seed_task(backend, "waiting")
+    seed_task(backend, "waiting")  # Healthy whether the worker has run it yet or not.
     status, output = health()
     assert status == 0, output
     worker.signal(signal.SIGTERM)
     assert worker.wait() == 0, worker.output()
     assert not workers.exists()
-    assert health()[0] == 1  # The task is still there, and no worker serves it now.
+    seed_task(backend, "waiting-after")
+    assert health()[0] == 1  # No worker serves the queue now.
