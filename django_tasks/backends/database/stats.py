@@ -215,34 +215,44 @@ def _database_snapshot(
 
 
 def _read_unfinished(table: QuerySet[DBTaskResult], now: datetime, queue: QueueOf) -> None:
-    due = Q(status=NEW, available_at__lte=now)
-    rows = (
-        table.filter(status__in=[NEW, RUNNING])
+    # Two statements, not one with status IN (...): each walks its own partial index (the
+    # claim index holds only NEW rows, the lease index only RUNNING ones), where one statement
+    # over both statuses reads the whole table (1.1 s on 10 million rows; see
+    # bench/dashboard_queries.py).
+    counts: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    due = Q(available_at__lte=now)
+    waiting = (
+        table.filter(status=NEW)
         .values("backend", "queue_name", "task_path")
         .annotate(
             waiting=Count("pk", filter=due),
-            deferred=Count("pk", filter=Q(status=NEW, available_at__gt=now)),
-            running=Count("pk", filter=Q(status=RUNNING)),
+            deferred=Count("pk", filter=Q(available_at__gt=now)),
             oldest=Min("available_at", filter=due),
         )
         .order_by()
     )
-    for row in rows:
+    for row in waiting:
+        key = (row["backend"], row["queue_name"], row["task_path"])
+        counts[key][0], counts[key][1] = row["waiting"], row["deferred"]
         figures = queue(row["backend"], row["queue_name"])
-        figures.tasks.append(
-            TaskCounts(
-                task_path=row["task_path"],
-                waiting=row["waiting"],
-                deferred=row["deferred"],
-                running=row["running"],
-            )
-        )
         oldest = row["oldest"]
         if oldest is not None and (
             figures.oldest_waiting_since is None or oldest < figures.oldest_waiting_since
         ):
             figures.oldest_waiting_since = oldest
             figures.oldest_waiting_seconds = max(0.0, (now - oldest).total_seconds())
+    running = (
+        table.filter(status=RUNNING)
+        .values("backend", "queue_name", "task_path")
+        .annotate(running=Count("pk"))
+        .order_by()
+    )
+    for busy in running:
+        counts[busy["backend"], busy["queue_name"], busy["task_path"]][2] = busy["running"]
+    for (backend, name, path), (waits, deferred, runs) in sorted(counts.items()):
+        queue(backend, name).tasks.append(
+            TaskCounts(task_path=path, waiting=waits, deferred=deferred, running=runs)
+        )
 
 
 def _read_finished(table: QuerySet[DBTaskResult], now: datetime, queue: QueueOf) -> list[Minute]:
