@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.test import override_settings
+from django.contrib.auth.models import Permission, User
+from django.test import Client, override_settings
 
 from django_tasks import tasks
 from django_tasks.backends.database import DatabaseBackend
@@ -171,3 +172,25 @@ def start_worker(alias: str, tmp_path: Path) -> Iterator[StartWorker]:
         if worker.process.poll() is None:
             worker.process.kill()
             worker.process.wait()
+
+
+def user(name: str, *permissions: str, superuser: bool = False) -> User:
+    account = User.objects.create_user(name, is_staff=True)  # No password: force_login.
+    account.is_superuser = superuser
+    account.save()
+    for codename in permissions:
+        account.user_permissions.add(Permission.objects.get(codename=codename))
+    return account
+
+
+@pytest.fixture
+def as_user(client: Client) -> Any:
+    count = 0
+
+    def log_in(*permissions: str, superuser: bool = False) -> Client:
+        nonlocal count
+        count += 1
+        client.force_login(user(f"user{count}", *permissions, superuser=superuser))
+        return client
+
+    return log_in

@@ -3,7 +3,6 @@
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
 
@@ -54,28 +53,6 @@ def rows(backend: DatabaseBackend) -> Any:
         **common,
     )
     return table
-
-
-def user(name: str, *permissions: str, superuser: bool = False) -> User:
-    account = User.objects.create_user(name, is_staff=True)  # No password: force_login.
-    account.is_superuser = superuser
-    account.save()
-    for codename in permissions:
-        account.user_permissions.add(Permission.objects.get(codename=codename))
-    return account
-
-
-@pytest.fixture
-def as_user(client: Client) -> Any:
-    count = 0
-
-    def log_in(*permissions: str, superuser: bool = False) -> Client:
-        nonlocal count
-        count += 1
-        client.force_login(user(f"user{count}", *permissions, superuser=superuser))
-        return client
-
-    return log_in
 
 
 def test_the_list_shows_each_result_escaped(rows: Any, as_user: Any) -> None:

@@ -1,9 +1,13 @@
-"""The task results in the Django admin: read-only, with an action to re-enqueue failures.
+"""The task results in the Django admin: read-only, with actions to re-enqueue failures, run
+waiting tasks now and delete finished results, and the queue dashboard (dashboard.py).
 
 Nothing can be added or edited here: a row that could be edited into another task path or
 other arguments would let anyone with admin access run any registered task with anything.
 Re-enqueueing creates a new result from a FAILED one, through the task registry and the
-backend's validation, for users with the "Can re-enqueue failed task results" permission.
+backend's validation, for users with the "Can re-enqueue failed task results" permission, who
+may also make NEW tasks run now (their run_after brought forward). Deleting finished results
+needs the delete permission; unfinished rows are never deleted here. Actions are admin
+actions: POST, with Django's CSRF check. The dashboard needs the view permission.
 
 A row that holds what cannot be read still shows: the list does not read ``run_after`` and
 ``available_at`` (a time PostgreSQL holds but Python's datetime does not, which older versions
@@ -19,6 +23,7 @@ from django.contrib import admin, messages
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import URLPattern, path
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
@@ -26,7 +31,8 @@ from django.utils.translation import ngettext
 
 from django_tasks import tasks
 from django_tasks.backends.database.backend import DatabaseBackend
-from django_tasks.backends.database.models import DBTaskResult
+from django_tasks.backends.database.dashboard import Dashboard
+from django_tasks.backends.database.models import DatabaseNow, DBTaskResult
 from django_tasks.backends.database.rows import decode_arguments, unreadable_times
 from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError
 from django_tasks.registry import stored_task
@@ -64,7 +70,9 @@ class DBTaskResultAdmin(_ModelAdmin):
     ordering = ("-id",)
     show_full_result_count = False  # COUNT(*) of a large table is slow.
     list_per_page = 50
-    actions = ("reenqueue",)
+    # The lifecycle's "cancel" action (with a "cancel" permission) belongs in this tuple.
+    actions = ("reenqueue", "run_now", "delete_finished")
+    change_list_template = "admin/django_tasks_spec_database/dbtaskresult/change_list.html"
     fieldsets = (
         (
             None,
@@ -78,6 +86,23 @@ class DBTaskResultAdmin(_ModelAdmin):
         ),
         (_("Workers"), {"fields": ("attempts", "worker_id", "worker_ids", "lease_expires_at")}),
     )
+
+    def get_urls(self) -> list[URLPattern]:
+        dashboard = Dashboard(self)
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "dashboard/",
+                self.admin_site.admin_view(dashboard.page),
+                name="{}_{}_dashboard".format(*info),
+            ),
+            path(
+                "dashboard/panel/",
+                self.admin_site.admin_view(dashboard.panel),
+                name="{}_{}_dashboard_panel".format(*info),
+            ),
+            *super().get_urls(),
+        ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[DBTaskResult]:
         return super().get_queryset(request).using(queue_database()).defer(*USER_TIMES)
@@ -129,6 +154,10 @@ class DBTaskResultAdmin(_ModelAdmin):
     def has_reenqueue_permission(self, request: HttpRequest) -> bool:
         opts = self.opts
         return request.user.has_perm(f"{opts.app_label}.reenqueue_{opts.model_name}")
+
+    def has_delete_finished_permission(self, request: HttpRequest) -> bool:
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.delete_{opts.model_name}")
 
     @admin.display(description=_("status"), ordering="status")
     def status_text(self, obj: DBTaskResult) -> str:
@@ -184,6 +213,34 @@ class DBTaskResultAdmin(_ModelAdmin):
                 skipped,
             )
             self.message_user(request, message % {"count": skipped}, messages.WARNING)
+
+    @admin.action(
+        description=_("Run the selected waiting tasks now (ignore their run_after)"),
+        permissions=["reenqueue"],
+    )
+    def run_now(self, request: HttpRequest, queryset: QuerySet[DBTaskResult]) -> None:
+        # The status condition in the UPDATE itself: a task claimed meanwhile is left alone.
+        count = queryset.filter(status=ResultStatus.NEW).update(available_at=DatabaseNow())
+        message = ngettext(
+            "%(count)d waiting task will run as soon as a worker is free.",
+            "%(count)d waiting tasks will run as soon as a worker is free.",
+            count,
+        )
+        self.message_user(request, message % {"count": count}, messages.SUCCESS)
+
+    @admin.action(
+        description=_("Delete the selected finished results"),
+        permissions=["delete_finished"],
+    )
+    def delete_finished(self, request: HttpRequest, queryset: QuerySet[DBTaskResult]) -> None:
+        finished = [ResultStatus.SUCCEEDED, ResultStatus.FAILED]
+        count, _ = queryset.filter(status__in=finished).delete()
+        message = ngettext(
+            "Deleted %(count)d finished result; unfinished ones were kept.",
+            "Deleted %(count)d finished results; unfinished ones were kept.",
+            count,
+        )
+        self.message_user(request, message % {"count": count}, messages.SUCCESS)
 
 
 def queue_database() -> str:

@@ -78,3 +78,31 @@ class DBTaskResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_path} ({self.id})"
+
+
+class DBWorker(models.Model):
+    """A running ``db_worker``: written when it starts and at each heartbeat (with its leases,
+    every HEARTBEAT_SECONDS, never once per task), deleted when it stops. A worker whose
+    heartbeat is older than its backend's LEASE_SECONDS is dead (killed, frozen, cut off)."""
+
+    worker_id = models.CharField(
+        _("worker"), max_length=WORKER_ID_MAX_LENGTH, primary_key=True, editable=False
+    )
+    backend = models.CharField(_("backend"), max_length=MAX_NAME_LENGTH)
+    queues = models.JSONField(
+        _("queues"), null=True, blank=True, help_text=_("The queue names, or null for every queue.")
+    )
+    concurrency = models.PositiveIntegerField(_("concurrency"), default=1)
+    started_at = models.DateTimeField(_("started at"), db_default=DatabaseNow())
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), db_default=DatabaseNow())
+
+    class Meta:
+        verbose_name = _("worker")
+        verbose_name_plural = _("workers")
+
+    def __str__(self) -> str:
+        return self.worker_id
+
+    def serves(self, queue_name: str) -> bool:
+        """Whether this worker takes tasks from ``queue_name``."""
+        return self.queues is None or queue_name in self.queues

@@ -113,3 +113,24 @@ $$"""
 def _table(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> str:
     model = apps.get_model("django_tasks_spec_database", "DBTaskResult")
     return schema_editor.quote_name(model._meta.db_table)
+
+
+FAILED_INDEX = "django_tasks_spec_failed"
+"""Created by migration 0002: the failed rows by finished_at, for the dashboard's recent
+failures (partial where the database allows, so only failures are indexed)."""
+
+
+def create_observability_objects(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
+    table = _table(apps, schema_editor)
+    if schema_editor.connection.vendor == "mysql":
+        statement = f"CREATE INDEX {FAILED_INDEX} ON {table} (status, finished_at)"
+    else:
+        statement = f"CREATE INDEX {FAILED_INDEX} ON {table} (finished_at) WHERE status = 'FAILED'"
+    schema_editor.execute(statement, params=None)
+
+
+def drop_observability_objects(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
+    on_table = (
+        f" ON {_table(apps, schema_editor)}" if schema_editor.connection.vendor == "mysql" else ""
+    )
+    schema_editor.execute(f"DROP INDEX {FAILED_INDEX}{on_table}", params=None)

@@ -1,4 +1,4 @@
-"""What db_worker and prune_db_task_results share: the backend they work on, named by
+"""What the commands share: the backend they work on, named by
 ``--backend``, and the queue names of ``--queue-name``."""
 
 import argparse

@@ -8,11 +8,13 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import DatabaseError
 
 from django_tasks.backends.database.backend import DatabaseBackend
-from django_tasks.backends.database.models import DBTaskResult
+from django_tasks.backends.database.models import DBTaskResult, DBWorker
+from django_tasks.backends.database.presence import Presence
 from django_tasks.backends.database.queries import ClaimedRow
 from django_tasks.backends.database.rows import result_from_claim
 from django_tasks.backends.database.worker.claims import Claim, ClaimState, claim
@@ -60,6 +62,8 @@ class WorkerOptions:
     max_tasks: int | None = None
     worker_id: str
     concurrency: int = 1
+    metrics_port: int | None = None
+    """Serve this worker's Prometheus counters on this port (metrics.WorkerMetrics)."""
 
 
 class Worker:
@@ -91,10 +95,24 @@ class Worker:
         self._started = time.monotonic()
         # The startup delay: no claim before this (random: it spreads workers started together).
         self._claim_from = self._started + random.uniform(0.0, options.startup_delay)
+        self._presence = Presence(
+            database=self.alias,
+            worker_id=options.worker_id,
+            backend=backend.alias,
+            queues=options.queues,
+            concurrency=options.concurrency,
+        )
+        self._metrics: Any = None
+        """A metrics.WorkerMetrics with --metrics-port (prometheus_client is optional)."""
 
     def run(self) -> int:
         """Work until stopped; return the exit status (0, or 1 after a forced stop)."""
         bound_connection(self.alias)
+        if self.options.metrics_port is not None:
+            # Imported here: prometheus_client is an optional dependency (the "prometheus" extra).
+            from django_tasks.backends.database.metrics import WorkerMetrics
+
+            self._metrics = WorkerMetrics(self.options.metrics_port)
         restore = install_signal_handlers(self._on_signal, self._stopper)
         self._executor.start()
         logger.info(
@@ -113,6 +131,7 @@ class Worker:
             # After a forced stop (1) or a crash (None), executors may wait on this thread.
             self._executor.stop(wait=status == 0)
             self._alarm.close()
+            self._leave()
         self._log_summary(status)
         return status
 
@@ -143,6 +162,8 @@ class Worker:
         self._listen()  # Before claiming: a task enqueued after the claim wakes the worker.
         self.tally.handed_back += self._leases.release_dropped()
         self._flush()
+        if time.monotonic() >= self._leases.next_heartbeat:
+            self._presence.beat()  # The worker's own heartbeat row (presence.py).
         self._leases.keep()
         if self._claiming and time.monotonic() >= self._claim_from:
             self._claim()
@@ -165,7 +186,6 @@ class Worker:
     def _wait_for_table(self) -> None:
         """Check that the queue table exists, waiting (responsive to signals) for the
         database to be reachable; raise QueueTableMissing if it is not there."""
-        table = DBTaskResult._meta.db_table
         while self._signals == 0:
             try:
                 tables = self._connection.run(self._connection.wrapper.introspection.table_names)
@@ -173,11 +193,12 @@ class Worker:
                 self._database_error(e)
                 self._wait()
                 continue
-            if table not in tables:
-                raise QueueTableMissing(
-                    f"The task table {table!r} does not exist in database {self.alias!r}; "
-                    f"run 'manage.py migrate --database {self.alias}'."
-                )
+            for table in (DBTaskResult._meta.db_table, DBWorker._meta.db_table):
+                if table not in tables:
+                    raise QueueTableMissing(
+                        f"The task table {table!r} does not exist in database {self.alias!r}; "
+                        f"run 'manage.py migrate --database {self.alias}'."
+                    )
             return
 
     # Claiming: the one step that takes tasks from the queue.
@@ -294,7 +315,25 @@ class Worker:
                 claimed.attempts,
             )
         succeeded = stored and not pending.replaced
+        if self._metrics is not None and stored:
+            finish = pending.finish
+            self._metrics.finished(
+                backend=self.backend.alias,
+                queue=claimed.result.task.queue_name,
+                task=path,
+                status=finish.status,
+                run_seconds=(finish.finished_at - finish.started_at).total_seconds(),
+            )
         self._executor.stored(claimed, pending.outcome if succeeded else None)
+
+    def _leave(self) -> None:
+        """Delete this worker's heartbeat row, and stop serving its metrics."""
+        if self._metrics is not None:
+            self._metrics.close()
+        try:
+            self._presence.leave()
+        except DatabaseError as e:
+            logger.warning("Could not delete this worker's heartbeat row (%s); it expires.", e)
 
     def _drop(self, claimed: Claim) -> None:
         """The executor's callback for a claim it did not start: its lease was lost."""

@@ -95,6 +95,13 @@ class Command(BaseCommand):
             "CPU-bound tasks run more workers. Default: 1.",
         )
         parser.add_argument(
+            "--metrics-port",
+            type=_positive(int),
+            metavar="PORT",
+            help="Serve this worker's Prometheus counters (tasks finished, run times) over "
+            "HTTP on PORT. Needs the 'prometheus' extra (prometheus_client).",
+        )
+        parser.add_argument(
             "--reload",
             action=argparse.BooleanOptionalAction,
             default=False,
@@ -118,6 +125,7 @@ class Command(BaseCommand):
             max_tasks=options["max_tasks"],
             worker_id=self._worker_id(options["worker_id"]),
             concurrency=options["concurrency"],
+            metrics_port=options["metrics_port"],
         )
         if options["reload"]:
             if options["batch"] or options["max_tasks"]:
