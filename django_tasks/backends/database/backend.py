@@ -27,7 +27,7 @@ from typing import Any, ClassVar, TypeVar
 from asgiref.sync import sync_to_async
 from django.apps import apps
 from django.core import checks
-from django.db import DEFAULT_DB_ALIAS, DataError, connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, DataError, IntegrityError, connections, models, transaction
 
 from django_tasks.backends.base import BaseTaskBackend, on_commit_logged
 from django_tasks.backends.database.checks import check_backend
@@ -41,6 +41,7 @@ from django_tasks.backends.database.rows import (
     uuid7,
 )
 from django_tasks.backends.database.schema import MAX_NAME_LENGTH
+from django_tasks.dialects import unique_key, unique_while_running
 from django_tasks.exceptions import (
     InvalidTaskArgumentsError,
     InvalidTaskBackendError,
@@ -55,6 +56,10 @@ from django_tasks_spec.protocols import TaskProtocol
 logger = logging.getLogger("django_tasks")
 
 T = TypeVar("T")
+
+UNIQUE_ATTEMPTS = 10
+"""How many times enqueueing a unique task tries to take its key, when the task that holds it
+keeps finishing between the refusal and the lookup (see _enqueue_unique)."""
 
 
 class DatabaseBackend(BaseTaskBackend):
@@ -71,6 +76,12 @@ class DatabaseBackend(BaseTaskBackend):
 
     # Is a task with a higher priority started before one with a lower priority?
     supports_priority: bool = True
+
+    # Can tasks be made unique with a key (unique_key)?
+    supports_unique: bool = True
+
+    # Can periodic tasks be declared on this backend, and run by it (its workers)?
+    supports_schedules: bool = True
 
     options_schema: ClassVar[type[DatabaseOptions]] = DatabaseOptions
     options: DatabaseOptions
@@ -137,6 +148,59 @@ class DatabaseBackend(BaseTaskBackend):
     # never waits (async code runs outside transactions). Waiting, for this backend, means
     # ``_joins_the_transaction`` or an INSERT after the commit of ``default``.
 
+    def enqueue(
+        self, task: TaskProtocol[Any, T], args: Sequence[Any], kwargs: Mapping[str, Any]
+    ) -> TaskResult[T]:
+        """See BaseTaskBackend.enqueue(). A unique task (``unique_key``) whose key a waiting
+        task of the same function holds (or a running one, with ``unique_while_running``) is
+        not enqueued again: that task's result is returned."""
+        key = unique_key(task)
+        if key is None:
+            return super().enqueue(task, args, kwargs)
+        self.validate_task(task)
+        result = self._new_result(task, args, kwargs)
+        if self.defers_to_commit(task) and not self._joins_the_transaction:
+            raise InvalidTaskError(
+                f"Task {task.module_path} is unique (unique_key {key!r}) and waits "
+                f"for the commit of database {DEFAULT_DB_ALIAS!r}, but its queue is on "
+                f"{self.database!r}, so whether the key is free is known only after the "
+                f"commit; enqueue it with enqueue_on_commit=False, or after the transaction."
+            )
+        return self._enqueue_unique(result, key)
+
+    def _enqueue_unique(self, result: AnyResult, key: str) -> AnyResult:
+        """Insert the row of a unique task and take its key, in one transaction (a savepoint
+        inside the caller's): the unique index refuses the key while a live row holds it, and
+        that row's result is returned. A row that finishes between the refusal and the lookup
+        has freed the key, so the insert is tried again."""
+        task = result.task
+        row = new_row(result, self.json_columns)
+        queries = queries_for(self.database)
+        for _ in range(UNIQUE_ATTEMPTS):
+            try:
+                with transaction.atomic(using=self.database), queries.cursor() as cursor:
+                    enqueued_at = queries.insert(cursor, row)
+                    queries.take_unique_key(
+                        cursor,
+                        result_id=result.id,
+                        key=key,
+                        while_running=unique_while_running(task),
+                    )
+            except IntegrityError:
+                with queries.cursor() as cursor:
+                    existing = queries.live_with_key(
+                        cursor, backend=self.alias, task_path=task.module_path, key=key
+                    )
+                if existing is not None:
+                    return self.get_result(existing)
+                continue
+            self._enqueued_once_committed([result], enqueued_at)
+            return result
+        raise InvalidTaskError(  # pragma: no cover  # Needs a key freed and taken 10 times over.
+            f"Task {task.module_path} with unique_key {key!r} could not be enqueued: "
+            f"the key was taken and freed again {UNIQUE_ATTEMPTS} times while enqueueing."
+        )
+
     @property
     def _joins_the_transaction(self) -> bool:
         """Whether the queue is on the default database, so that an INSERT made inside its
@@ -198,6 +262,8 @@ class DatabaseBackend(BaseTaskBackend):
         so the row is inserted, and committed, at once: by the statement enqueue() runs (it
         wakes idle PostgreSQL workers), in Django's thread for sync database code, as
         Django's own async ORM methods do."""
+        if unique_key(task) is not None:
+            return await sync_to_async(self.enqueue, thread_sensitive=True)(task, args, kwargs)
         self.validate_task(task)
         result = self._new_result(task, args, kwargs)
         # The enqueue policy (defers_to_commit, see _joins_the_transaction): async code runs
@@ -225,6 +291,11 @@ class DatabaseBackend(BaseTaskBackend):
         ``task_enqueued`` is sent for each result once the rows are committed.
         """
         self.validate_task(task)
+        if unique_key(task) is not None:
+            raise InvalidTaskError(
+                f"Task {task.module_path} is unique (unique_key {unique_key(task)!r}); a key "
+                f"holds for one task, so enqueue it with enqueue(), not bulk_enqueue()."
+            )
         results = []
         entry: Any
         for i, entry in enumerate(calls):

@@ -17,6 +17,15 @@
   table is vacuumed; the defaults wait for 20% of the table to be dead, which on a table that
   keeps a million results means claims walking over hundreds of thousands of dead entries.
 
+- The unique index of unique tasks (migration 0002): at most one live row (NEW, or RUNNING
+  with ``unique_while_running``) per backend, task and ``unique_key``. PostgreSQL and SQLite
+  make it a partial unique index, so rows without a key (and finished rows) are not in it and
+  enqueueing them costs nothing more. MySQL and MariaDB have no partial indexes: there a stored
+  generated column, ``live_key``, holds a hash of the backend, task and key while the row is
+  live and NULL otherwise (a unique index allows any number of NULLs), and the unique index is
+  on it. A row leaves the index by its own status change, so no statement that finishes a task
+  has to free its key.
+
 They are not declared in ``Meta.indexes``: Django would create the partial indexes on MySQL
 without their condition, and warn about it (models.W037) on every check.
 """
@@ -31,6 +40,11 @@ MAX_NAME_LENGTH = 100
 CLAIM_INDEX = "django_tasks_spec_claim"
 LEASE_INDEX = "django_tasks_spec_lease"
 FINISHED_INDEX = "django_tasks_spec_finished"
+UNIQUE_INDEX = "django_tasks_spec_unique"
+LIVE_KEY_COLUMN = "live_key"
+"""MySQL and MariaDB only: the generated column of the unique index (see above)."""
+LIVE = "(status = 'NEW' OR (status = 'RUNNING' AND unique_while_running))"
+"""The condition of a row whose unique key is taken: the index's, and the lookups'."""
 ENQUEUE_FUNCTION = "django_tasks_spec_enqueue"
 NOTIFY_CHANNEL = "django_tasks_spec"
 """The channel idle workers LISTEN on; the payload is the queue name (see queries/postgresql)."""
@@ -83,6 +97,49 @@ def _create_statements(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> li
             _enqueue_function(table),
         ]
     return statements
+
+
+def create_unique_index(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
+    table = _table(apps, schema_editor)
+    if schema_editor.connection.vendor == "mysql":
+        statements = [
+            f"ALTER TABLE {table} ADD COLUMN {LIVE_KEY_COLUMN} CHAR(64) AS "
+            f"({live_key_hash('backend', 'task_path', 'unique_key', live_only=True)}) STORED",
+            f"CREATE UNIQUE INDEX {UNIQUE_INDEX} ON {table} ({LIVE_KEY_COLUMN})",
+        ]
+    else:
+        statements = [
+            f"CREATE UNIQUE INDEX {UNIQUE_INDEX} ON {table} (backend, task_path, unique_key) "
+            f"WHERE unique_key IS NOT NULL AND {LIVE}"
+        ]
+    for statement in statements:
+        schema_editor.execute(statement, params=None)
+
+
+def drop_unique_index(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
+    table = _table(apps, schema_editor)
+    if schema_editor.connection.vendor == "mysql":
+        statements = [
+            f"DROP INDEX {UNIQUE_INDEX} ON {table}",
+            f"ALTER TABLE {table} DROP COLUMN {LIVE_KEY_COLUMN}",
+        ]
+    else:
+        statements = [f"DROP INDEX {UNIQUE_INDEX}"]
+    for statement in statements:
+        schema_editor.execute(statement, params=None)
+
+
+def live_key_hash(backend: str, task_path: str, key: str, *, live_only: bool = False) -> str:
+    """MySQL and MariaDB: the SQL of the hash ``live_key`` holds for these three SQL values
+    (columns or placeholders), NULL unless the row is live when ``live_only``. Each part is
+    prefixed with its length, so that no two triples give the same text."""
+    text = (
+        f"CONCAT(CHAR_LENGTH({backend}), ':', {backend}, CHAR_LENGTH({task_path}), ':', "
+        f"{task_path}, {key})"
+    )
+    if not live_only:
+        return f"SHA2({text}, 256)"
+    return f"CASE WHEN {key} IS NOT NULL AND {LIVE} THEN SHA2({text}, 256) END"
 
 
 def _enqueue_function(table: str) -> str:
