@@ -20,7 +20,7 @@ still run: an INSERT that fails once ``default`` has committed is logged, at ERR
 import logging
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property, partial
 from typing import Any, ClassVar, TypeVar
 
@@ -31,7 +31,7 @@ from django.db import DEFAULT_DB_ALIAS, DataError, IntegrityError, connections, 
 
 from django_tasks.backends.base import BaseTaskBackend, on_commit_logged
 from django_tasks.backends.database.checks import check_backend
-from django_tasks.backends.database.options import DatabaseOptions
+from django_tasks.backends.database.options import DatabaseOptions, ScheduleOptions
 from django_tasks.backends.database.queries import NewRow, queries_for
 from django_tasks.backends.database.rows import (
     new_row,
@@ -49,6 +49,7 @@ from django_tasks.exceptions import (
     ResultDoesNotExist,
 )
 from django_tasks.results import AnyResult
+from django_tasks.schedules import InvalidScheduleError, Schedule, schedule_registry
 from django_tasks.serialization import JSONLimit
 from django_tasks.task import MAX_RESULT_ID_LENGTH, Task, TaskResult
 from django_tasks_spec.protocols import TaskProtocol
@@ -394,6 +395,38 @@ class DatabaseBackend(BaseTaskBackend):
     def _no_result(self, result_id: object) -> ResultDoesNotExist:
         return ResultDoesNotExist(
             f"No task result with id {result_id!r} in backend {self.alias!r}."
+        )
+
+    # Periodic tasks (run by the workers: scheduler.py).
+
+    def schedules(self) -> list[Schedule]:
+        """The schedules of this backend: declared in code (``@periodic``), then in
+        OPTIONS["SCHEDULES"]. Raises InvalidScheduleError for an invalid one, or for a name
+        used by both."""
+        declared = schedule_registry.for_backend(self.alias)
+        names = {schedule.name for schedule in declared}
+        for name, options in self.options.SCHEDULES.items():
+            if name in names:
+                raise InvalidScheduleError(
+                    f"Schedule {name!r} of OPTIONS['SCHEDULES'] of backend {self.alias!r} has "
+                    f"the name of a schedule declared in code; rename one of them."
+                )
+            declared.append(self.schedule_from_options(name, options))
+        return declared
+
+    def schedule_from_options(self, name: str, options: ScheduleOptions) -> Schedule:
+        """The Schedule of an entry of OPTIONS["SCHEDULES"]; InvalidScheduleError if invalid."""
+        return Schedule(
+            name=name,
+            task_path=options.task,
+            backend=self.alias,
+            cron=options.cron,
+            every=None if options.every is None else timedelta(seconds=options.every),
+            time_zone=options.time_zone,
+            args=tuple(options.args),
+            kwargs=options.kwargs,
+            missed=options.missed,
+            origin=f"TASKS[{self.alias!r}]['OPTIONS']['SCHEDULES'][{name!r}]",
         )
 
     def check(self, **kwargs: Any) -> Iterable[checks.CheckMessage]:

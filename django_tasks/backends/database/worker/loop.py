@@ -14,6 +14,7 @@ from django_tasks.backends.database.backend import DatabaseBackend
 from django_tasks.backends.database.models import DBTaskResult
 from django_tasks.backends.database.queries import ClaimedRow
 from django_tasks.backends.database.rows import result_from_claim
+from django_tasks.backends.database.scheduler import Scheduler, discover_schedules
 from django_tasks.backends.database.worker.claims import Claim, ClaimState, claim
 from django_tasks.backends.database.worker.connection import Connection, bound_connection
 from django_tasks.backends.database.worker.leases import Leases
@@ -83,6 +84,7 @@ class Worker:
             concurrency=options.concurrency, interval=options.interval, max_tasks=options.max_tasks
         )
         self._started = time.monotonic()
+        self._scheduler = Scheduler(backend, discover_schedules(backend))
 
     def run(self) -> int:
         """Work until stopped; return the exit status (0, or 1 after a forced stop)."""
@@ -137,6 +139,7 @@ class Worker:
         self._flush()
         self._leases.keep()
         if self._claiming:
+            self._scheduler.step()  # Periodic tasks: enqueues the ticks that have come.
             self._claim()
 
     def _finished(self) -> bool:
@@ -339,7 +342,7 @@ class Worker:
         if self._claiming:
             if self._claim_limit() > 0:
                 return
-            deadline = min(deadline, self._pacing.next_poll)
+            deadline = min(deadline, self._pacing.next_poll, self._scheduler.next_check)
         try:
             if self._notified():
                 return
