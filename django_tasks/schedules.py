@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
 from django.conf import settings
+from django.core import checks
 
 from django_tasks.exceptions import InvalidTaskError
 from django_tasks.serialization import normalize_arguments
@@ -43,8 +44,21 @@ MAX_NAME_LENGTH = 200
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+SCHEDULE_INVALID = "django_tasks.E070"
+TIME_ZONE_UNKNOWN = "django_tasks.E071"
+SCHEDULE_NOT_RUN = "django_tasks.E072"
+ARGUMENTS_MISSING = "django_tasks.E073"
+SCHEDULED_TASK_UNKNOWN = "django_tasks.E074"
+SCHEDULE_NAME_TAKEN = "django_tasks.E075"
+
+
 class InvalidScheduleError(InvalidTaskError):
     """A schedule is invalid: its cron expression, time zone, interval or arguments."""
+
+    def __init__(self, message: str | None = None, *, check_id: str = SCHEDULE_INVALID) -> None:
+        super().__init__(message)
+        self.check_id = check_id
+        """The ID of the system check that reports it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,7 +126,8 @@ class Schedule:
         except (ZoneInfoNotFoundError, ValueError, TypeError):
             raise InvalidScheduleError(
                 f"Schedule {self.name!r} has time zone {name!r}, which is not an IANA time zone "
-                f"name (such as 'Europe/Paris' or 'UTC')."
+                f"name (such as 'Europe/Paris' or 'UTC').",
+                check_id=TIME_ZONE_UNKNOWN,
             ) from None
 
     @property
@@ -167,6 +182,40 @@ class Schedule:
                 continue
             missing.append(parameter.name)
         return missing
+
+
+def check_schedule(schedule: Schedule, backend: Any, task: Any) -> list[checks.CheckMessage]:
+    """What stops a valid schedule from running: a backend that cannot run schedules
+    (``supports_schedules``), a task that takes required arguments the schedule does not give.
+    ``task`` is its task, if it can be resolved."""
+    where = schedule.origin if schedule.origin != "code" else f"schedule {schedule.name!r}"
+    messages: list[checks.CheckMessage] = []
+    if not getattr(backend, "supports_schedules", False):
+        messages.append(
+            checks.Error(
+                f"Schedule {schedule.name!r} of task {schedule.task_path} is on backend "
+                f"{schedule.backend!r} ({type(backend).__module__}.{type(backend).__qualname__}),"
+                f" which cannot run schedules (supports_schedules is False).",
+                hint="Declare the task on a backend that runs schedules, such as the database "
+                "backend, or remove the schedule.",
+                obj=where,
+                id=SCHEDULE_NOT_RUN,
+            )
+        )
+    if task is not None:
+        missing = schedule.missing_arguments(task.func, bool(getattr(task, "takes_context", 0)))
+        if missing:
+            messages.append(
+                checks.Error(
+                    f"Schedule {schedule.name!r} enqueues task {schedule.task_path} without its "
+                    f"required arguments {', '.join(map(repr, missing))}.",
+                    hint="Give them in the schedule's args or kwargs, or give the parameters "
+                    "defaults.",
+                    obj=where,
+                    id=ARGUMENTS_MISSING,
+                )
+            )
+    return messages
 
 
 def _utc(tick: datetime | None) -> datetime | None:

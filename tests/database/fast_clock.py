@@ -15,5 +15,5 @@ def install(origin: float, rate: float) -> None:
     def now() -> datetime:
         return datetime.fromtimestamp(origin + (time.time() - origin) * rate, UTC)
 
-    Scheduler.clock = staticmethod(now)  # type: ignore[assignment]  # A function, not a method.
+    Scheduler.clock = staticmethod(now)
     Scheduler.clock_rate = rate

@@ -30,7 +30,7 @@ from django.core import checks
 from django.db import DEFAULT_DB_ALIAS, DataError, IntegrityError, connections, models, transaction
 
 from django_tasks.backends.base import BaseTaskBackend, on_commit_logged
-from django_tasks.backends.database.checks import check_backend
+from django_tasks.backends.database.checks import check_backend, check_schedules
 from django_tasks.backends.database.options import DatabaseOptions, ScheduleOptions
 from django_tasks.backends.database.queries import NewRow, queries_for
 from django_tasks.backends.database.rows import (
@@ -430,6 +430,8 @@ class DatabaseBackend(BaseTaskBackend):
         )
 
     def check(self, **kwargs: Any) -> Iterable[checks.CheckMessage]:
-        """Report what would stop the queue from working (IDs E020-E029, W020-W029)."""
+        """Report what would stop the queue from working (IDs E020-E029, W020-W029), or one
+        of its schedules from running (E070-E075)."""
         yield from super().check(**kwargs)
         yield from check_backend(self, kwargs.get("databases") or ())
+        yield from check_schedules(self)

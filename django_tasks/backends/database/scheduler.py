@@ -24,6 +24,7 @@ decides which instants are ticks (see django_tasks.schedules).
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -50,6 +51,42 @@ def discover_schedules(backend: DatabaseBackend) -> list[Schedule]:
     tasks), then those of OPTIONS["SCHEDULES"]."""
     autodiscover_modules("tasks")
     return backend.schedules()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScheduleStatus:
+    """A schedule as ``manage.py task_schedules`` and the admin show it."""
+
+    schedule: Schedule
+    last_tick: datetime | None
+    """The latest tick a worker has dealt with (recorded), if any."""
+    last_outcome: str
+    next_run: datetime | None
+    """The next tick after now: when a worker enqueues the task next."""
+
+
+def schedule_statuses(backend: DatabaseBackend, now: datetime) -> list[ScheduleStatus]:
+    """Each schedule of the backend with its latest recorded tick and its next run."""
+    from django_tasks.backends.database.models import DBScheduleTick
+
+    schedules = discover_schedules(backend)
+    latest: dict[str, tuple[datetime, str]] = {}
+    rows = DBScheduleTick.objects.using(backend.database).filter(
+        backend=backend.alias, schedule__in=[schedule.name for schedule in schedules]
+    )
+    for name, tick, outcome in rows.order_by("tick_at").values_list(
+        "schedule", "tick_at", "outcome"
+    ):
+        latest[name] = (tick, outcome)
+    return [
+        ScheduleStatus(
+            schedule=schedule,
+            last_tick=latest.get(schedule.name, (None, ""))[0],
+            last_outcome=latest.get(schedule.name, (None, ""))[1],
+            next_run=schedule.next_tick(now),
+        )
+        for schedule in schedules
+    ]
 
 
 class Scheduler:
@@ -139,7 +176,9 @@ class Scheduler:
                     outcome=outcome,
                 )
                 if outcome == TickOutcome.ENQUEUED:
-                    task = task_registry.resolve(schedule.task_path).using(run_after=tick)
+                    task = task_registry.resolve(schedule.task_path).using(
+                        run_after=tick, backend=self.backend.alias
+                    )
                     result = self.backend.enqueue(task, schedule.args, schedule.kwargs)
                     row.result_id = result.id
                     row.save(using=database, update_fields=["result_id"])
