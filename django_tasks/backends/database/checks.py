@@ -14,6 +14,16 @@ from django.conf import settings
 from django.core import checks
 from django.db import connections, router
 
+from django_tasks.exceptions import InvalidTaskError
+from django_tasks.registry import task_registry
+from django_tasks.schedules import (
+    SCHEDULE_NAME_TAKEN,
+    SCHEDULED_TASK_UNKNOWN,
+    InvalidScheduleError,
+    check_schedule,
+    schedule_registry,
+)
+
 if TYPE_CHECKING:
     from django_tasks.backends.database.backend import DatabaseBackend
 
@@ -167,16 +177,6 @@ def _check_sqlite(
 
 def check_schedules(backend: "DatabaseBackend") -> Iterable[checks.CheckMessage]:
     """The schedules of OPTIONS["SCHEDULES"]: IDs E070-E075 (see django_tasks.schedules)."""
-    from django_tasks.exceptions import InvalidTaskError
-    from django_tasks.registry import task_registry
-    from django_tasks.schedules import (
-        SCHEDULE_NAME_TAKEN,
-        SCHEDULED_TASK_UNKNOWN,
-        InvalidScheduleError,
-        check_schedule,
-        schedule_registry,
-    )
-
     declared = {schedule.name for schedule in schedule_registry.for_backend(backend.alias)}
     for name, options in backend.options.SCHEDULES.items():
         where = f"TASKS[{backend.alias!r}]['OPTIONS']['SCHEDULES'][{name!r}]"

@@ -28,9 +28,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils.module_loading import autodiscover_modules
 
 from django_tasks.backends.database.backend import DatabaseBackend
+from django_tasks.backends.database.models import DBScheduleTick, TickOutcome
 from django_tasks.backends.database.queries import queries_for
 from django_tasks.registry import task_registry
 from django_tasks.schedules import ON_TIME, Schedule
@@ -67,8 +69,6 @@ class ScheduleStatus:
 
 def schedule_statuses(backend: DatabaseBackend, now: datetime) -> list[ScheduleStatus]:
     """Each schedule of the backend with its latest recorded tick and its next run."""
-    from django_tasks.backends.database.models import DBScheduleTick
-
     schedules = discover_schedules(backend)
     latest: dict[str, tuple[datetime, str]] = {}
     rows = DBScheduleTick.objects.using(backend.database).filter(
@@ -140,9 +140,6 @@ class Scheduler:
         latest = self._latest.get(schedule.name)
         if latest is not None and due <= latest:
             return False
-        # Imported here: models cannot be imported while Django loads the apps.
-        from django_tasks.backends.database.models import TickOutcome
-
         if latest is None:
             outcome = TickOutcome.BEGAN
         elif schedule.missed == "skip" and now - due > ON_TIME:
@@ -164,8 +161,6 @@ class Scheduler:
     def _record(self, schedule: Schedule, tick: datetime, outcome: str) -> bool:
         """Insert the tick's row and, if it runs, enqueue its task, in one transaction;
         False if another worker has dealt with the tick."""
-        from django_tasks.backends.database.models import DBScheduleTick, TickOutcome
-
         database = self.backend.database
         try:
             with transaction.atomic(using=database):
@@ -194,10 +189,6 @@ class Scheduler:
         return True
 
     def _recorded(self) -> dict[str, datetime]:
-        from django.db.models import Max
-
-        from django_tasks.backends.database.models import DBScheduleTick
-
         rows = (
             DBScheduleTick.objects.using(self.backend.database)
             .filter(backend=self.backend.alias, schedule__in=[s.name for s in self.schedules])
