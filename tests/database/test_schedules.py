@@ -210,3 +210,18 @@ def test_four_workers_enqueue_each_tick_of_three_minutes_once(
         if "Schedule tick " in line
     )
     assert by_worker["ENQUEUED"] == len(runs)
+
+
+@pytest.mark.databases("default")
+@pytest.mark.transactional
+def test_a_worker_refuses_to_start_with_an_invalid_schedule(
+    alias: str, start_worker: StartWorker
+) -> None:
+    schedules = {"bad": {"task": TASK, "cron": "0 25 * * *", "kwargs": {"ledger": "x"}}}
+    worker = start_worker("--batch", options={"SCHEDULES": schedules})
+
+    assert worker.wait() == 1
+    assert (
+        "CommandError: Schedule 'bad' has an invalid cron expression '0 25 * * *': Bad hour."
+        in (worker.output())
+    )

@@ -22,6 +22,7 @@ decides which instants are ticks (see django_tasks.schedules).
 """
 
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -110,8 +111,8 @@ class Scheduler:
         self._clock = clock or type(self).clock or self._database_time
         self._latest: dict[str, datetime] | None = None
         """The latest tick dealt with, by schedule name, as far as this worker knows."""
-        self.next_check = 0.0
-        """When (time.monotonic()) the next tick is due."""
+        self.next_check = 0.0 if self.schedules else math.inf
+        """When (time.monotonic()) the next tick is due; never, without schedules."""
 
     def step(self) -> int:
         """Deal with the ticks that have come, if any is due; return how many tasks this
