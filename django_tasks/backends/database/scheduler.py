@@ -33,7 +33,6 @@ from django.db.models import Max
 from django.utils.module_loading import autodiscover_modules
 
 from django_tasks.backends.database.backend import DatabaseBackend
-from django_tasks.backends.database.models import DBScheduleTick, TickOutcome
 from django_tasks.backends.database.queries import queries_for
 from django_tasks.registry import task_registry
 from django_tasks.schedules import ON_TIME, Schedule
@@ -70,6 +69,10 @@ class ScheduleStatus:
 
 def schedule_statuses(backend: DatabaseBackend, now: datetime) -> list[ScheduleStatus]:
     """Each schedule of the backend with its latest recorded tick and its next run."""
+    # Imported here: the tests' worker settings install a clock on Scheduler, before Django
+    # loads the apps, when models cannot be imported.
+    from django_tasks.backends.database.models import DBScheduleTick
+
     schedules = discover_schedules(backend)
     latest: dict[str, tuple[datetime, str]] = {}
     rows = DBScheduleTick.objects.using(backend.database).filter(
@@ -135,6 +138,10 @@ class Scheduler:
 
     def _deal_with(self, schedule: Schedule, now: datetime) -> bool:
         assert self._latest is not None
+        # Imported here: the tests' worker settings install a clock on Scheduler, before
+        # Django loads the apps, when models cannot be imported.
+        from django_tasks.backends.database.models import TickOutcome
+
         due = schedule.latest_tick(now)
         if due is None:
             return False
@@ -162,6 +169,10 @@ class Scheduler:
     def _record(self, schedule: Schedule, tick: datetime, outcome: str) -> bool:
         """Insert the tick's row and, if it runs, enqueue its task, in one transaction;
         False if another worker has dealt with the tick."""
+        # Imported here: the tests' worker settings install a clock on Scheduler, before
+        # Django loads the apps, when models cannot be imported.
+        from django_tasks.backends.database.models import DBScheduleTick, TickOutcome
+
         database = self.backend.database
         try:
             with transaction.atomic(using=database):
@@ -190,6 +201,10 @@ class Scheduler:
         return True
 
     def _recorded(self) -> dict[str, datetime]:
+        # Imported here: the tests' worker settings install a clock on Scheduler, before
+        # Django loads the apps, when models cannot be imported.
+        from django_tasks.backends.database.models import DBScheduleTick
+
         rows = (
             DBScheduleTick.objects.using(self.backend.database)
             .filter(backend=self.backend.alias, schedule__in=[s.name for s in self.schedules])
