@@ -40,7 +40,7 @@ def configured(alias: str) -> Iterator[Any]:
 
     stack: list[Any] = []
     yield configure
-    for override in stack:
+    for override in reversed(stack):
         override.disable()
 
 
@@ -137,7 +137,7 @@ def test_periodic_refuses_an_invalid_expression_when_declared() -> None:
 
 @pytest.mark.with_default
 def test_the_command_and_the_admin_list_schedules_and_their_next_runs(
-    configured: Any, backend: DatabaseBackend, client: Client
+    configured: Any, client: Client
 ) -> None:
     configured(
         nightly={
@@ -148,6 +148,8 @@ def test_the_command_and_the_admin_list_schedules_and_their_next_runs(
         },
         often={"task": RECORD, "every": 10, "args": ["/dev/null"], "missed": "skip"},
     )
+    backend = tasks["default"]
+    assert isinstance(backend, DatabaseBackend)
     tick = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
     DBScheduleTick.objects.using(backend.database).create(
         backend="default", schedule="nightly", tick_at=tick, outcome="BEGAN"

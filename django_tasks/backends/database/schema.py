@@ -65,8 +65,10 @@ def drop_schema_objects(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> N
     connection = schema_editor.connection
     table = _table(apps, schema_editor)
     on_table = f" ON {table}" if connection.vendor == "mysql" else ""
+    if_exists = "" if connection.vendor == "mysql" else "IF EXISTS "  # Gone on SQLite: 0002.
     statements = [
-        f"DROP INDEX {name}{on_table}" for name in (CLAIM_INDEX, LEASE_INDEX, FINISHED_INDEX)
+        f"DROP INDEX {if_exists}{name}{on_table}"
+        for name in (CLAIM_INDEX, LEASE_INDEX, FINISHED_INDEX)
     ]
     if connection.vendor == "postgresql":
         statements.append(f"DROP FUNCTION {ENQUEUE_FUNCTION}")
@@ -108,9 +110,17 @@ def create_unique_index(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> N
             f"CREATE UNIQUE INDEX {UNIQUE_INDEX} ON {table} ({LIVE_KEY_COLUMN})",
         ]
     else:
+        # SQLite rebuilds the table to add a column with a default, which drops the indexes
+        # of the initial migration: they are made again.
+        again = _create_statements(apps, schema_editor)
         statements = [
+            *(
+                statement.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1)
+                for statement in again
+                if statement.startswith("CREATE INDEX")
+            ),
             f"CREATE UNIQUE INDEX {UNIQUE_INDEX} ON {table} (backend, task_path, unique_key) "
-            f"WHERE unique_key IS NOT NULL AND {LIVE}"
+            f"WHERE unique_key IS NOT NULL AND {LIVE}",
         ]
     for statement in statements:
         schema_editor.execute(statement, params=None)
