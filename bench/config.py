@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-WORKLOADS = ("drain", "io", "bulk", "latency", "history", "ceiling")
+WORKLOADS = ("drain", "io", "bulk", "unique", "latency", "history", "ceiling")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -111,15 +111,29 @@ class Runner:
                     self._add(key, "latency p50", result["p50"])
                     self._add(key, "latency p95", result["p95"])
                 self._count(key, result)
-        if "bulk" in config.workloads and store not in BROKERS:
-            params = {"n": config.n, "workers": max(config.workers), "timeout": config.timeout}
-            result = self.driver(system, store, "bulk", params)
-            if result is not None:
-                if result["offered"]:
-                    self._add(key, "enqueue bulk", result["bulk"])
-                    self._count(key, result)
-                else:
-                    self.results.not_offered.add((*key, "enqueue bulk"))
+        for workload, names in (
+            ("bulk", {"bulk": "enqueue bulk"}),
+            ("unique", {"unique": "enqueue unique", "unique taken": "enqueue unique taken"}),
+        ):
+            if workload in config.workloads and store not in BROKERS:
+                self._enqueue_path(system, store, workload, names)
+
+    def _enqueue_path(
+        self, system: System, store: str, workload: str, names: dict[str, str]
+    ) -> None:
+        """Run a workload of another enqueue path (bulk, unique), which a system may not
+        offer; record its rates under ``names`` (result key -> row name)."""
+        config, key = self.config, (system.key, store)
+        params = {"n": config.n, "workers": max(config.workers), "timeout": config.timeout}
+        result = self.driver(system, store, workload, params)
+        if result is None:
+            return
+        if not result["offered"]:
+            self.results.not_offered.add((*key, next(iter(names.values()))))
+            return
+        for result_key, name in names.items():
+            self._add(key, name, result[result_key])
+        self._count(key, result)
 
     def _drain(
         self, system: System, store: str, workload: str, n: int, workers: int
@@ -247,6 +261,7 @@ class Runner:
             per_rep += len(config.workers) * ("io" in config.workloads and store in BROKERS)
             per_rep += "latency" in config.workloads
             per_rep += "bulk" in config.workloads and store not in BROKERS
+            per_rep += "unique" in config.workloads and store not in BROKERS
         per_rep += 2 * ("ceiling" in config.workloads)
         history = sum(
             store == "postgresql" and system.key in config.history_systems
@@ -265,8 +280,10 @@ def _headline(result: dict[str, Any]) -> str:
         parts.append(f"p50 {result['p50']:.1f} ms, p95 {result['p95']:.1f} ms")
     if "bulk" in result:
         parts.append(f"bulk {result['bulk']:,.0f}/s")
+    if "unique" in result:
+        parts.append(f"unique {result['unique']:,.0f}/s, taken {result['unique taken']:,.0f}/s")
     if result.get("offered") is False:
-        parts.append("bulk enqueue not offered")
+        parts.append("not offered")
     if "full" in result:
         parts.append(f"empty {result['empty']}, full {result['full']}")
     if result.get("not_succeeded"):

@@ -22,6 +22,7 @@ from django_tasks.constants import (
 )
 from django_tasks.handler import default_task_backend, tasks
 from django_tasks.results import ResultStatus, TaskResult
+from django_tasks.schedules import periodic
 from django_tasks.task import Task, django_task, task
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "TaskResult",
     "default_task_backend",
     "django_task",
+    "periodic",
     "task",
     "tasks",
 ]

@@ -44,6 +44,7 @@ from django_tasks.problems import (
     valid_alias,
 )
 from django_tasks.registry import TASK_MODULES_SETTING, task_modules, task_registry
+from django_tasks.schedules import check_schedule, schedule_registry
 from django_tasks.signatures import check_task_signatures
 from django_tasks.task import Task, validate_for_backend
 from django_tasks.utils import class_path
@@ -244,6 +245,24 @@ def check_tasks_deploy(
                         id=check_id,
                     )
                 )
+    return messages
+
+
+@checks.register("tasks")
+def check_schedules(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """Check the schedules declared in code (those of OPTIONS are their backend's check()):
+    IDs E072 and E073. Their expression and zone were checked when declared."""
+    if tasks_setting_is_broken():
+        return []
+    messages: list[checks.CheckMessage] = []
+    for schedule in schedule_registry:
+        try:
+            backend = tasks[schedule.backend]
+        except Exception:  # Reported by check_tasks(), for the task (E018, E019).
+            continue
+        messages.extend(check_schedule(schedule, backend, task_registry.get(schedule.task_path)))
     return messages
 
 

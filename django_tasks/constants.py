@@ -12,3 +12,5 @@ TASK_MAX_PRIORITY = MAX_PRIORITY
 DEFAULT_TASK_PRIORITY = DEFAULT_PRIORITY
 MAX_RESULT_ID_LENGTH = 64
 """A result id is an opaque string of at most this many characters."""
+MAX_UNIQUE_KEY_LENGTH = 200
+"""The longest unique key of a task (``task.using(unique_key=...)``)."""

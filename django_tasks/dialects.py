@@ -47,6 +47,8 @@ __all__ = [
     "task_enqueued",
     "task_finished",
     "task_started",
+    "unique_key",
+    "unique_while_running",
 ]
 
 P = ParamSpec("P")
@@ -202,6 +204,16 @@ def is_async(task: Any) -> bool:
 def enqueue_on_commit(task: Any) -> bool | None:
     """A task's own enqueue_on_commit: an extension of ours, which Django's tasks lack (None)."""
     return getattr(task, "enqueue_on_commit", None)
+
+
+def unique_key(task: Any) -> str | None:
+    """A task's unique key: an extension of ours, which Django's tasks lack (None)."""
+    return getattr(task, "unique_key", None)
+
+
+def unique_while_running(task: Any) -> bool:
+    """Whether a unique task's key stays taken while it runs (an extension of ours)."""
+    return bool(getattr(task, "unique_while_running", False))
 
 
 def foreign_backend_classes() -> Iterable[type]:

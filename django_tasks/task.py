@@ -39,6 +39,7 @@ from django_tasks.constants import (
     DEFAULT_TASK_BACKEND_ALIAS,
     MAX_PRIORITY,
     MAX_RESULT_ID_LENGTH,
+    MAX_UNIQUE_KEY_LENGTH,
     MIN_PRIORITY,
 )
 from django_tasks.dialects import DjangoTaskResultBase, TaskBase, TaskContext, enqueue_on_commit
@@ -62,6 +63,7 @@ __all__ = [
     "FINISHED_STATUSES",
     "MAX_PRIORITY",
     "MAX_RESULT_ID_LENGTH",
+    "MAX_UNIQUE_KEY_LENGTH",
     "MIN_PRIORITY",
     "DjangoTask",
     "ResultStatus",
@@ -89,6 +91,14 @@ class BaseTask(TaskBase[P, T]):
     """Whether enqueueing waits for the current transaction to commit; None lets the backend's
     ENQUEUE_ON_COMMIT decide."""
 
+    unique_key: str | None = None
+    """With a key, the task is unique (on backends with ``supports_unique``): while a task of
+    the same function and backend with this key waits to run (or runs, with
+    ``unique_while_running``), enqueueing returns that task's result instead of a new one."""
+
+    unique_while_running: bool = False
+    """Whether the key stays taken while the task runs, not only while it waits."""
+
     def __post_init__(self) -> None:
         _validate_function(self.func)
         _validate_priority(self.priority)
@@ -105,6 +115,12 @@ class BaseTask(TaskBase[P, T]):
             raise InvalidTaskError(
                 f"takes_context {self.takes_context!r} is invalid; it must be True or False."
             )
+        _validate_unique_key(self.unique_key)
+        if self.unique_while_running not in (True, False):
+            raise InvalidTaskError(
+                f"unique_while_running {self.unique_while_running!r} is invalid; it must be "
+                f"True or False."
+            )
 
     # name and module_path (the dotted path a worker finds the task by) are Django's.
 
@@ -120,12 +136,19 @@ class BaseTask(TaskBase[P, T]):
         queue_name: str | None = None,
         run_after: datetime | timedelta | None = None,
         backend: str | None = None,
+        unique_key: str | None = None,
+        unique_while_running: bool | None = None,
     ) -> Self:
         """Return a copy of the task with other options, validated against its backend.
 
-        A ``timedelta`` run_after means that long from now.
+        A ``timedelta`` run_after means that long from now. ``unique_key`` makes the copy a
+        unique task (see ``unique_key``; backends with ``supports_unique``).
         """
         changes: dict[str, Any] = {}
+        if unique_key is not None:
+            changes["unique_key"] = unique_key
+        if unique_while_running is not None:
+            changes["unique_while_running"] = unique_while_running
         if priority is not None:
             changes["priority"] = priority
         if queue_name is not None:
@@ -264,6 +287,8 @@ def task(
     queue_name: str = DEFAULT_QUEUE_NAME,
     backend: str = DEFAULT_TASK_BACKEND_ALIAS,
     enqueue_on_commit: bool | None = None,
+    unique_key: str | None = None,
+    unique_while_running: bool = False,
     takes_context: Literal[False] = False,
 ) -> _TaskDecorator: ...
 @overload
@@ -273,6 +298,8 @@ def task(
     queue_name: str = DEFAULT_QUEUE_NAME,
     backend: str = DEFAULT_TASK_BACKEND_ALIAS,
     enqueue_on_commit: bool | None = None,
+    unique_key: str | None = None,
+    unique_while_running: bool = False,
     takes_context: Literal[True],
 ) -> _ContextTaskDecorator: ...
 def task(
@@ -283,6 +310,8 @@ def task(
     queue_name: str = DEFAULT_QUEUE_NAME,
     backend: str = DEFAULT_TASK_BACKEND_ALIAS,
     enqueue_on_commit: bool | None = None,
+    unique_key: str | None = None,
+    unique_while_running: bool = False,
     takes_context: bool = False,
 ) -> Task[Any, Any] | _TaskDecorator | _ContextTaskDecorator:
     """Declare a module-level function (or coroutine function) as a task.
@@ -290,6 +319,8 @@ def task(
     Use it bare (``@task``) or with options (``@task(priority=10, queue_name="emails")``).
     With ``takes_context=True`` the function's first parameter, ``context``, receives a
     ``TaskContext`` (the result, and the attempt number); the arguments follow it.
+    With ``unique_key``, the task is unique (see ``Task.unique_key``; keys per call come with
+    ``using(unique_key=...)``).
     The task is validated here, so a queue the backend does not allow, or an annotation of a
     type JSON cannot carry (see signatures.py), raises InvalidTaskError at import time. A
     backend that cannot be loaded is reported by ``manage.py check`` instead, and raised when
@@ -304,6 +335,8 @@ def task(
             backend=backend,
             enqueue_on_commit=enqueue_on_commit,
             takes_context=takes_context,
+            unique_key=unique_key,
+            unique_while_running=unique_while_running,
         )
         validate_signature(new_task)
         try:
@@ -345,6 +378,8 @@ def django_task(
     queue_name: str = DEFAULT_QUEUE_NAME,
     backend: str = DEFAULT_TASK_BACKEND_ALIAS,
     enqueue_on_commit: bool | None = None,
+    unique_key: str | None = None,
+    unique_while_running: bool = False,
     takes_context: Literal[False] = False,
 ) -> _DjangoTaskDecorator: ...
 @overload
@@ -354,6 +389,8 @@ def django_task(
     queue_name: str = DEFAULT_QUEUE_NAME,
     backend: str = DEFAULT_TASK_BACKEND_ALIAS,
     enqueue_on_commit: bool | None = None,
+    unique_key: str | None = None,
+    unique_while_running: bool = False,
     takes_context: Literal[True],
 ) -> _DjangoContextTaskDecorator: ...
 def django_task(
@@ -362,19 +399,30 @@ def django_task(
     queue_name: str = DEFAULT_QUEUE_NAME,
     backend: str = DEFAULT_TASK_BACKEND_ALIAS,
     enqueue_on_commit: bool | None = None,
+    unique_key: str | None = None,
+    unique_while_running: bool = False,
     takes_context: bool = False,
 ) -> _DjangoTaskDecorator | _DjangoContextTaskDecorator:
     """Django's ``@django.tasks.task``, typed with our backends' options.
 
     It builds the task as Django's decorator does, with the backend's ``task_class`` (ours:
-    ``DjangoTask``, of Django's dialect), passing ``enqueue_on_commit`` on as a keyword argument,
-    as Django 6.1's decorator passes any. django-stubs types Django's decorator without them, so
+    ``DjangoTask``, of Django's dialect), passing ``enqueue_on_commit``, ``unique_key`` and
+    ``unique_while_running`` on as keyword arguments, as Django 6.1's decorator passes any.
+    django-stubs types Django's decorator without them, so
     ``@django.tasks.task(enqueue_on_commit=False)`` is a type error where
     ``@django_task(enqueue_on_commit=False)`` is not.
     """
 
     def decorate(func: Callable[..., Any]) -> DjangoTask[Any, Any]:
-        extensions = {} if enqueue_on_commit is None else {"enqueue_on_commit": enqueue_on_commit}
+        extensions: dict[str, Any] = {
+            name: value
+            for name, value, unset in (
+                ("enqueue_on_commit", enqueue_on_commit, None),
+                ("unique_key", unique_key, None),
+                ("unique_while_running", unique_while_running, False),
+            )
+            if value is not unset
+        }
         built = tasks[backend].task_class(
             func=func,
             priority=priority,
@@ -395,10 +443,16 @@ BaseTaskBackend.task_class = DjangoTask
 def validate_for_backend(task: Any, backend: Any) -> None:
     """Raise InvalidTaskError if the backend cannot run the task: ours validate it; a foreign
     ``django.tasks`` backend (Django's own, a third party's) validates it too, and cannot honour
-    our extension ``enqueue_on_commit=True``: it never waits for a commit."""
+    our extensions ``enqueue_on_commit=True`` (it never waits for a commit) and ``unique_key``."""
     if isinstance(backend, BaseTaskBackend):
         backend.validate_task(task)
         return
+    if getattr(task, "unique_key", None) is not None:
+        raise InvalidTaskError(
+            f"Task {task.module_path} has unique_key {task.unique_key!r}, but backend "
+            f"{task.backend!r} ({type(backend).__module__}.{type(backend).__qualname__}) is not "
+            f"one of django_tasks's and cannot keep tasks unique; leave unique_key unset."
+        )
     if enqueue_on_commit(task):
         raise InvalidTaskError(
             f"Task {task.module_path} sets enqueue_on_commit=True, but "
@@ -447,6 +501,16 @@ def _validate_queue_name(name: object) -> None:
     _validate_name("Queue name", name)
     if isinstance(name, str) and not _QUEUE_NAME.fullmatch(name):
         raise InvalidTaskError(queue_name_characters_message(name))
+
+
+def _validate_unique_key(key: Any) -> None:
+    if key is None:
+        return
+    if not isinstance(key, str) or not 0 < len(key) <= MAX_UNIQUE_KEY_LENGTH:
+        raise InvalidTaskError(
+            f"unique_key {str(key)[:50]!r} is invalid; it must be a string of 1 to "
+            f"{MAX_UNIQUE_KEY_LENGTH} characters."
+        )
 
 
 def _validate_priority(priority: Any) -> None:

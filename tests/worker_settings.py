@@ -34,3 +34,9 @@ if "DJANGO_TASKS_TEST_CLOCK_AHEAD" in os.environ:  # Seconds; see tests/database
     from tests.database import clock
 
     clock.install(float(os.environ["DJANGO_TASKS_TEST_CLOCK_AHEAD"]))
+
+if "DJANGO_TASKS_TEST_FAST_CLOCK" in os.environ:  # "ORIGIN RATE"; see tests/database/fast_clock.py.
+    from tests.database import fast_clock
+
+    _origin, _rate = os.environ["DJANGO_TASKS_TEST_FAST_CLOCK"].split()
+    fast_clock.install(float(_origin), float(_rate))

@@ -44,7 +44,7 @@ from django_tasks_conformance.items import (
     suite_test_id,
 )
 from django_tasks_conformance.report import TestOutcome
-from django_tasks_spec.requirements import catalogue
+from django_tasks_spec.requirements import CAPABILITIES, catalogue
 
 BASE_BACKEND = "django_tasks.backends.base.BaseTaskBackend"
 """The class a backend under test subclasses, as its authors import it."""
@@ -160,13 +160,9 @@ class ConformanceRun:
             "--tasks-backend", self.backend_path, BaseTaskBackend, BASE_BACKEND
         )
         self.capabilities = {
-            name: getattr(backend_class, name)
-            for name in (
-                "supports_defer",
-                "supports_async_task",
-                "supports_get_result",
-                "supports_priority",
-            )
+            # A django.tasks backend lacks our extensions' flags: it supports none of them.
+            name: bool(getattr(backend_class, name, False))
+            for name in CAPABILITIES
         }
         harness_class = self._harness_class(backend_class)
         self.harness_path = f"{harness_class.__module__}.{harness_class.__qualname__}"

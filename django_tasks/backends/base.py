@@ -95,6 +95,13 @@ class BaseTaskBackend(BackendBase, ABC):
     # Is a task with a higher priority started before one with a lower priority?
     supports_priority: bool = False
 
+    # Can tasks be made unique with a key (unique_key), so that enqueueing one while another
+    # with its key waits returns that one's result?
+    supports_unique: bool = False
+
+    # Can periodic tasks be declared on this backend (django_tasks.schedules), and run by it?
+    supports_schedules: bool = False
+
     options_schema: ClassVar[type[BaseModel]] = NoOptions
     """The pydantic model that validates this backend's OPTIONS."""
 
@@ -169,6 +176,13 @@ class BaseTaskBackend(BackendBase, ABC):
                 f"Task {task.module_path} has priority {task.priority}, but backend "
                 f"{self.alias!r} ignores priority (supports_priority is False); leave it at "
                 f"{DEFAULT_PRIORITY}."
+            )
+        unique_key = getattr(task, "unique_key", None)
+        if unique_key is not None and not self.supports_unique:
+            raise InvalidTaskError(
+                f"Task {task.module_path} has unique_key {unique_key!r}, but backend "
+                f"{self.alias!r} cannot keep tasks unique (supports_unique is False); leave "
+                f"unique_key unset."
             )
         if self.queues and task.queue_name not in self.queues:
             raise InvalidTaskError(

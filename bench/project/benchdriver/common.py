@@ -80,6 +80,11 @@ class Adapter(ABC):
         """Enqueue ``count`` no-op tasks at once; False if the system offers no bulk path."""
         return False
 
+    def enqueue_unique_noop(self, key: str) -> str | None:
+        """Enqueue one no-op task with unique key ``key``; return its id (that of the task
+        waiting with the key, if one does), or None if the system has no unique tasks."""
+        return None
+
     @abstractmethod
     def worker_commands(self, workers: int, *, batch: bool) -> list[list[str]]:
         """The commands that start ``workers`` worker processes (``batch``: exit when done)."""

@@ -164,6 +164,16 @@ class Ours(DjangoTasksAdapter):
         bulk_enqueue(noop, [([], {})] * count)
         return True
 
+    def enqueue_unique_noop(self, key: str) -> str | None:
+        from benchtasks.tasks import noop
+
+        from django_tasks import default_task_backend
+
+        # supports_unique: unique_key (issue 17); absent (an older checkout): not offered.
+        if not getattr(default_task_backend, "supports_unique", False):
+            return None
+        return str(noop.using(unique_key=key).enqueue().id)
+
 
 class DjangoTasksDb(DjangoTasksAdapter):
     app_module = "django_tasks_db"

@@ -68,6 +68,30 @@ def bulk(adapter: Adapter, params: dict[str, Any], logs: Path) -> dict[str, Any]
     }
 
 
+def unique(adapter: Adapter, params: dict[str, Any], logs: Path) -> dict[str, Any]:
+    """Enqueue N no-op tasks each with a key of its own (timed: the insert that takes a key),
+    then N with one key (timed: N-1 of them find the waiting task), then drain them."""
+    count = int(params["n"])
+    if adapter.enqueue_unique_noop("warm-up") is None:  # Warm-up, as for the drain.
+        return {"offered": False}
+    adapter.reset()
+    started = time.perf_counter()
+    for n in range(count):
+        adapter.enqueue_unique_noop(f"key-{n}")
+    fresh_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    for _ in range(count):
+        adapter.enqueue_unique_noop("shared")
+    taken_seconds = time.perf_counter() - started
+    result = _drain(adapter, count + 1, int(params["workers"]), logs / "unique", params)
+    return {
+        "offered": True,
+        "unique": count / fresh_seconds,
+        "unique taken": count / taken_seconds,
+        "not_succeeded": result["not_succeeded"],
+    }
+
+
 def latency(adapter: Adapter, params: dict[str, Any], logs: Path) -> dict[str, Any]:
     """One idle worker; probes enqueued one at a time, ``gap_ms`` apart: enqueue-to-start delay.
 
@@ -177,6 +201,7 @@ WORKLOADS: dict[str, Callable[[Adapter, dict[str, Any], Path], dict[str, Any]]] 
     "drain": drain,
     "io": io,
     "bulk": bulk,
+    "unique": unique,
     "latency": latency,
     "history": history,
     "profile": profile,

@@ -23,7 +23,8 @@ from django.contrib import admin, messages
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
@@ -32,10 +33,12 @@ from django.utils.translation import ngettext
 from django_tasks import tasks
 from django_tasks.backends.database.backend import DatabaseBackend
 from django_tasks.backends.database.dashboard import Dashboard
-from django_tasks.backends.database.models import DatabaseNow, DBTaskResult
+from django_tasks.backends.database.models import DatabaseNow, DBScheduleTick, DBTaskResult
 from django_tasks.backends.database.rows import decode_arguments, unreadable_times
+from django_tasks.backends.database.scheduler import schedule_statuses
 from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError
 from django_tasks.registry import stored_task
+from django_tasks.schedules import InvalidScheduleError
 from django_tasks.task import ResultStatus
 
 USER_TIMES = ("run_after", "available_at")
@@ -263,3 +266,56 @@ def _as_uuid(text: str) -> uuid.UUID | None:
 
 def _pre(value: Any) -> SafeString:
     return format_html("<pre>{}</pre>", json.dumps(value, indent=2, sort_keys=True))
+
+
+if TYPE_CHECKING:
+    _TickAdmin = admin.ModelAdmin[DBScheduleTick]
+else:
+    _TickAdmin = admin.ModelAdmin
+
+
+@admin.register(DBScheduleTick)
+class DBScheduleTickAdmin(_TickAdmin):
+    """The schedules of the database backends (at the top of the list: their latest tick and
+    next run), and the ticks the workers have dealt with. Read-only: the workers write them."""
+
+    list_display = ("schedule", "tick_at", "outcome", "result_link", "backend", "recorded_at")
+    list_filter = ("outcome", "backend", "schedule")
+    ordering = ("-tick_at",)
+    list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DBScheduleTick]:
+        return super().get_queryset(request).using(queue_database())
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: DBScheduleTick | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: DBScheduleTick | None = None
+    ) -> bool:
+        return False
+
+    @admin.display(description=_("task result"))
+    def result_link(self, obj: DBScheduleTick) -> SafeString | str:
+        if obj.result_id is None:
+            return "-"
+        url = reverse("admin:django_tasks_spec_database_dbtaskresult_change", args=[obj.result_id])
+        return format_html('<a href="{}">{}</a>', url, obj.result_id)
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        context: dict[str, Any] = {"schedules": [], **(extra_context or {})}
+        now = timezone.now()
+        for alias in tasks.settings:
+            backend = tasks[alias]
+            if not isinstance(backend, DatabaseBackend):
+                continue
+            try:
+                context["schedules"] += schedule_statuses(backend, now)
+            except InvalidScheduleError as e:
+                context["schedule_error"] = str(e)
+        return super().changelist_view(request, context)

@@ -20,18 +20,18 @@ still run: an INSERT that fails once ``default`` has committed is logged, at ERR
 import logging
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property, partial
 from typing import Any, ClassVar, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.apps import apps
 from django.core import checks
-from django.db import DEFAULT_DB_ALIAS, DataError, connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, DataError, IntegrityError, connections, models, transaction
 
 from django_tasks.backends.base import BaseTaskBackend, on_commit_logged
-from django_tasks.backends.database.checks import check_backend
-from django_tasks.backends.database.options import DatabaseOptions
+from django_tasks.backends.database.checks import check_backend, check_schedules
+from django_tasks.backends.database.options import DatabaseOptions, ScheduleOptions
 from django_tasks.backends.database.queries import NewRow, queries_for
 from django_tasks.backends.database.rows import (
     new_row,
@@ -41,6 +41,7 @@ from django_tasks.backends.database.rows import (
     uuid7,
 )
 from django_tasks.backends.database.schema import MAX_NAME_LENGTH
+from django_tasks.dialects import unique_key, unique_while_running
 from django_tasks.exceptions import (
     InvalidTaskArgumentsError,
     InvalidTaskBackendError,
@@ -54,6 +55,7 @@ from django_tasks.registry import (
     workers_import,
 )
 from django_tasks.results import AnyResult
+from django_tasks.schedules import InvalidScheduleError, Schedule, schedule_registry
 from django_tasks.serialization import JSONLimit
 from django_tasks.task import MAX_RESULT_ID_LENGTH, Task, TaskResult
 from django_tasks_spec.protocols import TaskProtocol
@@ -61,6 +63,10 @@ from django_tasks_spec.protocols import TaskProtocol
 logger = logging.getLogger("django_tasks")
 
 T = TypeVar("T")
+
+UNIQUE_ATTEMPTS = 10
+"""How many times enqueueing a unique task tries to take its key, when the task that holds it
+keeps finishing between the refusal and the lookup (see _enqueue_unique)."""
 
 
 class DatabaseBackend(BaseTaskBackend):
@@ -77,6 +83,12 @@ class DatabaseBackend(BaseTaskBackend):
 
     # Is a task with a higher priority started before one with a lower priority?
     supports_priority: bool = True
+
+    # Can tasks be made unique with a key (unique_key)?
+    supports_unique: bool = True
+
+    # Can periodic tasks be declared on this backend, and run by it (its workers)?
+    supports_schedules: bool = True
 
     options_schema: ClassVar[type[DatabaseOptions]] = DatabaseOptions
     options: DatabaseOptions
@@ -142,6 +154,59 @@ class DatabaseBackend(BaseTaskBackend):
     # never waits (async code runs outside transactions). Waiting, for this backend, means
     # ``_joins_the_transaction`` or an INSERT after the commit of ``default``.
 
+    def enqueue(
+        self, task: TaskProtocol[Any, T], args: Sequence[Any], kwargs: Mapping[str, Any]
+    ) -> TaskResult[T]:
+        """See BaseTaskBackend.enqueue(). A unique task (``unique_key``) whose key a waiting
+        task of the same function holds (or a running one, with ``unique_while_running``) is
+        not enqueued again: that task's result is returned."""
+        key = unique_key(task)
+        if key is None:
+            return super().enqueue(task, args, kwargs)
+        self.validate_task(task)
+        result = self._new_result(task, args, kwargs)
+        if self.defers_to_commit(task) and not self._joins_the_transaction:
+            raise InvalidTaskError(
+                f"Task {task.module_path} is unique (unique_key {key!r}) and waits "
+                f"for the commit of database {DEFAULT_DB_ALIAS!r}, but its queue is on "
+                f"{self.database!r}, so whether the key is free is known only after the "
+                f"commit; enqueue it with enqueue_on_commit=False, or after the transaction."
+            )
+        return self._enqueue_unique(result, key)
+
+    def _enqueue_unique(self, result: AnyResult, key: str) -> AnyResult:
+        """Insert the row of a unique task and take its key, in one transaction (a savepoint
+        inside the caller's): the unique index refuses the key while a live row holds it, and
+        that row's result is returned. A row that finishes between the refusal and the lookup
+        has freed the key, so the insert is tried again."""
+        task = result.task
+        row = new_row(result, self.json_columns)
+        queries = queries_for(self.database)
+        for _ in range(UNIQUE_ATTEMPTS):
+            try:
+                with transaction.atomic(using=self.database), queries.cursor() as cursor:
+                    enqueued_at = queries.insert(cursor, row)
+                    queries.take_unique_key(
+                        cursor,
+                        result_id=result.id,
+                        key=key,
+                        while_running=unique_while_running(task),
+                    )
+            except IntegrityError:
+                with queries.cursor() as cursor:
+                    existing = queries.live_with_key(
+                        cursor, backend=self.alias, task_path=task.module_path, key=key
+                    )
+                if existing is not None:
+                    return self.get_result(existing)
+                continue
+            self._enqueued_once_committed([result], enqueued_at)
+            return result
+        raise InvalidTaskError(  # pragma: no cover  # Needs a key freed and taken 10 times over.
+            f"Task {task.module_path} with unique_key {key!r} could not be enqueued: "
+            f"the key was taken and freed again {UNIQUE_ATTEMPTS} times while enqueueing."
+        )
+
     @property
     def _joins_the_transaction(self) -> bool:
         """Whether the queue is on the default database, so that an INSERT made inside its
@@ -203,6 +268,8 @@ class DatabaseBackend(BaseTaskBackend):
         so the row is inserted, and committed, at once: by the statement enqueue() runs (it
         wakes idle PostgreSQL workers), in Django's thread for sync database code, as
         Django's own async ORM methods do."""
+        if unique_key(task) is not None:
+            return await sync_to_async(self.enqueue, thread_sensitive=True)(task, args, kwargs)
         self.validate_task(task)
         result = self._new_result(task, args, kwargs)
         # The enqueue policy (defers_to_commit, see _joins_the_transaction): async code runs
@@ -230,6 +297,11 @@ class DatabaseBackend(BaseTaskBackend):
         ``task_enqueued`` is sent for each result once the rows are committed.
         """
         self.validate_task(task)
+        if unique_key(task) is not None:
+            raise InvalidTaskError(
+                f"Task {task.module_path} is unique (unique_key {unique_key(task)!r}); a key "
+                f"holds for one task, so enqueue it with enqueue(), not bulk_enqueue()."
+            )
         results = []
         entry: Any
         for i, entry in enumerate(calls):
@@ -330,7 +402,41 @@ class DatabaseBackend(BaseTaskBackend):
             f"No task result with id {result_id!r} in backend {self.alias!r}."
         )
 
+    # Periodic tasks (run by the workers: scheduler.py).
+
+    def schedules(self) -> list[Schedule]:
+        """The schedules of this backend: declared in code (``@periodic``), then in
+        OPTIONS["SCHEDULES"]. Raises InvalidScheduleError for an invalid one, or for a name
+        used by both."""
+        declared = schedule_registry.for_backend(self.alias)
+        names = {schedule.name for schedule in declared}
+        for name, options in self.options.SCHEDULES.items():
+            if name in names:
+                raise InvalidScheduleError(
+                    f"Schedule {name!r} of OPTIONS['SCHEDULES'] of backend {self.alias!r} has "
+                    f"the name of a schedule declared in code; rename one of them."
+                )
+            declared.append(self.schedule_from_options(name, options))
+        return declared
+
+    def schedule_from_options(self, name: str, options: ScheduleOptions) -> Schedule:
+        """The Schedule of an entry of OPTIONS["SCHEDULES"]; InvalidScheduleError if invalid."""
+        return Schedule(
+            name=name,
+            task_path=options.task,
+            backend=self.alias,
+            cron=options.cron,
+            every=None if options.every is None else timedelta(seconds=options.every),
+            time_zone=options.time_zone,
+            args=tuple(options.args),
+            kwargs=options.kwargs,
+            missed=options.missed,
+            origin=f"TASKS[{self.alias!r}]['OPTIONS']['SCHEDULES'][{name!r}]",
+        )
+
     def check(self, **kwargs: Any) -> Iterable[checks.CheckMessage]:
-        """Report what would stop the queue from working (IDs E020-E029, W020-W029)."""
+        """Report what would stop the queue from working (IDs E020-E029, W020-W029), or one
+        of its schedules from running (E070-E075)."""
         yield from super().check(**kwargs)
         yield from check_backend(self, kwargs.get("databases") or ())
+        yield from check_schedules(self)

@@ -14,6 +14,16 @@ from django.conf import settings
 from django.core import checks
 from django.db import connections, router
 
+from django_tasks.exceptions import InvalidTaskError
+from django_tasks.registry import task_registry
+from django_tasks.schedules import (
+    SCHEDULE_NAME_TAKEN,
+    SCHEDULED_TASK_UNKNOWN,
+    InvalidScheduleError,
+    check_schedule,
+    schedule_registry,
+)
+
 if TYPE_CHECKING:
     from django_tasks.backends.database.backend import DatabaseBackend
 
@@ -163,3 +173,34 @@ def _check_sqlite(
                 f"['init_command'] (WAL persists in the database file).",
                 id="django_tasks.W021",
             )
+
+
+def check_schedules(backend: "DatabaseBackend") -> Iterable[checks.CheckMessage]:
+    """The schedules of OPTIONS["SCHEDULES"]: IDs E070-E075 (see django_tasks.schedules)."""
+    declared = {schedule.name for schedule in schedule_registry.for_backend(backend.alias)}
+    for name, options in backend.options.SCHEDULES.items():
+        where = f"TASKS[{backend.alias!r}]['OPTIONS']['SCHEDULES'][{name!r}]"
+        if name in declared:
+            yield checks.Error(
+                f"Schedule {name!r} of backend {backend.alias!r} is declared both in code and "
+                f"in OPTIONS['SCHEDULES'].",
+                hint="Rename one of them.",
+                obj=where,
+                id=SCHEDULE_NAME_TAKEN,
+            )
+        try:
+            schedule = backend.schedule_from_options(name, options)
+        except InvalidScheduleError as e:
+            yield checks.Error(str(e), hint=f"Correct {where}.", obj=where, id=e.check_id)
+            continue
+        try:
+            task = task_registry.resolve(options.task)
+        except InvalidTaskError as e:
+            yield checks.Error(
+                str(e),
+                hint=f"Set {where}['task'] to the module path of a task.",
+                obj=where,
+                id=SCHEDULED_TASK_UNKNOWN,
+            )
+            continue
+        yield from check_schedule(schedule, backend, task)

@@ -12,7 +12,8 @@ from django.db.models.sql.compiler import SQLCompiler
 from django.utils.translation import gettext_lazy as _
 
 from django_tasks.backends.database.schema import MAX_NAME_LENGTH
-from django_tasks.task import DEFAULT_PRIORITY, ResultStatus
+from django_tasks.schedules import MAX_NAME_LENGTH as MAX_SCHEDULE_NAME_LENGTH
+from django_tasks.task import DEFAULT_PRIORITY, MAX_UNIQUE_KEY_LENGTH, ResultStatus
 
 WORKER_ID_MAX_LENGTH = 255
 
@@ -38,6 +39,14 @@ class DatabaseNow(models.Func):
     ) -> "_AsSqlType":
         template = "STRFTIME('%%%%Y-%%%%m-%%%%d %%%%H:%%%%M:%%%%f', 'now')"
         return self.as_sql(compiler, connection, template=template, **extra)
+
+
+class TickOutcome(models.TextChoices):
+    """What a worker did with a schedule's tick."""
+
+    ENQUEUED = "ENQUEUED", _("Enqueued")
+    SKIPPED = "SKIPPED", _("Skipped (missed)")
+    BEGAN = "BEGAN", _("Schedule began")
 
 
 class DBTaskResult(models.Model):
@@ -70,6 +79,15 @@ class DBTaskResult(models.Model):
     return_value = models.JSONField(_("return value"), null=True, blank=True)
     exception_class_path = models.TextField(_("exception class"), blank=True)
     traceback = models.TextField(_("traceback"), blank=True)
+    unique_key = models.CharField(  # noqa: DJ001  # NULL, not '': the unique index skips it.
+        _("unique key"), max_length=MAX_UNIQUE_KEY_LENGTH, null=True, blank=True
+    )
+    """The key of a unique task (``task.using(unique_key=...)``): at most one live row of the
+    backend and task holds it (see ``schema.py``). NULL for other tasks."""
+    unique_while_running = models.BooleanField(
+        _("unique while running"), default=False, db_default=False
+    )
+    """Whether the key stays taken while the task runs, not only while it waits."""
 
     class Meta:
         verbose_name = _("task result")
@@ -106,3 +124,29 @@ class DBWorker(models.Model):
     def serves(self, queue_name: str) -> bool:
         """Whether this worker takes tasks from ``queue_name``."""
         return self.queues is None or queue_name in self.queues
+
+
+class DBScheduleTick(models.Model):
+    """A tick of a schedule that a worker has dealt with: the enqueued task, or none when the
+    tick was skipped (or only marked where the schedule began). The unique constraint on
+    (backend, schedule, tick_at) is what lets one worker, and only one, deal with each tick."""
+
+    backend = models.CharField(_("backend"), max_length=MAX_NAME_LENGTH)
+    schedule = models.CharField(_("schedule"), max_length=MAX_SCHEDULE_NAME_LENGTH)
+    tick_at = models.DateTimeField(_("tick at"))
+    result_id = models.UUIDField(_("result id"), null=True, blank=True)
+    """The task enqueued for the tick; NULL if the tick did not run."""
+    outcome = models.CharField(_("outcome"), max_length=9, choices=TickOutcome.choices)
+    recorded_at = models.DateTimeField(_("recorded at"), db_default=DatabaseNow())
+
+    class Meta:
+        verbose_name = _("schedule tick")
+        verbose_name_plural = _("schedule ticks")
+        constraints = (
+            models.UniqueConstraint(
+                fields=("backend", "schedule", "tick_at"), name="django_tasks_spec_one_tick"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.schedule} at {self.tick_at.isoformat()}"

@@ -10,11 +10,28 @@ Every key is optional::
     }
 """
 
-from typing import Annotated, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 DatabaseAlias = Annotated[str, StringConstraints(min_length=1)]
+
+
+class ScheduleOptions(BaseModel):
+    """One entry of OPTIONS["SCHEDULES"]: what ``@periodic`` declares in code. The cron
+    expression, time zone and arguments are checked by ``manage.py check`` (E070-E075)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    task: Annotated[str, StringConstraints(min_length=1)]
+    """The module path of the task (``myapp.tasks.nightly_report``)."""
+    cron: str | None = None
+    every: Annotated[float, Field(ge=1)] | None = None
+    """Seconds between ticks."""
+    time_zone: str | None = None
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    missed: Literal["run_once", "skip"] = "run_once"
 
 
 class DatabaseOptions(BaseModel):
@@ -50,6 +67,15 @@ class DatabaseOptions(BaseModel):
     supported database stores with its default settings: on MariaDB and MySQL, where the text
     is stored with characters beyond ASCII escaped, the statement stays within 3.5 times as
     many bytes, under the 16 MiB of MariaDB's max_allowed_packet."""
+
+    SCHEDULES: dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=200)], ScheduleOptions
+    ] = {}
+    """Periodic tasks, by schedule name, besides those declared in code with ``@periodic``::
+
+        "SCHEDULES": {"nightly": {"task": "reports.tasks.nightly", "cron": "0 3 * * *",
+                                  "time_zone": "Europe/Paris"}}
+    """
 
     @model_validator(mode="after")
     def _heartbeat_within_lease(self) -> Self:

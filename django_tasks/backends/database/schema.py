@@ -17,6 +17,15 @@
   table is vacuumed; the defaults wait for 20% of the table to be dead, which on a table that
   keeps a million results means claims walking over hundreds of thousands of dead entries.
 
+- The unique index of unique tasks (migration 0002): at most one live row (NEW, or RUNNING
+  with ``unique_while_running``) per backend, task and ``unique_key``. PostgreSQL and SQLite
+  make it a partial unique index, so rows without a key (and finished rows) are not in it and
+  enqueueing them costs nothing more. MySQL and MariaDB have no partial indexes: there a stored
+  generated column, ``live_key``, holds a hash of the backend, task and key while the row is
+  live and NULL otherwise (a unique index allows any number of NULLs), and the unique index is
+  on it. A row leaves the index by its own status change, so no statement that finishes a task
+  has to free its key.
+
 They are not declared in ``Meta.indexes``: Django would create the partial indexes on MySQL
 without their condition, and warn about it (models.W037) on every check.
 """
@@ -31,6 +40,11 @@ MAX_NAME_LENGTH = 100
 CLAIM_INDEX = "django_tasks_spec_claim"
 LEASE_INDEX = "django_tasks_spec_lease"
 FINISHED_INDEX = "django_tasks_spec_finished"
+UNIQUE_INDEX = "django_tasks_spec_unique"
+LIVE_KEY_COLUMN = "live_key"
+"""MySQL and MariaDB only: the generated column of the unique index (see above)."""
+LIVE = "(status = 'NEW' OR (status = 'RUNNING' AND unique_while_running))"
+"""The condition of a row whose unique key is taken: the index's, and the lookups'."""
 ENQUEUE_FUNCTION = "django_tasks_spec_enqueue"
 NOTIFY_CHANNEL = "django_tasks_spec"
 """The channel idle workers LISTEN on; the payload is the queue name (see queries/postgresql)."""
@@ -51,8 +65,10 @@ def drop_schema_objects(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> N
     connection = schema_editor.connection
     table = _table(apps, schema_editor)
     on_table = f" ON {table}" if connection.vendor == "mysql" else ""
+    if_exists = "" if connection.vendor == "mysql" else "IF EXISTS "  # Gone on SQLite: 0002.
     statements = [
-        f"DROP INDEX {name}{on_table}" for name in (CLAIM_INDEX, LEASE_INDEX, FINISHED_INDEX)
+        f"DROP INDEX {if_exists}{name}{on_table}"
+        for name in (CLAIM_INDEX, LEASE_INDEX, FINISHED_INDEX)
     ]
     if connection.vendor == "postgresql":
         statements.append(f"DROP FUNCTION {ENQUEUE_FUNCTION}")
@@ -83,6 +99,60 @@ def _create_statements(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> li
             _enqueue_function(table),
         ]
     return statements
+
+
+def create_unique_index(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
+    table = _table(apps, schema_editor)
+    if schema_editor.connection.vendor == "mysql":
+        statements = [
+            f"ALTER TABLE {table} ADD COLUMN {LIVE_KEY_COLUMN} CHAR(64) AS "
+            f"({live_key_hash('backend', 'task_path', 'unique_key', live_only=True)}) STORED",
+            f"CREATE UNIQUE INDEX {UNIQUE_INDEX} ON {table} ({LIVE_KEY_COLUMN})",
+        ]
+    else:
+        # SQLite rebuilds the table to add a column with a default, which drops the indexes
+        # made by SQL (0001's and 0002's): they are made again.
+        again = [
+            *_create_statements(apps, schema_editor),
+            _failed_index(schema_editor.connection.vendor, table),
+        ]
+        statements = [
+            *(
+                statement.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1)
+                for statement in again
+                if statement.startswith("CREATE INDEX")
+            ),
+            f"CREATE UNIQUE INDEX {UNIQUE_INDEX} ON {table} (backend, task_path, unique_key) "
+            f"WHERE unique_key IS NOT NULL AND {LIVE}",
+        ]
+    for statement in statements:
+        schema_editor.execute(statement, params=None)
+
+
+def drop_unique_index(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
+    table = _table(apps, schema_editor)
+    if schema_editor.connection.vendor == "mysql":
+        statements = [
+            f"DROP INDEX {UNIQUE_INDEX} ON {table}",
+            f"ALTER TABLE {table} DROP COLUMN {LIVE_KEY_COLUMN}",
+        ]
+    else:
+        statements = [f"DROP INDEX {UNIQUE_INDEX}"]
+    for statement in statements:
+        schema_editor.execute(statement, params=None)
+
+
+def live_key_hash(backend: str, task_path: str, key: str, *, live_only: bool = False) -> str:
+    """MySQL and MariaDB: the SQL of the hash ``live_key`` holds for these three SQL values
+    (columns or placeholders), NULL unless the row is live when ``live_only``. Each part is
+    prefixed with its length, so that no two triples give the same text."""
+    text = (
+        f"CONCAT(CHAR_LENGTH({backend}), ':', {backend}, CHAR_LENGTH({task_path}), ':', "
+        f"{task_path}, {key})"
+    )
+    if not live_only:
+        return f"SHA2({text}, 256)"
+    return f"CASE WHEN {key} IS NOT NULL AND {LIVE} THEN SHA2({text}, 256) END"
 
 
 def _enqueue_function(table: str) -> str:
@@ -120,12 +190,14 @@ FAILED_INDEX = "django_tasks_spec_failed"
 failures (partial where the database allows, so only failures are indexed)."""
 
 
+def _failed_index(vendor: str, table: str) -> str:
+    if vendor == "mysql":
+        return f"CREATE INDEX {FAILED_INDEX} ON {table} (status, finished_at)"
+    return f"CREATE INDEX {FAILED_INDEX} ON {table} (finished_at) WHERE status = 'FAILED'"
+
+
 def create_observability_objects(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
-    table = _table(apps, schema_editor)
-    if schema_editor.connection.vendor == "mysql":
-        statement = f"CREATE INDEX {FAILED_INDEX} ON {table} (status, finished_at)"
-    else:
-        statement = f"CREATE INDEX {FAILED_INDEX} ON {table} (finished_at) WHERE status = 'FAILED'"
+    statement = _failed_index(schema_editor.connection.vendor, _table(apps, schema_editor))
     schema_editor.execute(statement, params=None)
 
 
@@ -133,4 +205,6 @@ def drop_observability_objects(apps: Any, schema_editor: BaseDatabaseSchemaEdito
     on_table = (
         f" ON {_table(apps, schema_editor)}" if schema_editor.connection.vendor == "mysql" else ""
     )
-    schema_editor.execute(f"DROP INDEX {FAILED_INDEX}{on_table}", params=None)
+    # IF EXISTS: on SQLite a later migration's table rebuild may have dropped it already.
+    if_exists = "" if on_table else "IF EXISTS "
+    schema_editor.execute(f"DROP INDEX {if_exists}{FAILED_INDEX}{on_table}", params=None)

@@ -24,6 +24,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from django_tasks.backends.database.schema import LIVE
 from django_tasks.task import ResultStatus
 
 NEW = ResultStatus.NEW.value
@@ -260,6 +261,47 @@ class Queries:
             )
         return now
 
+    # Unique tasks (see schema.py).
+
+    def take_unique_key(
+        self, cursor: Any, *, result_id: str, key: str, while_running: bool
+    ) -> None:
+        """Give the row just inserted its unique key; IntegrityError if a live row has it."""
+        cursor.execute(
+            f"UPDATE {self.table} SET unique_key = %s, unique_while_running = %s WHERE id = %s",
+            [key, while_running, self.id_to_db(result_id)],
+        )
+
+    def live_with_key(self, cursor: Any, *, backend: str, task_path: str, key: str) -> str | None:
+        """The id of the live row of the backend and task that holds ``key``, if any."""
+        cursor.execute(
+            f"SELECT id FROM {self.table} WHERE backend = %s AND task_path = %s "
+            f"AND unique_key = %s AND {LIVE}",
+            [backend, task_path, key],
+        )
+        row = cursor.fetchone()
+        return None if row is None else self.id_from_db(row[0])
+
+    def requeued_unique_key(self) -> str:
+        """SQL for the unique key of a row an UPDATE puts back in the queue: its own, unless it
+        was free to take while the task ran and another row now waits with it (the row runs
+        again without a key, rather than the UPDATE failing on the unique index)."""
+        return (
+            f"CASE WHEN unique_key IS NULL OR unique_while_running THEN unique_key "
+            f"WHEN EXISTS (SELECT 1 FROM {self.waiting_keys()} AS other "
+            f"WHERE other.backend = {self.table}.backend "
+            f"AND other.task_path = {self.table}.task_path "
+            f"AND other.unique_key = {self.table}.unique_key) THEN NULL ELSE unique_key END"
+        )
+
+    def waiting_keys(self) -> str:
+        """The rows (backend, task_path, unique_key) that wait with a unique key, as SQL for
+        requeued_unique_key's FROM."""
+        return (
+            f"(SELECT backend, task_path, unique_key FROM {self.table} "
+            f"WHERE status = '{NEW}' AND unique_key IS NOT NULL)"
+        )
+
     # The worker's steps.
 
     def claim(
@@ -305,8 +347,9 @@ class Queries:
         )
         return self._requeue(
             cursor,
-            f"UPDATE {self.table} SET status = '{NEW}', worker_id = '', lease_expires_at = NULL"
-            f"{undo} WHERE id IN ({self.placeholders(len(ids))}) AND status = '{RUNNING}' "
+            f"UPDATE {self.table} SET status = '{NEW}', worker_id = '', lease_expires_at = NULL, "
+            f"unique_key = {self.requeued_unique_key()}{undo} "
+            f"WHERE id IN ({self.placeholders(len(ids))}) AND status = '{RUNNING}' "
             f"AND worker_id = %s",
             [*map(self.id_to_db, ids), worker_id],
         )
@@ -332,8 +375,8 @@ class Queries:
         failed: int = cursor.rowcount
         requeued = self._requeue(
             cursor,
-            f"UPDATE {self.table} SET status = '{NEW}', worker_id = '', lease_expires_at = NULL "
-            f"WHERE {expired}",
+            f"UPDATE {self.table} SET status = '{NEW}', worker_id = '', lease_expires_at = NULL, "
+            f"unique_key = {self.requeued_unique_key()} WHERE {expired}",
             [backend],
         )
         return failed, requeued

@@ -18,6 +18,7 @@ from django_tasks.backends.database.queries.base import (
     NewRow,
     Queries,
 )
+from django_tasks.backends.database.schema import LIVE_KEY_COLUMN, live_key_hash
 
 
 class MySQLQueries(Queries):
@@ -48,6 +49,16 @@ class MySQLQueries(Queries):
             f"SELECT enqueued_at FROM {self.table} WHERE id = %s", [self.id_to_db(row.id)]
         )
         return self.from_db(cursor.fetchone()[0])
+
+    def live_with_key(self, cursor: Any, *, backend: str, task_path: str, key: str) -> str | None:
+        # The unique index is on the generated column (see schema.py).
+        cursor.execute(
+            f"SELECT id FROM {self.table} "
+            f"WHERE {LIVE_KEY_COLUMN} = {live_key_hash('%s', '%s', '%s')}",
+            [backend, backend, task_path, task_path, key],
+        )
+        row = cursor.fetchone()
+        return None if row is None else self.id_from_db(row[0])
 
     def claim(
         self,

@@ -16,6 +16,9 @@ Waiting. On PostgreSQL an idle worker LISTENs and wakes when a task is enqueued 
 queues (waking.py), and polls for tasks whose run_after has come. Elsewhere it polls, backing
 off to ``interval`` while the queue stays empty.
 
+Schedules. Each pass also enqueues the ticks of the backend's periodic tasks that have come,
+with the other workers, each tick once (``backends/database/scheduler.py``).
+
 Stopping. SIGTERM, SIGINT, SIGHUP or SIGQUIT: claim nothing more, hand back claimed tasks that
 have not started, finish the running ones, exit 0. A second signal: hand back the running ones
 too (they start again elsewhere; their attempt counts) and exit 1 at once. Signal handlers only

@@ -17,6 +17,7 @@ from django_tasks.backends.database.models import DBTaskResult, DBWorker
 from django_tasks.backends.database.presence import Presence
 from django_tasks.backends.database.queries import ClaimedRow
 from django_tasks.backends.database.rows import result_from_claim
+from django_tasks.backends.database.scheduler import Scheduler, discover_schedules
 from django_tasks.backends.database.worker.claims import Claim, ClaimState, claim
 from django_tasks.backends.database.worker.connection import Connection, bound_connection
 from django_tasks.backends.database.worker.leases import Leases
@@ -104,6 +105,7 @@ class Worker:
         )
         self._metrics: Any = None
         """A metrics.WorkerMetrics with --metrics-port (prometheus_client is optional)."""
+        self._scheduler = Scheduler(backend, discover_schedules(backend))
 
     def run(self) -> int:
         """Work until stopped; return the exit status (0, or 1 after a forced stop)."""
@@ -166,6 +168,7 @@ class Worker:
             self._presence.beat()  # The worker's own heartbeat row (presence.py).
         self._leases.keep()
         if self._claiming and time.monotonic() >= self._claim_from:
+            self._scheduler.step()  # Periodic tasks: enqueues the ticks that have come.
             self._claim()
 
     def _finished(self) -> bool:
@@ -395,7 +398,7 @@ class Worker:
             elif self._claim_limit() > 0:
                 return
             else:
-                deadline = min(deadline, self._pacing.next_poll)
+                deadline = min(deadline, self._pacing.next_poll, self._scheduler.next_check)
         try:
             if self._notified():
                 return

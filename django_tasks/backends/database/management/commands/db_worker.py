@@ -23,6 +23,7 @@ from django_tasks.backends.database.worker import (
     configure_logging,
 )
 from django_tasks.problems import queue_name_characters_message
+from django_tasks.schedules import InvalidScheduleError
 from django_tasks.utils import default_worker_id
 from django_tasks_spec.settings import QUEUE_NAME_PATTERN
 
@@ -140,7 +141,7 @@ class Command(BaseCommand):
     def _work(self, backend: DatabaseBackend, options: WorkerOptions) -> None:
         try:
             status = Worker(backend, options).run()
-        except QueueTableMissing as e:
+        except (QueueTableMissing, InvalidScheduleError) as e:
             raise CommandError(str(e)) from None
         if status:
             raise CommandError(
