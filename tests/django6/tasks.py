@@ -3,10 +3,12 @@
 Declared at start-up (the app's ``tasks`` module), for the ``default`` backend, whose class gives
 Django's ``@task`` its ``task_class``; the tests switch ``default`` to the backend they test.
 ``plain_multiply`` is a plain ``django.tasks.Task``, as another backend's ``task_class`` builds
-one, which our backends take too.
+one, which our backends take too; ``add`` is a task of our 0.6.1 dialect, beside them.
 """
 
 from django.tasks import Task, TaskContext, task
+
+import django_tasks as ours
 
 
 @task
@@ -32,3 +34,9 @@ def plain_multiply(a: int, b: int) -> int:
 
 
 plain_multiply = Task(func=plain_multiply)  # type: ignore[assignment]  # As @task rebinds it.
+
+
+@ours.task
+def add(a: int, b: int) -> int:
+    """A task of the 0.6.1 dialect, beside Django's."""
+    return a + b
