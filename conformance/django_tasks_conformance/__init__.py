@@ -35,5 +35,16 @@ __all__ = [
     "requirement",
 ]
 
-__version__ = importlib.metadata.version("django-tasks-spec")
+
+def _version() -> str:
+    """The kit's version: of its own distribution, or of the project that ships it too."""
+    for distribution in ("django_tasks_conformance", "django-tasks-spec"):
+        try:
+            return importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return "unknown"
+
+
+__version__ = _version()
 """The suite is versioned with the project (and the spec revision with the catalogue)."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from django_tasks import ResultStatus, TaskResult, tasks
+from django_tasks_conformance.dialect import words
 
 DEFAULT_QUEUES = ["default", "conformance-other"]
 """The queues the backend under test allows (its ``default`` alias)."""
@@ -42,7 +42,8 @@ class StoredTask:
 
     id: str
     task_path: str
-    status: ResultStatus
+    status: Any
+    """In the dialect of the backend: a ``ResultStatus`` or a ``TaskResultStatus``."""
     args: list[Any]
     kwargs: dict[str, Any]
     queue_name: str
@@ -130,7 +131,7 @@ class StoreOnlyHarness(Harness):
     executes = False
 
     def _backends(self) -> list[Any]:
-        return [tasks[alias] for alias in self.tasks_setting()]
+        return [words().backends[alias] for alias in self.tasks_setting()]
 
     def clear(self) -> None:
         for backend in self._backends():
@@ -184,7 +185,7 @@ def wait_until(
         delay = min(delay * 2, 0.05)
 
 
-def stored_from_result(result: TaskResult[Any]) -> StoredTask:
+def stored_from_result(result: Any) -> StoredTask:
     return StoredTask(
         id=result.id,
         task_path=result.task.module_path,

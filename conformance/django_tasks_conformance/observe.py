@@ -10,17 +10,20 @@ from typing import Any, TypeVar
 from django.db import connections
 from django.dispatch import Signal
 
-from django_tasks import ResultStatus, TaskResult
-from django_tasks.signals import task_enqueued, task_finished, task_started
+from django_tasks_conformance.dialect import words
 from django_tasks_conformance.plugin import Suite
 
 T = TypeVar("T")
 
-SIGNAL_NAMES = {
-    id(task_enqueued): "enqueued",
-    id(task_started): "started",
-    id(task_finished): "finished",
-}
+
+def _signal_names() -> dict[int, str]:
+    """The names the suite gives the dialect's three signals."""
+    spoken = words()
+    return {
+        id(spoken.task_enqueued): "enqueued",
+        id(spoken.task_started): "started",
+        id(spoken.task_finished): "finished",
+    }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,7 +33,7 @@ class Sent:
     signal: str
     sender: type
     result_id: str
-    status: ResultStatus
+    status: Any
     enqueued_at: datetime | None
     started_at: datetime | None
     finished_at: datetime | None
@@ -41,14 +44,16 @@ def captured(*signals: Signal) -> Iterator[list[Sent]]:
     """Record each sending of these signals (all three by default) inside the block."""
     received: list[Sent] = []
     lock = threading.Lock()
-    chosen = signals or (task_enqueued, task_started, task_finished)
+    spoken = words()
+    chosen = signals or (spoken.task_enqueued, spoken.task_started, spoken.task_finished)
+    names = _signal_names()
     receivers = []
     for signal in chosen:
 
         def receive(
             sender: type,
-            task_result: TaskResult[Any],
-            _name: str = SIGNAL_NAMES[id(signal)],
+            task_result: Any,
+            _name: str = names[id(signal)],
             **kwargs: Any,
         ) -> None:
             with lock:
@@ -73,14 +78,14 @@ def captured(*signals: Signal) -> Iterator[list[Sent]]:
             signal.disconnect(receive)
 
 
-def latest(suite: Suite, result: TaskResult[T]) -> TaskResult[T]:
+def latest(suite: Suite, result: T) -> T:
     """The result's current state, as its user can see it.
 
     A backend with get_result is asked for it; otherwise the object enqueue returned is all
     there is (ImmediateBackend and DummyBackend update it in place).
     """
     if suite.implements_get_result():
-        result.refresh()
+        result.refresh()  # type: ignore[attr-defined]  # A TaskResult of either dialect.
     return result
 
 

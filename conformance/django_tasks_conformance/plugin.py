@@ -14,6 +14,7 @@ for the whole session to the backend under test.
 import asyncio
 import json
 import platform
+import sys
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,14 +27,13 @@ from django.db import connections
 from django.test.utils import override_settings
 from django.utils.module_loading import import_string
 
-from django_tasks import tasks
-from django_tasks.backends.base import BaseTaskBackend
-from django_tasks.exceptions import InvalidTaskError
-from django_tasks_conformance import __version__, report
+from django_tasks_conformance import __version__, dialect, report
+from django_tasks_conformance.command import CommandHarness
 from django_tasks_conformance.expectations import check_known, load_expected_failures
 from django_tasks_conformance.harness import Harness
 from django_tasks_conformance.harnesses import default_harness
 from django_tasks_conformance.items import (
+    SUITE_PACKAGE,
     blamed,
     citation,
     cited_requirements,
@@ -44,10 +44,11 @@ from django_tasks_conformance.items import (
     suite_test_id,
 )
 from django_tasks_conformance.report import TestOutcome
-from django_tasks_spec.requirements import CAPABILITIES, catalogue
+from django_tasks_spec.dialects import Dialect
+from django_tasks_spec.requirements import CAPABILITIES, Requirement, catalogue
 
-BASE_BACKEND = "django_tasks.backends.base.BaseTaskBackend"
-"""The class a backend under test subclasses, as its authors import it."""
+FIXTURE_MODULES = ("tasks", "more_tasks", "async_tasks", "context_tasks")
+"""The kit's modules that declare tasks, in the dialect of the run (re-imported by each run)."""
 
 FEATURES = {
     "execution": "a backend that runs tasks (the harness's `executes`)",
@@ -74,6 +75,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="Dotted path of the harness (a django_tasks_conformance.Harness subclass); "
         "by default chosen from the backend's base class.",
+    )
+    group.addoption(
+        "--tasks-dialect",
+        choices=[d.value for d in Dialect],
+        help="The dialect to speak to the backend: by default the one of its base class "
+        "(django_tasks for a backend that subclasses both, as this project's do on Django 6).",
+    )
+    group.addoption(
+        "--tasks-worker-command",
+        metavar="COMMAND",
+        help="A management command that runs the waiting tasks and exits once none is left "
+        '("db_worker --batch"): the suite drives the backend with a CommandHarness.',
     )
     group.addoption(
         "--tasks-expected-failures",
@@ -122,13 +135,33 @@ class Suite:
     capabilities: dict[str, bool]
     timeout: float
 
+    words: dialect.Words
+    """The names the backend's dialect gives what the suite speaks about."""
+
     @property
-    def backend(self) -> BaseTaskBackend:
-        return tasks["default"]
+    def backend(self) -> Any:
+        return self.words.backends["default"]
 
     def run(self) -> None:
         """Let the backend run every due task that is waiting, and wait for it to finish."""
         self.harness.drain(self.timeout)
+
+    def holds_to(self, requirement_id: str) -> bool:
+        """Whether the backend is held to this requirement: it belongs to the dialect spoken.
+
+        A test that checks requirements of both dialects checks each one only where it holds.
+        """
+        return catalogue().get(requirement_id).belongs_to(self.words.dialect)
+
+    def require(self, requirement_id: str) -> None:
+        """Skip the test as not applicable unless the backend is held to this requirement (for a
+        test whose other citations hold in both dialects, but which makes sense in one)."""
+        if not self.holds_to(requirement_id):
+            rule = catalogue().get(requirement_id)
+            pytest.skip(
+                f"Not applicable: {rule.id} belongs to the {' and '.join(rule.dialects)} "
+                f"dialect; the backend speaks {self.words.dialect}."
+            )
 
     def implements_get_result(self) -> bool:
         return implements_get_result(type(self.backend))
@@ -141,6 +174,8 @@ class ConformanceRun:
         self.config = config
         self.outcomes: dict[str, TestOutcome] = {}
         self.expected_failures: dict[str, str] = {}
+        self.cited: set[str] = set()
+        """The requirements the selected tests cite."""
         self._override: override_settings | None = None
 
     # --- Session -------------------------------------------------------------------------------
@@ -156,9 +191,11 @@ class ConformanceRun:
             raise pytest.UsageError(
                 f"--tasks-options must be a JSON object; found {self.options!r}."
             )
-        backend_class = _import_class(
-            "--tasks-backend", self.backend_path, BaseTaskBackend, BASE_BACKEND
-        )
+        backend_class = _import_class("--tasks-backend", self.backend_path, object, "a class")
+        self.dialect = _dialect(backend_class, self.backend_path, option("tasks_dialect"))
+        dialect.speak(self.dialect)
+        _forget_fixture_tasks()
+        self.words = dialect.words()
         self.capabilities = {
             # A django.tasks backend lacks our extensions' flags: it supports none of them.
             name: bool(getattr(backend_class, name, False))
@@ -179,19 +216,19 @@ class ConformanceRun:
     def _check_fixture_tasks(self) -> None:
         """Stop at once if the backend refuses the suite's tasks for not being in an installed
         app (as a backend whose workers import tasks from INSTALLED_APPS does)."""
-        # Imported here: @task validates each task against its backend, so the suite's tasks are
-        # declared only once the suite's TASKS is in place (and Django is configured).
-        from django_tasks_conformance.tasks import noop
-
         if apps.is_installed("django_tasks_conformance"):
             return
         try:
-            backend = tasks["default"]
+            backend = self.words.backends["default"]
         except Exception:  # Every test reports what is wrong with the backend.
             return
         try:
+            # Imported here: @task validates each task against its backend, so the suite's
+            # tasks are declared only once the suite's TASKS is in place.
+            from django_tasks_conformance.tasks import noop
+
             backend.validate_task(noop)
-        except InvalidTaskError as e:
+        except self.words.InvalidTask as e:
             raise pytest.UsageError(
                 f"The backend refuses the suite's tasks: {e} Add 'django_tasks_conformance' "
                 f"to INSTALLED_APPS in the settings the suite runs with."
@@ -199,6 +236,13 @@ class ConformanceRun:
 
     def _harness_class(self, backend_class: type) -> type[Harness]:
         path = self.config.getoption("tasks_harness")
+        if self.config.getoption("tasks_worker_command"):
+            if path:
+                raise pytest.UsageError(
+                    "Give --tasks-harness or --tasks-worker-command, not both: the worker "
+                    "command makes the harness a CommandHarness."
+                )
+            return CommandHarness.running(self.config.getoption("tasks_worker_command"))
         if not path:
             return default_harness(backend_class)
         harness_class: type[Harness] = _import_class(
@@ -231,6 +275,7 @@ class ConformanceRun:
         self.harness.clear()
         try:
             yield Suite(
+                words=self.words,
                 harness=self.harness,
                 capabilities=self.capabilities,
                 timeout=self.config.getoption("tasks_timeout"),
@@ -254,6 +299,7 @@ class ConformanceRun:
         if self._override is not None:
             self._override.disable()
             self._override = None
+        dialect.forget()
 
     # --- Collection ----------------------------------------------------------------------------
 
@@ -281,6 +327,7 @@ class ConformanceRun:
                 deselected.append(item)
                 continue
             kept.append(item)
+            self.cited.update(cited)
             rules = [catalogue().get(requirement_id) for requirement_id in cited]
             reason = self._not_applicable(item, rules)
             if reason:
@@ -307,6 +354,12 @@ class ConformanceRun:
         if databases and items and self.config.pluginmanager.has_plugin("django"):
             items[0].add_marker(pytest.mark.django_db(databases=databases, transaction=True))
 
+    def _held(self, cited: list[str]) -> list[str]:
+        """Of the requirements a test cites, those of the dialect spoken (all of them for a test
+        that does not apply: it is reported not applicable to each)."""
+        held = [rid for rid in cited if catalogue().get(rid).belongs_to(self.dialect)]
+        return held or cited
+
     def _selection(self) -> set[str]:
         raw = self.config.getoption("tasks_requirements")
         if not raw:
@@ -319,7 +372,13 @@ class ConformanceRun:
                 raise pytest.UsageError(f"--tasks-requirements: {e.args[0]}") from None
         return ids
 
-    def _not_applicable(self, item: pytest.Item, rules: list[Any]) -> str | None:
+    def _not_applicable(self, item: pytest.Item, rules: list[Requirement]) -> str | None:
+        if not any(rule.belongs_to(self.dialect) for rule in rules):
+            verb = "belongs" if len(rules) == 1 else "belong"
+            return (
+                f"{', '.join(rule.id for rule in rules)} {verb} to the "
+                f"{' and '.join(rules[0].dialects)} dialect; the backend speaks {self.dialect}."
+            )
         for rule in rules:
             gate = rule.gate
             if gate is not None and not gate.applies_to(self.capabilities):
@@ -346,7 +405,7 @@ class ConformanceRun:
         report = yield
         if not is_suite_item(item):
             return report
-        cited = cited_requirements(item)
+        cited = self._held(cited_requirements(item))
         if report.failed and call.excinfo is not None and not hasattr(report, "wasxfail"):
             violated = blamed(call.excinfo.value, cited)
             report.sections.append(("Requirements", citation(violated)))
@@ -393,18 +452,34 @@ class ConformanceRun:
             spec_revision=cat.revision,
             spec_digest=cat.digest,
             backend=self.backend_path,
+            dialect=self.dialect.value,
             harness=self.harness_path,
             options=self.options,
             capabilities=self.capabilities,
             tests=dict(sorted(self.outcomes.items())),
-            requirements=report.requirement_outcomes(cat, self.outcomes),
+            requirements={
+                requirement_id: self._foreign(requirement_id) or outcome
+                for requirement_id, outcome in report.requirement_outcomes(
+                    cat, self.outcomes
+                ).items()
+            },
             summary=report.summarise(self.outcomes),
         )
+
+    def _foreign(self, requirement_id: str) -> str | None:
+        """ "not_applicable" for a requirement of the other dialect that a selected test cites
+        (a test of both dialects checks it only where it holds); None otherwise."""
+        if requirement_id in self.cited and not catalogue().get(requirement_id).belongs_to(
+            self.dialect
+        ):
+            return "not_applicable"
+        return None
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         flags = ", ".join(f"{name}={value}" for name, value in self.capabilities.items())
         return [
-            f"django_tasks_conformance: backend {self.backend_path} ({flags}), harness "
+            f"django_tasks_conformance: backend {self.backend_path} ({flags}), dialect "
+            f"{self.dialect}, harness "
             f"{self.harness_path}, spec {catalogue().revision} ({catalogue().digest}), "
             f"Python {platform.python_version()}"
         ]
@@ -430,6 +505,33 @@ def _import_class(option: str, path: str, base: type[Any], named: str) -> Any:
     if not (isinstance(found, type) and issubclass(found, base)):
         raise pytest.UsageError(f"{option} {path!r} is {found!r}, not a subclass of {named}.")
     return found
+
+
+def _dialect(backend_class: type, path: str, chosen: str | None) -> Dialect:
+    """The dialect to speak to the backend: ``chosen`` (--tasks-dialect) if it speaks it, or else
+    the first it speaks; pytest.UsageError if it subclasses neither dialect's base class."""
+    spoken = dialect.dialects_of(backend_class)
+    if not spoken:
+        raise pytest.UsageError(
+            f"--tasks-backend {path!r} is {backend_class!r}, which subclasses neither "
+            f"{' nor '.join(dialect.BASE_CLASSES.values())}."
+        )
+    if chosen is None:
+        return spoken[0]
+    if Dialect(chosen) not in spoken:
+        raise pytest.UsageError(
+            f"--tasks-dialect {chosen!r}: backend {path!r} speaks only "
+            f"{', '.join(spoken)} (it does not subclass {dialect.BASE_CLASSES[Dialect(chosen)]})."
+        )
+    return Dialect(chosen)
+
+
+def _forget_fixture_tasks() -> None:
+    """Have the fixture tasks and the suite's modules imported afresh, in this run's dialect:
+    a process may run the suite more than once, against backends of either dialect."""
+    prefixes = (f"{SUITE_PACKAGE}.", *(f"django_tasks_conformance.{m}" for m in FIXTURE_MODULES))
+    for name in [name for name in sys.modules if name.startswith(prefixes)]:
+        del sys.modules[name]
 
 
 def _database_configured(alias: str) -> bool:

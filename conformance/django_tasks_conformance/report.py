@@ -44,6 +44,8 @@ class Report:
     spec_revision: str
     spec_digest: str
     backend: str
+    dialect: str
+    """The dialect the suite spoke to the backend: django_tasks or django.tasks."""
     harness: str
     options: dict[str, Any]
     capabilities: dict[str, bool]

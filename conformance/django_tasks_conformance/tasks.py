@@ -1,4 +1,5 @@
-"""The tasks the conformance suite enqueues. Module-level, so any worker can import them.
+"""The tasks the conformance suite enqueues. Module-level, so any worker can import them, and
+declared in the dialect the backend under test speaks (a worker of that backend resolves them).
 
 Every task here uses the default options, so the module imports with any backend; the suite
 changes options with using(). Coroutine function tasks live in async_tasks, imported only when
@@ -7,9 +8,14 @@ the backend supports them.
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django_tasks import task
+from django_tasks_conformance.dialect import words
+
+if TYPE_CHECKING:  # The type checker reads them as tasks of our dialect...
+    from django_tasks import task
+else:  # ...and they are declared in the dialect the backend under test speaks.
+    task = words().task
 
 
 @task

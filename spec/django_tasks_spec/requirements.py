@@ -24,6 +24,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from django_tasks_spec.dialects import Dialect
 from django_tasks_spec.names import did_you_mean
 
 REQUIREMENT_ID = r"TASK-[A-Z]+-\d{3}"
@@ -106,6 +107,13 @@ class Requirement(BaseModel):
 
     untestable: str | None = None
     """Why the conformance suite cannot check it."""
+
+    dialects: Annotated[tuple[Dialect, ...], Field(min_length=1)] = tuple(Dialect)
+    """The dialects of the API it belongs to (both unless it says otherwise)."""
+
+    def belongs_to(self, dialect: Dialect) -> bool:
+        """Whether a backend speaking ``dialect`` is held to this requirement."""
+        return dialect in self.dialects
 
     @property
     def area(self) -> str:
@@ -205,7 +213,11 @@ def render_markdown(cat: Catalogue) -> str:
         f"{sum(rule.level is Level.MUST for rule in cat)} of them MUST. The conformance suite "
         "(`django_tasks_conformance`) cites these IDs; a requirement gated by a capability "
         "applies only to backends that declare it (or, for `not supports_x`, to those that "
-        "don't).",
+        "don't). Each requirement belongs to one or both dialects of the API: `django_tasks` "
+        "(django-tasks 0.6.1 and this project) and `django.tasks` (Django 6.x); the suite holds "
+        "a backend only to those of the dialect it speaks, in that dialect's words "
+        "(`django_tasks_spec.dialects`: `NEW` is `READY`, `SUCCEEDED` is `SUCCESSFUL`, "
+        "`InvalidTaskError` is `InvalidTask`...).",
         "",
         "Sources:",
         "",
@@ -218,10 +230,15 @@ def render_markdown(cat: Catalogue) -> str:
         lines += ["", f"## {title}", ""]
         for rule in rules:
             gate = f" · when `{rule.capability}`" if rule.capability else ""
+            spoken = " · " + (
+                "both dialects"
+                if len(rule.dialects) == len(Dialect)
+                else " and ".join(f"`{dialect}` only" for dialect in rule.dialects)
+            )
             lines += [
                 f"### {rule.id}",
                 "",
-                f"**{rule.level}**{gate} · {'; '.join(rule.sources)}",
+                f"**{rule.level}**{gate}{spoken} · {'; '.join(rule.sources)}",
                 "",
                 rule.text,
             ]

@@ -2,7 +2,7 @@
 
 from typing import ClassVar
 
-from django_tasks_conformance.harnesses import DatabaseHarness
+from django_tasks_conformance.harnesses.database import DatabaseHarness
 
 
 class UnknownQueueHarness(DatabaseHarness):

@@ -52,6 +52,8 @@ def run_suite(
     requirements: Iterable[str] = (),
     expected_failures: Path | None = None,
     timeout: float | None = None,
+    dialect: str | None = None,
+    worker_command: str | None = None,
 ) -> SuiteRun:
     """Run the conformance suite against ``backend``; return pytest's exit code and the report.
 
@@ -70,7 +72,11 @@ def run_suite(
             f"--tasks-options={json.dumps(options or {})}",
             f"--tasks-report={report_path}",
         ]  # fmt: skip
-        harness = harness or _own_harness(backend)
+        harness = harness or (None if worker_command else _own_harness(backend))
+        if dialect:
+            args.append(f"--tasks-dialect={dialect}")
+        if worker_command:
+            args.append(f"--tasks-worker-command={worker_command}")
         if harness:
             args.append(f"--tasks-harness={harness}")
         if requirements:

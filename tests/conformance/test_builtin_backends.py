@@ -1,6 +1,7 @@
 """The backends this project ships pass the conformance suite; the only expected failures are
 requirements an engine cannot meet (tests/conformance/celery_*.toml, each with its reason)."""
 
+import importlib.util
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from tests.conformance.conftest import ROOT, UPDATE_DOCS
 from tests.conformance.runner import run_suite
 
 DATABASE_BACKEND = "django_tasks.backends.database.DatabaseBackend"
+DJANGO_TASKS = importlib.util.find_spec("django.tasks") is not None
+"""Whether this Django has django.tasks (6.0 and later): its backends are tested too."""
 HERE = Path(__file__).resolve().parent
 
 
@@ -41,6 +44,9 @@ class Target:
 
     expected_failures: str | None = None
     """The TOML file (in tests/conformance/) of the requirements it cannot meet, with why."""
+
+    dialect: str | None = None
+    """The dialect to speak to it, if not the one of its base class (--tasks-dialect)."""
 
     @property
     def label(self) -> str:
@@ -81,6 +87,43 @@ TARGETS = [
         backend="tests.conformance.memory.MemoryBackend",
         shipped=False,  # The suite's own worker-style backend, the mutants' base.
     ),
+    *(
+        (
+            # Django's own backends, which speak only Django's dialect.
+            Target(
+                name="Django's ImmediateBackend",
+                backend="django.tasks.backends.immediate.ImmediateBackend",
+                shipped=False,
+            ),
+            Target(
+                name="Django's DummyBackend",
+                backend="django.tasks.backends.dummy.DummyBackend",
+                shipped=False,
+            ),
+            # Ours speak both dialects on Django 6: Django's too.
+            Target(
+                name="ImmediateBackend in Django's dialect",
+                backend="django_tasks.backends.immediate.ImmediateBackend",
+                dialect="django.tasks",
+                shipped=False,
+            ),
+            Target(
+                name="DummyBackend in Django's dialect",
+                backend="django_tasks.backends.dummy.DummyBackend",
+                dialect="django.tasks",
+                shipped=False,
+            ),
+            Target(
+                name="DatabaseBackend on PostgreSQL in Django's dialect",
+                backend=DATABASE_BACKEND,
+                options={"DATABASE": "postgres"},
+                dialect="django.tasks",
+                shipped=False,
+            ),
+        )
+        if DJANGO_TASKS
+        else ()
+    ),
 ]
 """Every backend the project ships (and its configurations), in the order of the README's table.
 The database backend runs once per database, with its DatabaseHarness (the default for it)
@@ -115,6 +158,7 @@ class Reports:
                     target.backend,
                     harness=target.harness,
                     options=target.options,
+                    dialect=target.dialect,
                     expected_failures=(
                         HERE / target.expected_failures if target.expected_failures else None
                     ),
@@ -145,6 +189,12 @@ def test_the_backend_passes_with_no_unexpected_failures(reports: Reports, name: 
     assert report.summary["xfailed"] == len(listed)
     assert report.summary["passed"] > 40
     assert "failed" not in report.requirements.values()
+    assert report.dialect == (BY_NAME[name].dialect or dialect_of(BY_NAME[name].backend))
+
+
+def dialect_of(backend: str) -> str:
+    """The dialect the suite speaks to a backend by default: ours, unless it is Django's."""
+    return "django.tasks" if backend.startswith("django.tasks.") else "django_tasks"
 
 
 def test_the_report_describes_the_run(reports: Reports) -> None:

@@ -18,7 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.test import override_settings
 
-from django_tasks_conformance.harnesses import DatabaseHarness
+from django_tasks_conformance.harnesses.database import DatabaseHarness
 from django_tasks_conformance.launcher import Launcher
 from tests.conformance.conftest import ROOT
 from tests.conformance.runner import run_suite
@@ -63,7 +63,7 @@ def test_the_readme_command_runs_the_suite_against_the_database_backend(tmp_path
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     report = json.loads(report_path.read_text(encoding="utf-8"))
-    assert report["harness"] == "django_tasks_conformance.harnesses.DatabaseHarness"
+    assert report["harness"] == "django_tasks_conformance.harnesses.database.DatabaseHarness"
     assert {
         rule: report["requirements"][rule] for rule in requirements.split(",")
     } == dict.fromkeys(requirements.split(","), "passed")

@@ -147,8 +147,9 @@ def test_the_suite_needs_a_backend(tmp_path: Path, capsys: pytest.CaptureFixture
         (
             "tests.conformance.memory.MemoryHarness",
             "--tasks-backend 'tests.conformance.memory.MemoryHarness' is <class "
-            "'tests.conformance.memory.MemoryHarness'>, not a subclass of "
-            "django_tasks.backends.base.BaseTaskBackend.",
+            "'tests.conformance.memory.MemoryHarness'>, which subclasses neither "
+            "django_tasks.backends.base.BaseTaskBackend nor "
+            "django.tasks.backends.base.BaseTaskBackend.",
         ),
     ],
 )

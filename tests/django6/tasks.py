@@ -3,10 +3,12 @@
 Declared at start-up (the app's ``tasks`` module), for the ``default`` backend, whose class gives
 Django's ``@task`` its ``task_class``; the tests switch ``default`` to the backend they test.
 ``plain_multiply`` is a plain ``django.tasks.Task``, as another backend's ``task_class`` builds
-one, which our backends take too.
+one, which our backends take too; ``add`` is a task of our 0.6.1 dialect, beside them.
 """
 
 from django.tasks import Task, TaskContext, task
+
+import django_tasks as ours
 
 
 @task
@@ -38,3 +40,9 @@ def rollup(day: str) -> str:
     """Declared unique by the test, with the database backend as ``default`` (a declaration
     is validated against its backend, and the start-up ``default`` keeps no keys)."""
     return day
+
+
+@ours.task
+def add(a: int, b: int) -> int:
+    """A task of the 0.6.1 dialect, beside Django's."""
+    return a + b

@@ -56,8 +56,7 @@ def test_a_project_with_no_tasks_setting_checks_clean_and_runs_both_apis() -> No
 from django.core.management import call_command
 from django.tasks import task_backends, TaskResultStatus
 from django_tasks import ResultStatus, tasks
-from django_tasks_conformance.tasks import add
-from tests.django6.tasks import multiply
+from tests.django6.tasks import add, multiply
 
 call_command("check")
 backend = tasks["default"]

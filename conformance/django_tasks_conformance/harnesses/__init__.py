@@ -1,229 +1,30 @@
 """The harness registry: which harness drives each of this project's backends by default.
 
-This package holds this project's own harnesses, and is the only part of the suite that names
-one of this project's concrete backends. The registry names them by dotted path, without
-importing them (CeleryHarness, in ``harnesses.celery``, imports Celery, an extra that only a run
-against the Celery backend needs); the suite itself speaks only the public API
+This package holds this project's own harnesses (``harnesses.database``, ``harnesses.celery``),
+and is the only part of the suite that names one of this project's concrete backends. The
+registry names them by dotted path, without importing them (CeleryHarness, in
+``harnesses.celery``, imports Celery, an extra that only a run against the Celery backend
+needs); the suite itself speaks only the public API
 (``django_tasks``, ``django_tasks.exceptions``, ``django_tasks.signals`` and
 ``django_tasks.backends.base``). ``default_harness`` picks the harness of the nearest class in a
 backend's MRO that ``HARNESSES`` lists, so a subclass of a listed backend gets its harness too;
 any other backend gets ``InlineHarness`` unless ``--tasks-harness`` names one.
-
-``DatabaseHarness`` drives the database backend through real ``db_worker`` processes. It is also
-the worked example of a harness for a backend whose tasks run in other processes. The suite
-calls ``drain`` when a test needs its tasks run; between drains no worker runs, so enqueued
-tasks wait (which is what lets the suite check the order they start in).
-
-- ``start_worker`` starts ``db_worker --batch``, one per backend alias that has tasks waiting;
-  ``--batch`` makes a worker exit once no task is ready, so the queue is drained when the
-  workers have exited (``is_idle``). Tasks deferred to later stay queued.
-- The workers run with the settings of this run, changed by ``worker_settings``: the suite's
-  ``TASKS``, and the names of the databases this run uses (the test databases).
-- They are forked by a ``Launcher`` that has set Django up once for the run, so a drain costs
-  milliseconds rather than the few hundred it takes to start Python and Django.
-- The back door, ``stored``, reads the queue table through the ORM (the model found through
-  the app registry by its label); ``clear`` empties it, and (like ``setup``) refuses a database
-  that is not a test database.
-- ``task_started`` and ``task_finished`` are sent in the workers, so this process cannot
-  observe them (``observes_worker_signals = False``).
 """
 
-import shutil
-import tempfile
-from pathlib import Path
-from typing import Any, ClassVar
-
-from django.apps import apps
-from django.core.exceptions import ImproperlyConfigured
-from django.db import connections
-from django.db.backends.base.creation import TEST_DATABASE_PREFIX
 from django.utils.module_loading import import_string
 
-from django_tasks import ResultStatus, tasks
-from django_tasks_conformance.harness import (
-    DrainTimeoutError,
-    Harness,
-    InlineHarness,
-    StoredTask,
-    WorkerHarness,
-)
-from django_tasks_conformance.launcher import CommandProcess, Launcher, worker_environment
+from django_tasks_conformance.harness import Harness, InlineHarness
 
 DATABASE_BACKEND = "django_tasks.backends.database.backend.DatabaseBackend"
-DATABASE_APP = "django_tasks.backends.database"
 CELERY_BACKEND = "django_tasks.backends.celery.backend.CeleryBackend"
-QUEUE_MODEL = ("django_tasks_spec_database", "DBTaskResult")
-"""The database backend's app, and its queue table's model (app label, model name)."""
-
-PRELOAD = [
-    "django_tasks.backends.database.management.commands.db_worker",
-    "django_tasks_conformance.tasks",
-    "django_tasks_conformance.more_tasks",
-    "django_tasks_conformance.async_tasks",
-]
-"""What the launcher imports once, rather than each worker."""
-
-
-class WorkerFailedError(AssertionError):
-    """A worker exited with an error before the queue was drained."""
-
-
-class DatabaseHarness(WorkerHarness):
-    """Runs the database backend's tasks in ``db_worker --batch`` processes."""
-
-    observes_worker_signals: ClassVar[bool] = False
-
-    worker_arguments: ClassVar[tuple[str, ...]] = ("--queue-name", "*", "--interval", "0.05")
-    """Given to every worker, after ``--backend``; ``--batch`` and ``--skip-checks`` are added."""
-
-    def __init__(self, backend_path: str, options: dict[str, Any]) -> None:
-        super().__init__(backend_path, options)
-        self._workers: list[CommandProcess] = []
-        """The workers of the last drain (kept after they exit, for their output)."""
-        self._started = 0
-        self._logs: Path | None = None
-        self._launcher: Launcher | None = None
-
-    @property
-    def database(self) -> str:
-        """The alias in DATABASES of the database that holds the queue."""
-        backend = tasks["default"]
-        database = getattr(backend, "database", None)
-        if not (_is_subclass_of(type(backend), DATABASE_BACKEND) and isinstance(database, str)):
-            raise ImproperlyConfigured(
-                f"DatabaseHarness drives a DatabaseBackend; the backend under test is "
-                f"{type(backend).__qualname__}."
-            )
-        return database
-
-    def test_databases(self) -> list[str]:
-        return sorted({"default", self.database})  # default: the suite's transactions.
-
-    def _rows(self) -> Any:
-        return _queue_model().objects.using(self.database)
-
-    # --- Session ------------------------------------------------------------------------------
-
-    def setup(self) -> None:
-        environment = worker_environment("DatabaseHarness", self.tasks_setting())
-        self._check_test_database()
-        connection = connections[self.database]
-        table = _queue_model()._meta.db_table
-        if table not in connection.introspection.table_names():
-            raise ImproperlyConfigured(
-                f"The task table {table!r} does not exist in database {self.database!r}; add "
-                f"{DATABASE_APP!r} to INSTALLED_APPS and migrate it."
-            )
-        self._logs = Path(tempfile.mkdtemp(prefix="tasks-conformance-workers-"))
-        engine = f"{connection.settings_dict['ENGINE']}.base"
-        self._launcher = Launcher(environment, [*PRELOAD, engine], self._logs / "launcher.log")
-
-    def _check_test_database(self) -> None:
-        """Refuse a database that is not a test database: clear() deletes every task in it."""
-        connection = connections[self.database]
-        name = str(connection.settings_dict["NAME"])
-        if connection.vendor == "sqlite" and connection.is_in_memory_db():  # type: ignore[attr-defined]  # SQLite's wrapper has it.
-            raise ImproperlyConfigured(
-                f"The queue's database {self.database!r} is an in-memory SQLite database, "
-                f"which worker processes cannot share; give it a file: "
-                f"DATABASES[{self.database!r}]['TEST']['NAME'] = 'test.sqlite3'."
-            )
-        # The name Django gives the test database: TEST["NAME"], or NAME prefixed with "test_".
-        test_name = connection.settings_dict.get("TEST", {}).get("NAME")
-        if name != str(test_name) if test_name else not name.startswith(TEST_DATABASE_PREFIX):
-            raise ImproperlyConfigured(
-                f"The queue's database {self.database!r} is {name!r}, not a test database; "
-                f"the harness deletes every task in it. Run the suite under pytest-django, "
-                f"which creates the test databases that test_databases() names."
-            )
-
-    def teardown(self) -> None:
-        self.stop_worker()
-        if self._launcher is not None:
-            self._launcher.close()
-            self._launcher = None
-        if self._logs is not None:
-            shutil.rmtree(self._logs, ignore_errors=True)
-            self._logs = None
-
-    # --- Workers ------------------------------------------------------------------------------
-
-    def start_worker(self) -> None:
-        """Start a ``--batch`` worker for each backend alias that has tasks waiting."""
-        if self._launcher is None or self._logs is None:
-            raise RuntimeError("DatabaseHarness.setup() has not run.")
-        self.stop_worker()
-        self._workers = []
-        waiting = self._rows().filter(status=ResultStatus.NEW).values_list("backend", flat=True)
-        for alias in sorted(set(waiting) & set(self.tasks_setting())):
-            argv = ["db_worker", "--skip-checks", f"--backend={alias}"]
-            argv += [*self.worker_arguments, "--batch"]
-            self._started += 1
-            log = self._logs / f"worker-{self._started}.log"
-            self._workers.append(CommandProcess(self._launcher.start(argv, log), argv, log))
-
-    def stop_worker(self) -> None:
-        for worker in self._workers:
-            worker.stop()
-
-    def worker_running(self) -> bool:
-        return any(worker.running() for worker in self._workers)
-
-    def is_idle(self) -> bool:
-        """Whether every worker has exited: with --batch, once no task was ready."""
-        if self.worker_running():
-            return False
-        for worker in self._workers:
-            if worker.returncode != 0:
-                raise WorkerFailedError(
-                    f"Worker {worker.describe()} exited with status "
-                    f"{worker.returncode} before the queue was drained. Its "
-                    f"output:\n{worker.output()}"
-                )
-        return True
-
-    def drain(self, timeout: float) -> None:
-        try:
-            super().drain(timeout)
-        except DrainTimeoutError as e:
-            outputs = "".join(
-                f"\nOutput of {worker.describe()}:\n{worker.output()}" for worker in self._workers
-            )
-            raise DrainTimeoutError(f"{e}{outputs}") from None
-
-    # --- The store ----------------------------------------------------------------------------
-
-    def clear(self) -> None:
-        self._check_test_database()
-        self._rows().all().delete()
-
-    def stored(self, result_id: str) -> StoredTask | None:
-        row = self._rows().filter(pk=result_id).first()
-        if row is None:
-            return None
-        return StoredTask(
-            id=row.id,
-            task_path=row.task_path,
-            status=ResultStatus(row.status),
-            args=row.arguments["args"],
-            kwargs=row.arguments["kwargs"],
-            queue_name=row.queue_name,
-            priority=row.priority,
-            run_after=row.run_after,
-        )
-
-
-def _queue_model() -> Any:
-    """The database backend's queue table (a model: found once the app registry is ready)."""
-    return apps.get_model(*QUEUE_MODEL)
-
 
 HARNESSES: dict[str, str] = {
     "django_tasks.backends.dummy.DummyBackend": "django_tasks_conformance.harness.StoreOnlyHarness",
-    DATABASE_BACKEND: "django_tasks_conformance.harnesses.DatabaseHarness",
+    "django.tasks.backends.dummy.DummyBackend": "django_tasks_conformance.harness.StoreOnlyHarness",
+    DATABASE_BACKEND: "django_tasks_conformance.harnesses.database.DatabaseHarness",
     CELERY_BACKEND: "django_tasks_conformance.harnesses.celery.CeleryHarness",
 }
-"""The default harness of each of this project's backends (and their subclasses), by the
+"""The default harness of each backend of this project and of Django (and their subclasses), by the
 backend's dotted path. Harnesses are named by path too: CeleryHarness imports Celery, an extra
 that only a run against the Celery backend needs."""
 
@@ -231,16 +32,13 @@ that only a run against the Celery backend needs."""
 def default_harness(backend_class: type) -> type[Harness]:
     """The harness for a backend when --tasks-harness is not given, chosen by its base class."""
     for base in backend_class.__mro__:
-        harness = HARNESSES.get(_class_path(base))
+        harness = HARNESSES.get(class_path(base))
         if harness is not None:
             found: type[Harness] = import_string(harness)
             return found
     return InlineHarness
 
 
-def _is_subclass_of(cls: type, path: str) -> bool:
-    return any(_class_path(base) == path for base in cls.__mro__)
-
-
-def _class_path(cls: type) -> str:
+def class_path(cls: type) -> str:
+    """A class's dotted path, as a BACKEND names it."""
     return f"{cls.__module__}.{cls.__qualname__}"

@@ -2,11 +2,14 @@
 
 import asyncio
 
-from django_tasks import ResultStatus
 from django_tasks_conformance import clause, requirement
+from django_tasks_conformance.dialect import words
 from django_tasks_conformance.observe import latest
 from django_tasks_conformance.plugin import Suite
 from django_tasks_conformance.tasks import add
+
+w = words()
+"""The words of the dialect the backend under test speaks."""
 
 
 @requirement("TASK-ASYNC-001")
@@ -23,7 +26,7 @@ def test_a_coroutine_function_task_runs_and_returns_its_awaited_value(suite: Sui
     if suite.harness.executes:
         suite.run()
         with clause("TASK-ASYNC-001"):
-            assert latest(suite, enqueued).status == ResultStatus.SUCCEEDED
+            assert latest(suite, enqueued).status == w.SUCCEEDED
             assert latest(suite, enqueued).return_value == 3
             assert latest(suite, aenqueued).return_value == 5
 

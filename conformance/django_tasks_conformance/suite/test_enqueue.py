@@ -4,14 +4,15 @@ import asyncio
 
 import pytest
 
-from django_tasks import Task, TaskResult, tasks
-from django_tasks.exceptions import InvalidTaskError
-from django_tasks.signals import task_enqueued
 from django_tasks_conformance import clause, requirement
+from django_tasks_conformance.dialect import words
 from django_tasks_conformance.harness import ALIASES
 from django_tasks_conformance.observe import captured
 from django_tasks_conformance.plugin import Suite
 from django_tasks_conformance.tasks import add, plain_function
+
+w = words()
+"""The words of the dialect the backend under test speaks."""
 
 
 @requirement("TASK-ENQ-001", "TASK-ENQ-002")
@@ -19,7 +20,7 @@ def test_enqueue_returns_a_result_of_the_task(suite: Suite) -> None:
     enqueued = add.using(queue_name="conformance-other")
     result = enqueued.enqueue(1, 2)
     with clause("TASK-ENQ-001"):
-        assert isinstance(result, TaskResult)
+        assert isinstance(result, w.TaskResult)
     with clause("TASK-ENQ-002"):
         assert result.task.func is enqueued.func
         assert result.task.module_path == enqueued.module_path
@@ -48,10 +49,10 @@ def test_result_backend_is_the_alias(suite: Suite) -> None:
 
 @requirement("TASK-ENQ-005")
 def test_aenqueue_enqueues_from_async_code(suite: Suite) -> None:
-    with captured(task_enqueued) as sent:
+    with captured(w.task_enqueued) as sent:
         result = asyncio.run(add.aenqueue(1, 2))
     with clause("TASK-ENQ-005"):
-        assert isinstance(result, TaskResult)
+        assert isinstance(result, w.TaskResult)
         assert result.args == [1, 2]
         assert result.task.module_path == add.module_path
         assert [s.result_id for s in sent] == [result.id]
@@ -61,7 +62,7 @@ def test_aenqueue_enqueues_from_async_code(suite: Suite) -> None:
 def test_backend_enqueue_takes_the_task_and_its_arguments(suite: Suite) -> None:
     result = suite.backend.enqueue(add, [1, 2], {})
     with clause("TASK-ENQ-006"):
-        assert isinstance(result, TaskResult)
+        assert isinstance(result, w.TaskResult)
         assert result.task.module_path == add.module_path
         assert result.args == [1, 2]
         assert result.kwargs == {}
@@ -70,8 +71,8 @@ def test_backend_enqueue_takes_the_task_and_its_arguments(suite: Suite) -> None:
 
 @requirement("TASK-ENQ-007", "TASK-QUEUE-002")
 def test_enqueue_validates_the_task_first(suite: Suite) -> None:
-    undeclared = Task(func=plain_function, queue_name="no-such-queue")  # Never validated.
-    with captured(task_enqueued) as sent, clause("TASK-ENQ-007"), pytest.raises(InvalidTaskError):
+    undeclared = w.unvalidated_task(plain_function, queue_name="no-such-queue")  # Never validated.
+    with captured(w.task_enqueued) as sent, clause("TASK-ENQ-007"), pytest.raises(w.InvalidTask):
         undeclared.enqueue()
     with clause("TASK-ENQ-007"):
         assert sent == []
@@ -79,8 +80,8 @@ def test_enqueue_validates_the_task_first(suite: Suite) -> None:
 
 @requirement("TASK-ENQ-008")
 def test_a_backend_refuses_a_task_of_another_backend(suite: Suite) -> None:
-    other = tasks[ALIASES["any_queue"]]
-    with captured(task_enqueued) as sent, clause("TASK-ENQ-008"), pytest.raises(InvalidTaskError):
+    other = w.backends[ALIASES["any_queue"]]
+    with captured(w.task_enqueued) as sent, clause("TASK-ENQ-008"), pytest.raises(w.InvalidTask):
         other.enqueue(add, [1, 2], {})
     with clause("TASK-ENQ-008"):
         assert sent == []

@@ -2,12 +2,14 @@
 
 import pytest
 
-from django_tasks import ResultStatus, task
-from django_tasks.exceptions import InvalidTaskError
 from django_tasks_conformance import clause, needs, requirement
+from django_tasks_conformance.dialect import words
 from django_tasks_conformance.observe import latest
 from django_tasks_conformance.plugin import Suite
 from django_tasks_conformance.tasks import add, plain_function, tick
+
+w = words()
+"""The words of the dialect the backend under test speaks."""
 
 
 @requirement("TASK-PRIORITY-001")
@@ -18,7 +20,7 @@ def test_a_higher_priority_starts_first(suite: Suite) -> None:
     ]
     suite.run()
     results = [latest(suite, result) for result in enqueued]
-    assert all(result.status == ResultStatus.SUCCEEDED for result in results)
+    assert all(result.status == w.SUCCEEDED for result in results)
     order = [result.return_value for result in sorted(results, key=lambda r: r.started_at)]  # type: ignore[arg-type, return-value]  # Every result started.
     with clause("TASK-PRIORITY-001"):
         assert order == ["10", "5", "0", "-10"]
@@ -37,10 +39,10 @@ def test_equal_priorities_start_in_enqueue_order(suite: Suite) -> None:
 
 @requirement("TASK-PRIORITY-002")
 def test_a_backend_without_priority_support_refuses_priorities(suite: Suite) -> None:
-    with clause("TASK-PRIORITY-002"), pytest.raises(InvalidTaskError):
+    with clause("TASK-PRIORITY-002"), pytest.raises(w.InvalidTask):
         add.using(priority=10)
-    with clause("TASK-PRIORITY-002"), pytest.raises(InvalidTaskError):
-        task(priority=-5)(plain_function)
+    with clause("TASK-PRIORITY-002"), pytest.raises(w.InvalidTask):
+        w.task(priority=-5)(plain_function)
     with clause("TASK-PRIORITY-002"):
         assert add.using(priority=0).enqueue(1, 2).task.priority == 0
 

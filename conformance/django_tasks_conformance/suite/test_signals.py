@@ -1,22 +1,24 @@
 """Signals: task_enqueued, task_started and task_finished, with the result's state at the time."""
 
-from django_tasks import ResultStatus
-from django_tasks.signals import task_enqueued
 from django_tasks_conformance import clause, needs, requirement
+from django_tasks_conformance.dialect import words
 from django_tasks_conformance.observe import captured
 from django_tasks_conformance.plugin import Suite
 from django_tasks_conformance.tasks import add, fail
 
+w = words()
+"""The words of the dialect the backend under test speaks."""
+
 
 @requirement("TASK-SIGNAL-001")
 def test_task_enqueued_is_sent_with_the_result(suite: Suite) -> None:
-    with captured(task_enqueued) as sent:
+    with captured(w.task_enqueued) as sent:
         result = add.enqueue(1, 2)
     with clause("TASK-SIGNAL-001"):
         assert len(sent) == 1
         assert sent[0].sender is type(suite.backend)
         assert sent[0].result_id == result.id
-        assert sent[0].status == ResultStatus.NEW
+        assert sent[0].status == w.NEW
         assert sent[0].enqueued_at is not None
 
 
@@ -34,10 +36,10 @@ def test_task_started_and_task_finished_are_sent_in_order(suite: Suite) -> None:
         assert started.sender is type(suite.backend)
         assert started.started_at is not None
     with clause("TASK-STATUS-003"):
-        assert started.status == ResultStatus.RUNNING
+        assert started.status == w.RUNNING
     with clause("TASK-SIGNAL-003"):
         assert finished.sender is type(suite.backend)
-        assert finished.status == ResultStatus.SUCCEEDED
+        assert finished.status == w.SUCCEEDED
         assert finished.finished_at is not None
 
 
@@ -50,5 +52,5 @@ def test_task_finished_is_sent_for_a_failure_once_it_is_recorded(suite: Suite) -
     finished = [s for s in sent if s.signal == "finished"]
     with clause("TASK-SIGNAL-003"):
         assert len(finished) == 1
-        assert finished[0].status == ResultStatus.FAILED
+        assert finished[0].status == w.FAILED
         assert finished[0].finished_at is not None

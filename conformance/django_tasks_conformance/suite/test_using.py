@@ -8,11 +8,14 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError
 from django_tasks_conformance import clause, requirement
+from django_tasks_conformance.dialect import words
 from django_tasks_conformance.harness import ALIASES
 from django_tasks_conformance.plugin import Suite
 from django_tasks_conformance.tasks import add
+
+w = words()
+"""The words of the dialect the backend under test speaks."""
 
 
 @requirement("TASK-USING-001", "TASK-USING-002")
@@ -61,7 +64,7 @@ def test_run_after_takes_a_timedelta_or_an_aware_datetime(suite: Suite) -> None:
 def test_run_after_refuses_naive_datetimes_and_other_values(suite: Suite) -> None:
     invalid: list[Any] = [datetime(2100, 1, 1, 12), "2100-01-01T12:00:00Z", 60]
     for value in invalid:
-        with clause("TASK-USING-004"), pytest.raises(InvalidTaskError):
+        with clause("TASK-USING-004"), pytest.raises(w.InvalidTask):
             add.using(run_after=value)
 
 
@@ -74,13 +77,13 @@ def test_run_after_beyond_the_years_1_to_9999_in_utc_is_refused(suite: Suite) ->
         timedelta(days=-800_000),
     ]
     for value in invalid:
-        with clause("TASK-USING-008"), pytest.raises(InvalidTaskError):
+        with clause("TASK-USING-008"), pytest.raises(w.InvalidTask):
             add.using(run_after=value)
 
 
 @requirement("TASK-USING-005", "TASK-QUEUE-002")
 def test_using_validates_against_the_tasks_backend(suite: Suite) -> None:
-    with clause("TASK-USING-005"), pytest.raises(InvalidTaskError, match=re.escape("'elsewhere'")):
+    with clause("TASK-USING-005"), pytest.raises(w.InvalidTask, match=re.escape("'elsewhere'")):
         add.using(queue_name="elsewhere")
     with clause("TASK-USING-005"):
         # The same queue is fine on a backend that allows any queue.
@@ -98,5 +101,5 @@ def test_using_cannot_change_enqueue_on_commit(suite: Suite) -> None:
 
 @requirement("TASK-USING-007")
 def test_using_an_undefined_backend_alias_raises(suite: Suite) -> None:
-    with clause("TASK-USING-007"), pytest.raises(InvalidTaskBackendError):
+    with clause("TASK-USING-007"), pytest.raises(w.InvalidTaskBackend):
         add.using(backend="conformance-undefined-alias")

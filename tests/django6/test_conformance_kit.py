@@ -1,0 +1,85 @@
+"""The conformance kit speaks Django's dialect to a ``django.tasks`` backend: Django's own, and
+django-tasks-db 0.13 run as its author would, through its ``db_worker --batch`` command."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from pytest_django import DjangoDbBlocker
+
+from django_tasks_conformance.report import Report
+from django_tasks_spec.dialects import Dialect
+from django_tasks_spec.requirements import catalogue
+from tests.conformance.runner import run_suite
+
+DJANGO_ONLY = ("TASK-CONTEXT-001", "TASK-RESULT-007", "TASK-RESULT-008", "TASK-ERROR-006")
+"""Requirements of Django's dialect that a backend running tasks is held to."""
+
+
+def test_a_django_backend_is_held_only_to_the_requirements_of_its_dialect(
+    django_db_setup: None, django_db_blocker: DjangoDbBlocker
+) -> None:
+    with django_db_blocker.unblock():
+        report = run_suite("django.tasks.backends.immediate.ImmediateBackend").checked()
+    assert report.dialect == "django.tasks"
+    assert report.failures() == {}
+    for rule in catalogue():
+        if not rule.belongs_to(Dialect.DJANGO) and not rule.untestable:
+            assert report.requirements[rule.id] == "not_applicable", rule.id
+    for requirement_id in DJANGO_ONLY:
+        assert report.requirements[requirement_id] == "passed", requirement_id
+    test_id = "test_transactions.py::test_enqueue_on_commit_false_enqueues_at_once_in_a_transaction"
+    assert report.tests[test_id].message == (
+        "Not applicable: TASK-COMMIT-004 belongs to the django_tasks dialect; the backend "
+        "speaks django.tasks."
+    )
+
+
+def run_kit(directory: Path, *arguments: str, apps: str = "") -> Report:
+    """Run the kit as a backend's author does, in a process of its own, with the kit's
+    settings; return its report."""
+    report = directory / "report.json"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--rootdir",
+            str(directory),
+            "--pyargs",
+            "django_tasks_conformance",
+            "--ds=django_tasks_conformance.settings",
+            f"--tasks-report={report}",
+            *arguments,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=directory,
+        env={
+            **os.environ,
+            "DJANGO_TASKS_CONFORMANCE_APPS": apps,
+            "DJANGO_TASKS_CONFORMANCE_DIR": str(directory),
+        },
+    )
+    assert report.exists(), completed.stdout + completed.stderr
+    return Report.from_json(report.read_text(encoding="utf-8"))
+
+
+def test_django_tasks_db_passes_through_its_worker_command(tmp_path: Path) -> None:
+    report = run_kit(
+        tmp_path,
+        "--tasks-backend=django_tasks_db.DatabaseBackend",
+        "--tasks-worker-command=db_worker --batch --queue-name * --interval 0.05 --backend {alias}",
+        apps="django_tasks_db",
+    )
+    assert report.dialect == "django.tasks"
+    assert report.harness == "django_tasks_conformance.command.CommandHarness"
+    assert report.failures() == {}
+    assert report.summary["passed"] > 50
+    for requirement_id in (*DJANGO_ONLY, "TASK-PRIORITY-001", "TASK-DEFER-001", "TASK-GET-005"):
+        assert report.requirements[requirement_id] == "passed", requirement_id
