@@ -51,6 +51,7 @@ from django_tasks.handler import tasks
 from django_tasks.problems import queue_name_characters_message
 from django_tasks.registry import task_registry
 from django_tasks.results import FINISHED_STATUSES, ResultStatus, TaskResult, as_reference
+from django_tasks.retries import Backoff, option_problems
 from django_tasks.signatures import validate_signature
 from django_tasks_spec.dialects import Dialect
 from django_tasks_spec.settings import QUEUE_NAME_PATTERN
@@ -89,6 +90,18 @@ class BaseTask(TaskBase[P, T]):
     """Whether enqueueing waits for the current transaction to commit; None lets the backend's
     ENQUEUE_ON_COMMIT decide."""
 
+    max_attempts: int | None = None
+    """How many times the task may be started in all (1: never retried); None lets the
+    backend's default decide (the database backend's OPTIONS["MAX_ATTEMPTS"])."""
+
+    retry_on: tuple[type[BaseException], ...] | None = None
+    """The exceptions after which a failed attempt runs again (see ``django_tasks.retries``);
+    None lets the backend's default decide (the database backend's OPTIONS["RETRY_ON"])."""
+
+    backoff: Backoff | None = None
+    """How long to wait before the next attempt, from the number of the one that failed; None
+    lets the backend's default decide (an exponential backoff with jitter and a cap)."""
+
     def __post_init__(self) -> None:
         _validate_function(self.func)
         _validate_priority(self.priority)
@@ -105,6 +118,13 @@ class BaseTask(TaskBase[P, T]):
             raise InvalidTaskError(
                 f"takes_context {self.takes_context!r} is invalid; it must be True or False."
             )
+        problems = option_problems(self.max_attempts, self.retry_on, self.backoff)
+        if problems:
+            raise InvalidTaskError(
+                f"Task {self.func.__module__}.{self.func.__qualname__}: {problems[0]}"
+            )
+        if self.retry_on is not None and not isinstance(self.retry_on, tuple):
+            object.__setattr__(self, "retry_on", tuple(self.retry_on))  # Hashable, as the task is.
 
     # name and module_path (the dotted path a worker finds the task by) are Django's.
 
@@ -120,12 +140,23 @@ class BaseTask(TaskBase[P, T]):
         queue_name: str | None = None,
         run_after: datetime | timedelta | None = None,
         backend: str | None = None,
+        max_attempts: int | None = None,
+        retry_on: tuple[type[BaseException], ...] | None = None,
+        backoff: Backoff | None = None,
     ) -> Self:
         """Return a copy of the task with other options, validated against its backend.
 
         A ``timedelta`` run_after means that long from now.
         """
-        changes: dict[str, Any] = {}
+        changes: dict[str, Any] = {
+            name: value
+            for name, value in (
+                ("max_attempts", max_attempts),
+                ("retry_on", retry_on),
+                ("backoff", backoff),
+            )
+            if value is not None
+        }
         if priority is not None:
             changes["priority"] = priority
         if queue_name is not None:
@@ -264,6 +295,9 @@ def task(
     queue_name: str = DEFAULT_QUEUE_NAME,
     backend: str = DEFAULT_TASK_BACKEND_ALIAS,
     enqueue_on_commit: bool | None = None,
+    max_attempts: int | None = None,
+    retry_on: tuple[type[BaseException], ...] | None = None,
+    backoff: Backoff | None = None,
     takes_context: Literal[False] = False,
 ) -> _TaskDecorator: ...
 @overload
@@ -273,6 +307,9 @@ def task(
     queue_name: str = DEFAULT_QUEUE_NAME,
     backend: str = DEFAULT_TASK_BACKEND_ALIAS,
     enqueue_on_commit: bool | None = None,
+    max_attempts: int | None = None,
+    retry_on: tuple[type[BaseException], ...] | None = None,
+    backoff: Backoff | None = None,
     takes_context: Literal[True],
 ) -> _ContextTaskDecorator: ...
 def task(
@@ -283,13 +320,18 @@ def task(
     queue_name: str = DEFAULT_QUEUE_NAME,
     backend: str = DEFAULT_TASK_BACKEND_ALIAS,
     enqueue_on_commit: bool | None = None,
+    max_attempts: int | None = None,
+    retry_on: tuple[type[BaseException], ...] | None = None,
+    backoff: Backoff | None = None,
     takes_context: bool = False,
 ) -> Task[Any, Any] | _TaskDecorator | _ContextTaskDecorator:
     """Declare a module-level function (or coroutine function) as a task.
 
     Use it bare (``@task``) or with options (``@task(priority=10, queue_name="emails")``).
     With ``takes_context=True`` the function's first parameter, ``context``, receives a
-    ``TaskContext`` (the result, and the attempt number); the arguments follow it.
+    ``TaskContext`` (the result, the attempt number, and whether it is asked to stop); the
+    arguments follow it. ``max_attempts``, ``retry_on`` and ``backoff`` are the task's retry
+    policy (see ``django_tasks.retries``); None leaves each to the backend.
     The task is validated here, so a queue the backend does not allow, or an annotation of a
     type JSON cannot carry (see signatures.py), raises InvalidTaskError at import time. A
     backend that cannot be loaded is reported by ``manage.py check`` instead, and raised when
@@ -304,6 +346,9 @@ def task(
             backend=backend,
             enqueue_on_commit=enqueue_on_commit,
             takes_context=takes_context,
+            max_attempts=max_attempts,
+            retry_on=retry_on,
+            backoff=backoff,
         )
         validate_signature(new_task)
         try:
@@ -345,6 +390,9 @@ def django_task(
     queue_name: str = DEFAULT_QUEUE_NAME,
     backend: str = DEFAULT_TASK_BACKEND_ALIAS,
     enqueue_on_commit: bool | None = None,
+    max_attempts: int | None = None,
+    retry_on: tuple[type[BaseException], ...] | None = None,
+    backoff: Backoff | None = None,
     takes_context: Literal[False] = False,
 ) -> _DjangoTaskDecorator: ...
 @overload
@@ -354,6 +402,9 @@ def django_task(
     queue_name: str = DEFAULT_QUEUE_NAME,
     backend: str = DEFAULT_TASK_BACKEND_ALIAS,
     enqueue_on_commit: bool | None = None,
+    max_attempts: int | None = None,
+    retry_on: tuple[type[BaseException], ...] | None = None,
+    backoff: Backoff | None = None,
     takes_context: Literal[True],
 ) -> _DjangoContextTaskDecorator: ...
 def django_task(
@@ -362,19 +413,29 @@ def django_task(
     queue_name: str = DEFAULT_QUEUE_NAME,
     backend: str = DEFAULT_TASK_BACKEND_ALIAS,
     enqueue_on_commit: bool | None = None,
+    max_attempts: int | None = None,
+    retry_on: tuple[type[BaseException], ...] | None = None,
+    backoff: Backoff | None = None,
     takes_context: bool = False,
 ) -> _DjangoTaskDecorator | _DjangoContextTaskDecorator:
     """Django's ``@django.tasks.task``, typed with our backends' options.
 
     It builds the task as Django's decorator does, with the backend's ``task_class`` (ours:
-    ``DjangoTask``, of Django's dialect), passing ``enqueue_on_commit`` on as a keyword argument,
-    as Django 6.1's decorator passes any. django-stubs types Django's decorator without them, so
+    ``DjangoTask``, of Django's dialect), passing ``enqueue_on_commit`` and the retry options
+    (``max_attempts``, ``retry_on``, ``backoff``) on as keyword arguments, as Django 6.1's
+    decorator passes any. django-stubs types Django's decorator without them, so
     ``@django.tasks.task(enqueue_on_commit=False)`` is a type error where
     ``@django_task(enqueue_on_commit=False)`` is not.
     """
 
     def decorate(func: Callable[..., Any]) -> DjangoTask[Any, Any]:
-        extensions = {} if enqueue_on_commit is None else {"enqueue_on_commit": enqueue_on_commit}
+        given = {
+            "enqueue_on_commit": enqueue_on_commit,
+            "max_attempts": max_attempts,
+            "retry_on": retry_on,
+            "backoff": backoff,
+        }
+        extensions = {name: value for name, value in given.items() if value is not None}
         built = tasks[backend].task_class(
             func=func,
             priority=priority,
