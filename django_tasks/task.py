@@ -140,23 +140,13 @@ class BaseTask(TaskBase[P, T]):
         queue_name: str | None = None,
         run_after: datetime | timedelta | None = None,
         backend: str | None = None,
-        max_attempts: int | None = None,
-        retry_on: tuple[type[BaseException], ...] | None = None,
-        backoff: Backoff | None = None,
     ) -> Self:
         """Return a copy of the task with other options, validated against its backend.
 
-        A ``timedelta`` run_after means that long from now.
+        A ``timedelta`` run_after means that long from now. The retry policy is the
+        declaration's: a worker finds it there, by the task's path.
         """
-        changes: dict[str, Any] = {
-            name: value
-            for name, value in (
-                ("max_attempts", max_attempts),
-                ("retry_on", retry_on),
-                ("backoff", backoff),
-            )
-            if value is not None
-        }
+        changes: dict[str, Any] = {}
         if priority is not None:
             changes["priority"] = priority
         if queue_name is not None:

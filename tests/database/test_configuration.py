@@ -43,7 +43,8 @@ def ids(messages: Any) -> list[str]:
             {"LEASE": 5},
             "TASKS['default']['OPTIONS']['LEASE']: Unknown option 'LEASE'; backend "
             "'django_tasks.backends.database.DatabaseBackend' takes 'DATABASE', 'LEASE_SECONDS', "
-            "'HEARTBEAT_SECONDS', 'MAX_ATTEMPTS', 'RETRY_ON', 'BACKOFF_SECONDS', 'BACKOFF_MAX_SECONDS', 'BACKOFF_JITTER', 'NOTIFY' and 'MAX_JSON_BYTES'. Remove it.",
+            "'HEARTBEAT_SECONDS', 'MAX_ATTEMPTS', 'RETRY_ON', 'BACKOFF_SECONDS', "
+            "'BACKOFF_MAX_SECONDS', 'BACKOFF_JITTER', 'NOTIFY' and 'MAX_JSON_BYTES'. Remove it.",
         ),
         (
             {"LEASE_SECONDS": 0},

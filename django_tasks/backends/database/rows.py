@@ -10,6 +10,7 @@ import json
 import os
 import time
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import TextField
@@ -113,14 +114,17 @@ def errors_from_column(result_id: str, value: Any) -> list[TaskError]:
     )
 
 
-def error_entry(exception_class_path: str, traceback: str, retry_in: float) -> str:
-    """The JSON text of one entry of the ``errors`` column: a failed attempt that runs again
-    in ``retry_in`` seconds (as decided when it failed, for the record)."""
+def error_entry(
+    exception_class_path: str, traceback: str, retry_in: float, failed_at: datetime | None
+) -> str:
+    """The JSON text of one entry of the ``errors`` column: a failed attempt that ended at
+    ``failed_at`` (None: unknown, a lost lease) and runs again ``retry_in`` seconds later."""
     return json.dumps(
         {
             "exception_class_path": exception_class_path,
             "traceback": traceback,
             "retry_in": retry_in,
+            "failed_at": None if failed_at is None else failed_at.isoformat(),
         }
     )
 

@@ -423,6 +423,7 @@ class Queries:
                     "exception_class_path": lost_class_path,
                     "traceback": lost_traceback,
                     "retry_in": retry_in,
+                    "failed_at": None,
                 }
             )
             requeued += self._requeue(

@@ -188,7 +188,9 @@ def failed_attempt(
         return PendingFinish(claim, dataclasses.replace(finish, status=CANCELLED), outcome)
     if decision.next is Next.FAIL:
         return PendingFinish(claim, finish, outcome)
-    entry = error_entry(finish.exception_class_path, finish.traceback, decision.delay)
+    entry = error_entry(
+        finish.exception_class_path, finish.traceback, decision.delay, finish.finished_at
+    )
     retry = dataclasses.replace(
         finish, status=ResultStatus.NEW.value, retry_in=decision.delay, error_entry=entry
     )
