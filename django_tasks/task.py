@@ -33,6 +33,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.utils import timezone
 
 from django_tasks.backends.base import BaseTaskBackend
+from django_tasks.cancellation import TaskContext
 from django_tasks.constants import (
     DEFAULT_PRIORITY,
     DEFAULT_QUEUE_NAME,
@@ -41,7 +42,7 @@ from django_tasks.constants import (
     MAX_RESULT_ID_LENGTH,
     MIN_PRIORITY,
 )
-from django_tasks.dialects import DjangoTaskResultBase, TaskBase, TaskContext, enqueue_on_commit
+from django_tasks.dialects import DjangoTaskResultBase, TaskBase, enqueue_on_commit
 from django_tasks.exceptions import (
     InvalidTaskBackendError,
     InvalidTaskError,
@@ -266,12 +267,10 @@ class _TaskDecorator(Protocol):
 class _ContextTaskDecorator(Protocol):
     @overload
     def __call__(
-        self, function: Callable[Concatenate[TaskContext[Any, Any], P], Coroutine[Any, Any, T]], /
+        self, function: Callable[Concatenate[TaskContext, P], Coroutine[Any, Any, T]], /
     ) -> Task[P, T]: ...
     @overload
-    def __call__(
-        self, function: Callable[Concatenate[TaskContext[Any, Any], P], T], /
-    ) -> Task[P, T]: ...
+    def __call__(self, function: Callable[Concatenate[TaskContext, P], T], /) -> Task[P, T]: ...
 
 
 @overload
@@ -365,11 +364,11 @@ class _DjangoTaskDecorator(Protocol):
 class _DjangoContextTaskDecorator(Protocol):
     @overload
     def __call__(
-        self, function: Callable[Concatenate[TaskContext[Any, Any], P], Coroutine[Any, Any, T]], /
+        self, function: Callable[Concatenate[TaskContext, P], Coroutine[Any, Any, T]], /
     ) -> DjangoTask[P, T]: ...
     @overload
     def __call__(
-        self, function: Callable[Concatenate[TaskContext[Any, Any], P], T], /
+        self, function: Callable[Concatenate[TaskContext, P], T], /
     ) -> DjangoTask[P, T]: ...
 
 

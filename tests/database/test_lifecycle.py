@@ -4,6 +4,8 @@ import re
 import signal
 import threading
 from datetime import timedelta
+from functools import partial
+from typing import Any
 
 import pytest
 from django.db import close_old_connections
@@ -49,9 +51,11 @@ def test_a_task_that_fails_twice_then_succeeds_ends_succeeded_after_three_attemp
     assert (done.exception_class, done.traceback) == (None, None)
     # The delays follow the policy (exponential from 1 s, no jitter): 1 s, then 2 s.
     row = DBTaskResult.objects.using(backend.database).get(pk=result.id)
-    assert [entry["retry_in"] for entry in row.errors] == [1.0, 2.0]
-    second_failure = parse_datetime(row.errors[1]["failed_at"])
+    entries: list[dict[str, Any]] = row.errors or []
+    assert [entry["retry_in"] for entry in entries] == [1.0, 2.0]
+    second_failure = parse_datetime(entries[1]["failed_at"])
     assert second_failure is not None
+    assert row.started_at is not None
     waited = row.started_at - second_failure
     assert timedelta(seconds=2) <= waited < timedelta(seconds=2 + 3), waited
     output = worker.output()
@@ -69,8 +73,8 @@ def test_a_task_fails_after_its_last_attempt_or_at_once_outside_retry_on(
     not_listed = not_retried.enqueue()
     again = asks_again.enqueue()
     worker = start_worker("--worker-id", "w1", "--interval", "0.1", options=WORKER_OPTIONS)
-    for result in (exhausted, not_listed, again):
-        wait_until(lambda r=result: finished(backend, r.id), 30, worker.output)
+    for result_id in (exhausted.id, not_listed.id, again.id):
+        wait_until(partial(finished, backend, result_id), 30, worker.output)
     stop(worker)
 
     failed = backend.get_result(exhausted.id)
@@ -180,16 +184,24 @@ def test_a_task_cancelled_while_workers_claim_it_either_never_runs_or_is_asked_t
     thread.join()
     assert errors == []
     for result in results:
-        wait_until(lambda r=result: finished(backend, r.id), 60, workers[0].output)
+        wait_until(partial(finished, backend, result.id), 60, workers[0].output)
     for worker in workers:
         stop(worker)
-    rows = {
-        str(row.pk): row
-        for row in DBTaskResult.objects.using(backend.database).filter(
-            pk__in=[r.id for r in results]
-        )
-    }
     assert cancelled_waiting  # Some lost the race to no worker...
+    assert_cancel_outcomes(backend, [r.id for r in results], cancelled_waiting, finished_first)
+
+
+def assert_cancel_outcomes(
+    backend: DatabaseBackend,
+    ids: list[str],
+    cancelled_waiting: list[str],
+    finished_first: list[str],
+) -> None:
+    """Each task cancelled while it waited never ran; each that finished before its cancel
+    ran once; every other ran once, asked to stop."""
+    rows = {
+        str(row.pk): row for row in DBTaskResult.objects.using(backend.database).filter(pk__in=ids)
+    }
     for result_id in cancelled_waiting:
         assert (rows[result_id].status, rows[result_id].attempts) == ("CANCELLED", 0)
     for result_id in finished_first:
@@ -214,7 +226,7 @@ def test_four_workers_drain_tasks_of_which_some_fail_once(
     wait_until(lambda: rows.filter(status="SUCCEEDED").count() == count, 600, workers[0].output)
     for worker in workers:
         stop(worker)
-    by_number = {row.return_value: row for row in rows}
+    by_number: dict[int, DBTaskResult] = {int(row.return_value or 0): row for row in rows}
     assert sorted(by_number) == list(range(count))
     for number, row in by_number.items():
         retried = number % 10 == 0

@@ -1,9 +1,11 @@
-"""The task results in the Django admin: read-only, with an action to re-enqueue failures.
+"""The task results in the Django admin: read-only, with actions to re-enqueue failures and to
+cancel tasks.
 
 Nothing can be added or edited here: a row that could be edited into another task path or
 other arguments would let anyone with admin access run any registered task with anything.
 Re-enqueueing creates a new result from a FAILED one, through the task registry and the
 backend's validation, for users with the "Can re-enqueue failed task results" permission.
+Cancelling goes through the backend's cancel(), for users with "Can cancel task results".
 
 A row that holds what cannot be read still shows: the list does not read ``run_after`` and
 ``available_at`` (a time PostgreSQL holds but Python's datetime does not, which older versions
@@ -28,7 +30,12 @@ from django_tasks import tasks
 from django_tasks.backends.database.backend import DatabaseBackend
 from django_tasks.backends.database.models import DBTaskResult
 from django_tasks.backends.database.rows import decode_arguments, unreadable_times
-from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError
+from django_tasks.exceptions import (
+    InvalidTaskBackendError,
+    InvalidTaskError,
+    ResultDoesNotExist,
+    TaskFinishedError,
+)
 from django_tasks.registry import stored_task
 from django_tasks.task import ResultStatus
 
@@ -64,7 +71,7 @@ class DBTaskResultAdmin(_ModelAdmin):
     ordering = ("-id",)
     show_full_result_count = False  # COUNT(*) of a large table is slow.
     list_per_page = 50
-    actions = ("reenqueue",)
+    actions = ("reenqueue", "cancel")
     fieldsets = (
         (
             None,
@@ -184,6 +191,50 @@ class DBTaskResultAdmin(_ModelAdmin):
                 skipped,
             )
             self.message_user(request, message % {"count": skipped}, messages.WARNING)
+
+
+    @admin.action(
+        description=_("Cancel the selected tasks (waiting: never run; running: asked to stop)"),
+        permissions=["cancel"],
+    )
+    def cancel(self, request: HttpRequest, queryset: QuerySet[DBTaskResult]) -> None:
+        done = finished = 0
+        for row in queryset:
+            try:
+                backend = tasks[row.backend]
+                if not isinstance(backend, DatabaseBackend):
+                    raise InvalidTaskBackendError(
+                        f"Backend {row.backend!r} is not a database backend."
+                    )
+                backend.cancel(str(row.id))
+            except TaskFinishedError:
+                finished += 1
+                continue
+            except (InvalidTaskBackendError, ResultDoesNotExist) as e:
+                self.message_user(
+                    request, f"Task result {str(row.id)!r} was not cancelled: {e}", messages.ERROR
+                )
+                continue
+            done += 1
+            self.log_change(request, row, "Cancelled.")
+        if done:
+            message = ngettext(
+                "Cancelled %(count)d task (a running one is asked to stop).",
+                "Cancelled %(count)d tasks (running ones are asked to stop).",
+                done,
+            )
+            self.message_user(request, message % {"count": done}, messages.SUCCESS)
+        if finished:
+            message = ngettext(
+                "Skipped %(count)d task that has finished.",
+                "Skipped %(count)d tasks that have finished.",
+                finished,
+            )
+            self.message_user(request, message % {"count": finished}, messages.WARNING)
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.cancel_{opts.model_name}")
 
 
 def queue_database() -> str:

@@ -11,8 +11,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils.translation import gettext_lazy as _
 
-from django_tasks.backends.database.queries.base import CANCELLED
-from django_tasks.backends.database.schema import MAX_NAME_LENGTH
+from django_tasks.backends.database.schema import CANCELLED, MAX_NAME_LENGTH
 from django_tasks.task import DEFAULT_PRIORITY, ResultStatus
 
 WORKER_ID_MAX_LENGTH = 255

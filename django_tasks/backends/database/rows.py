@@ -19,7 +19,7 @@ from django.utils.dateparse import parse_datetime
 
 from django_tasks.backends.database.exceptions import UnreadableResultError
 from django_tasks.backends.database.queries import ClaimedRow, NewRow
-from django_tasks.backends.database.queries.base import CANCELLED
+from django_tasks.backends.database.schema import CANCELLED
 from django_tasks.exceptions import InvalidTaskArgumentsError, InvalidTaskError
 from django_tasks.registry import stored_task
 from django_tasks.results import CANCELLED_PATH, AnyResult, ResultStatus, TaskError, new_result

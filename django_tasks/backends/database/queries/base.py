@@ -24,15 +24,13 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from django_tasks.backends.database.schema import CANCELLED
 from django_tasks.results import CANCELLED_PATH
 from django_tasks.task import ResultStatus
 
 NEW = ResultStatus.NEW.value
 RUNNING = ResultStatus.RUNNING.value
 FAILED = ResultStatus.FAILED.value
-CANCELLED = "CANCELLED"
-"""The status of a row whose task was cancelled: a final state of the table's own. Neither
-dialect has a cancelled status, so its result is FAILED, with a TaskCancelled last error."""
 
 STOPPED_NOT_RETRIED = (
     f"{CANCELLED_PATH}: The task was asked to stop while it ran; its failed attempt (above) "

@@ -25,8 +25,8 @@ from django.utils import timezone
 
 from django_tasks.backends.database.queries import ClaimedRow, Finish
 from django_tasks.backends.database.worker.claims import Claim
-from django_tasks.backends.database.queries.base import CANCELLED
 from django_tasks.backends.database.rows import error_entry
+from django_tasks.backends.database.schema import CANCELLED
 from django_tasks.exceptions import StorageError
 from django_tasks.execution import Outcome
 from django_tasks.retries import Next, RetryPolicy, decide
