@@ -192,7 +192,6 @@ class DBTaskResultAdmin(_ModelAdmin):
             )
             self.message_user(request, message % {"count": skipped}, messages.WARNING)
 
-
     @admin.action(
         description=_("Cancel the selected tasks (waiting: never run; running: asked to stop)"),
         permissions=["cancel"],
