@@ -19,20 +19,26 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.utils import timezone
 
+from django_tasks.backends.database.exceptions import LeaseExpiredError
 from django_tasks.backends.database.queries import ClaimedRow, Finish
-from django_tasks.backends.database.worker.claims import Claim
 from django_tasks.backends.database.rows import error_entry
 from django_tasks.backends.database.schema import CANCELLED
-from django_tasks.exceptions import StorageError
+from django_tasks.backends.database.worker.claims import Claim
+from django_tasks.exceptions import InvalidTaskError, StorageError
 from django_tasks.execution import Outcome
+from django_tasks.registry import task_registry
 from django_tasks.retries import Next, RetryPolicy, decide
 from django_tasks.serialization import JSONLimit, JSONTooLarge, too_large_return_value
 from django_tasks.task import ResultStatus
 from django_tasks.utils import class_path, format_exception, safe_str
+
+if TYPE_CHECKING:
+    from django_tasks.backends.database.backend import DatabaseBackend
 
 logger = logging.getLogger("django_tasks.worker")
 
@@ -195,6 +201,23 @@ def failed_attempt(
         finish, status=ResultStatus.NEW.value, retry_in=decision.delay, error_entry=entry
     )
     return PendingFinish(claim, retry, dataclasses.replace(outcome, retry_in=decision.delay))
+
+
+def lost_attempt(backend: "DatabaseBackend", task_path: str, attempts: int) -> float | None:
+    """What follows an attempt whose lease expired (Queries.reap's ``decide``): the seconds
+    until the task runs again, or None to fail it. Its policy decides, as for any failed
+    attempt (``retries.decide``); the backend's defaults for a path that is no task (it
+    fails when claimed)."""
+    try:
+        policy = backend.retry_policy(task_registry.resolve(task_path))
+    except InvalidTaskError:
+        policy = backend.retry_defaults
+    try:
+        decision = decide(policy, attempts, LeaseExpiredError(), lost=True)
+    except Exception:  # The task's backoff raised.
+        logger.exception("The retry policy of task path=%s raised; the task fails.", task_path)
+        return None
+    return decision.delay if decision.retries else None
 
 
 def rejection_finish(row: ClaimedRow, error: Exception) -> PendingFinish:
