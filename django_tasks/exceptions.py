@@ -8,7 +8,10 @@ TaskException
  ├── ResultDoesNotExist           no result with that id (also ObjectDoesNotExist)
  │    └── ResultMismatchError         the result is another task's
  ├── InvalidReturnValueError      a task returned what JSON cannot hold (recorded, not raised)
- └── StorageError                 a task's outcome could not be stored (recorded, not raised)
+ ├── StorageError                 a task's outcome could not be stored (recorded, not raised)
+ ├── RetryTask                    raised by a task: run it again (after ``delay``), if it may
+ ├── TaskCancelled                the task was cancelled (recorded, or raised when asked to stop)
+ └── TaskFinishedError            a finished task cannot be cancelled
 
 On Django 6 each one is also the ``django.tasks`` exception of the same meaning, so that both
 dialects' ``except`` clauses catch it: TaskException is a ``django.tasks.exceptions.
@@ -18,6 +21,7 @@ a ``TaskResultMismatch`` (see ``dialects``).
 """
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -83,3 +87,32 @@ class StorageError(TaskException):
         """The error recorded in place of an outcome (of ``status``) that could not be
         stored, saying why: ``reason`` ends the sentence."""
         return cls(f"The task finished ({status}), but its outcome could not be stored: {reason}")
+
+
+class RetryTask(TaskException):
+    """The task asks to be run again."""
+
+    def __init__(
+        self, message: str | None = None, *, delay: float | timedelta | None = None
+    ) -> None:
+        super().__init__(message)
+        if isinstance(delay, timedelta):
+            delay = delay.total_seconds()
+        given: Any = delay  # Checked at run time: a caller may pass anything.
+        if given is not None and (
+            isinstance(given, bool) or not isinstance(given, (int, float)) or not given >= 0
+        ):
+            raise TypeError(
+                f"RetryTask delay {delay!r} is invalid; it must be a number of seconds (or a "
+                f"timedelta) that is zero or greater, or None for the task's backoff."
+            )
+        self.delay: float | None = None if delay is None else float(delay)
+        """Seconds to wait before the next attempt; None: the task's backoff decides."""
+
+
+class TaskCancelled(TaskException):
+    """The task was cancelled."""
+
+
+class TaskFinishedError(TaskException, ValueError):
+    """The task has finished, so it cannot be cancelled."""

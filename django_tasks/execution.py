@@ -2,8 +2,9 @@
 
 ``run_task`` calls the function (awaiting a coroutine function), turns the return value into
 JSON data, asks the backend to record the outcome, updates the result and sends
-``task_finished``. Any exception but KeyboardInterrupt is captured as a FAILED outcome, so a
-task's failure never escapes into the caller or the worker loop.
+``task_finished`` (``task_retried`` for a failed attempt that its backend runs again). Any
+exception but KeyboardInterrupt is captured as a FAILED outcome, so a task's failure never
+escapes into the caller or the worker loop.
 """
 
 import inspect
@@ -15,11 +16,11 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from django.utils import timezone
 
-from django_tasks.dialects import TaskContext
-from django_tasks.exceptions import InvalidReturnValueError
+from django_tasks.cancellation import TaskContext, stop_requested
+from django_tasks.exceptions import InvalidReturnValueError, TaskCancelled
 from django_tasks.results import AnyResult, ResultStatus, TaskError
 from django_tasks.serialization import JSONValue, NotJSONSafeError, normalize_json
-from django_tasks.signals import task_finished
+from django_tasks.signals import task_finished, task_retried
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,6 +41,11 @@ class Outcome:
 
     finished_at: datetime = field(default_factory=timezone.now)
     """When the run ended."""
+
+    retry_in: float | None = None
+    """For a failed attempt that runs again (its backend's retry policy decided so, see
+    ``django_tasks.retries``): seconds until the next attempt. The result is then waiting
+    (NEW) again, and ``task_retried`` is sent instead of ``task_finished``."""
 
     @classmethod
     def failed(cls, exception: BaseException) -> "Outcome":
@@ -82,7 +88,10 @@ def run_task(result: AnyResult, sender: type, record: Recorder) -> Outcome:
 
 def _call(result: AnyResult) -> Any:
     """Call the task's function with the result's arguments, after its context (a
-    ``TaskContext`` of the result, with the attempt number) if it takes it."""
+    ``TaskContext`` of the result, with the attempt number and whether it is asked to stop) if
+    it takes it."""
+    if stop_requested(str(result.id)):  # Asked to stop after its claim, before it started.
+        raise TaskCancelled(f"Task result {result.id!r} was cancelled before it started.")
     func: Callable[..., Any] = result.task.func
     args: list[Any] = list(result.args)
     if getattr(result.task, "takes_context", False):
@@ -122,10 +131,15 @@ def send_finished(result: AnyResult, sender: type, outcome: Outcome) -> None:
 
 
 def _finished(result: AnyResult, sender: type, outcome: Outcome) -> None:
+    errors = result.errors if outcome.error is None else [*result.errors, outcome.error]
+    if outcome.retry_in is not None:
+        result._update(status=ResultStatus.NEW, errors=errors)
+        task_retried.send(sender, task_result=result, retry_in=outcome.retry_in)
+        return
     result._update(
         status=outcome.status,
         finished_at=outcome.finished_at,
         _return_value=outcome.return_value,
-        errors=result.errors if outcome.error is None else [*result.errors, outcome.error],
+        errors=errors,
     )
     task_finished.send(sender, task_result=result)

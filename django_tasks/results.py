@@ -51,6 +51,10 @@ FINISHED_STATUSES = frozenset({ResultStatus.FAILED, ResultStatus.SUCCEEDED})
 NOT_FINISHED = "Task has not finished yet"
 """The reference's words for reading an outcome too early; our messages start with them."""
 
+CANCELLED_PATH = "django_tasks.exceptions.TaskCancelled"
+"""The class path of the error of a cancelled task: neither dialect's statuses has a cancelled
+one, so a cancelled task is FAILED, and its last error is a TaskCancelled."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TaskError(TaskErrorBase):  # type: ignore[misc]  # Frozen at run time; django-stubs says plain.
@@ -156,6 +160,11 @@ class TaskResult(Generic[T]):
         error = self._last_error()
         return None if error is None else error.traceback
 
+    @property
+    def is_cancelled(self) -> bool:
+        """Whether the task was cancelled: it is FAILED, and its last error is TaskCancelled."""
+        return _cancelled(self)
+
     def refresh(self) -> None:
         """Reload the result from its backend."""
         self._refresh_from(self.task.get_backend().get_result(self.id))
@@ -163,6 +172,16 @@ class TaskResult(Generic[T]):
     async def arefresh(self) -> None:
         """See refresh()."""
         self._refresh_from(await self.task.get_backend().aget_result(self.id))
+
+    def cancel(self) -> None:
+        """Cancel the task (see the backend's cancel()) and reload the result: a task that has
+        not started ends cancelled; a running one is asked to stop. Raises TaskFinishedError
+        if it has finished."""
+        self._refresh_from(_backend_of(self).cancel(self.id))
+
+    async def acancel(self) -> None:
+        """See cancel()."""
+        self._refresh_from(await _backend_of(self).acancel(self.id))
 
     def _last_error(self) -> "TaskError | None":
         if self.status != ResultStatus.FAILED or not self.errors:
@@ -224,6 +243,21 @@ class DjangoTaskResult(_DjangoResultBase):  # type: ignore[misc]  # Frozen at ru
         """See refresh()."""
         self._refresh_from(await self.task.get_backend().aget_result(self.id))
 
+    @property
+    def is_cancelled(self) -> bool:
+        """Whether the task was cancelled: it is FAILED, and its last error is TaskCancelled."""
+        return _cancelled(self)
+
+    def cancel(self) -> None:
+        """Cancel the task (see the backend's cancel()) and reload the result: a task that has
+        not started ends cancelled; a running one is asked to stop. Raises TaskFinishedError
+        if it has finished."""
+        self._refresh_from(_backend_of(self).cancel(self.id))
+
+    async def acancel(self) -> None:
+        """See cancel()."""
+        self._refresh_from(await _backend_of(self).acancel(self.id))
+
     def _refresh_from(self, other: Any) -> None:
         for name in _MUTABLE_FIELDS - {"attempts"}:
             object.__setattr__(self, name, getattr(other, name))
@@ -247,6 +281,24 @@ _MUTABLE_FIELDS = frozenset(
         "_return_value",
     }
 )
+
+
+def _backend_of(result: Any) -> Any:
+    """The backend of a result's task, if it can cancel tasks (one of ours, or any backend
+    with a cancel() of the same meaning)."""
+    backend = result.task.get_backend()
+    if not callable(getattr(backend, "cancel", None)):
+        raise NotImplementedError(
+            f"Backend {result.backend!r} ({type(backend).__qualname__}) does not support "
+            f"cancelling tasks."
+        )
+    return backend
+
+
+def _cancelled(result: Any) -> bool:
+    return status_of(result) == ResultStatus.FAILED and bool(
+        result.errors and result.errors[-1].exception_class_path == CANCELLED_PATH
+    )
 
 
 def dialect_of(task: Any) -> Dialect:

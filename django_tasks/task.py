@@ -33,6 +33,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.utils import timezone
 
 from django_tasks.backends.base import BaseTaskBackend
+from django_tasks.cancellation import TaskContext
 from django_tasks.constants import (
     DEFAULT_PRIORITY,
     DEFAULT_QUEUE_NAME,
@@ -42,7 +43,7 @@ from django_tasks.constants import (
     MAX_UNIQUE_KEY_LENGTH,
     MIN_PRIORITY,
 )
-from django_tasks.dialects import DjangoTaskResultBase, TaskBase, TaskContext, enqueue_on_commit
+from django_tasks.dialects import DjangoTaskResultBase, TaskBase, enqueue_on_commit
 from django_tasks.exceptions import (
     InvalidTaskBackendError,
     InvalidTaskError,
@@ -52,6 +53,7 @@ from django_tasks.handler import tasks
 from django_tasks.problems import queue_name_characters_message
 from django_tasks.registry import task_registry
 from django_tasks.results import FINISHED_STATUSES, ResultStatus, TaskResult, as_reference
+from django_tasks.retries import Backoff, option_problems
 from django_tasks.signatures import validate_signature
 from django_tasks_spec.dialects import Dialect
 from django_tasks_spec.settings import QUEUE_NAME_PATTERN
@@ -98,6 +100,17 @@ class BaseTask(TaskBase[P, T]):
 
     unique_while_running: bool = False
     """Whether the key stays taken while the task runs, not only while it waits."""
+    max_attempts: int | None = None
+    """How many times the task may be started in all (1: never retried); None lets the
+    backend's default decide (the database backend's OPTIONS["MAX_ATTEMPTS"])."""
+
+    retry_on: tuple[type[BaseException], ...] | None = None
+    """The exceptions after which a failed attempt runs again (see ``django_tasks.retries``);
+    None lets the backend's default decide (the database backend's OPTIONS["RETRY_ON"])."""
+
+    backoff: Backoff | None = None
+    """How long to wait before the next attempt, from the number of the one that failed; None
+    lets the backend's default decide (an exponential backoff with jitter and a cap)."""
 
     def __post_init__(self) -> None:
         _validate_function(self.func)
@@ -121,6 +134,13 @@ class BaseTask(TaskBase[P, T]):
                 f"unique_while_running {self.unique_while_running!r} is invalid; it must be "
                 f"True or False."
             )
+        problems = option_problems(self.max_attempts, self.retry_on, self.backoff)
+        if problems:
+            raise InvalidTaskError(
+                f"Task {self.func.__module__}.{self.func.__qualname__}: {problems[0]}"
+            )
+        if self.retry_on is not None and not isinstance(self.retry_on, tuple):
+            object.__setattr__(self, "retry_on", tuple(self.retry_on))  # Hashable, as the task is.
 
     # name and module_path (the dotted path a worker finds the task by) are Django's.
 
@@ -143,6 +163,7 @@ class BaseTask(TaskBase[P, T]):
 
         A ``timedelta`` run_after means that long from now. ``unique_key`` makes the copy a
         unique task (see ``unique_key``; backends with ``supports_unique``).
+        The retry policy is the declaration's: a worker finds it there, by the task's path.
         """
         changes: dict[str, Any] = {}
         if unique_key is not None:
@@ -268,12 +289,10 @@ class _TaskDecorator(Protocol):
 class _ContextTaskDecorator(Protocol):
     @overload
     def __call__(
-        self, function: Callable[Concatenate[TaskContext[Any, Any], P], Coroutine[Any, Any, T]], /
+        self, function: Callable[Concatenate[TaskContext, P], Coroutine[Any, Any, T]], /
     ) -> Task[P, T]: ...
     @overload
-    def __call__(
-        self, function: Callable[Concatenate[TaskContext[Any, Any], P], T], /
-    ) -> Task[P, T]: ...
+    def __call__(self, function: Callable[Concatenate[TaskContext, P], T], /) -> Task[P, T]: ...
 
 
 @overload
@@ -289,6 +308,9 @@ def task(
     enqueue_on_commit: bool | None = None,
     unique_key: str | None = None,
     unique_while_running: bool = False,
+    max_attempts: int | None = None,
+    retry_on: tuple[type[BaseException], ...] | None = None,
+    backoff: Backoff | None = None,
     takes_context: Literal[False] = False,
 ) -> _TaskDecorator: ...
 @overload
@@ -300,6 +322,9 @@ def task(
     enqueue_on_commit: bool | None = None,
     unique_key: str | None = None,
     unique_while_running: bool = False,
+    max_attempts: int | None = None,
+    retry_on: tuple[type[BaseException], ...] | None = None,
+    backoff: Backoff | None = None,
     takes_context: Literal[True],
 ) -> _ContextTaskDecorator: ...
 def task(
@@ -312,13 +337,18 @@ def task(
     enqueue_on_commit: bool | None = None,
     unique_key: str | None = None,
     unique_while_running: bool = False,
+    max_attempts: int | None = None,
+    retry_on: tuple[type[BaseException], ...] | None = None,
+    backoff: Backoff | None = None,
     takes_context: bool = False,
 ) -> Task[Any, Any] | _TaskDecorator | _ContextTaskDecorator:
     """Declare a module-level function (or coroutine function) as a task.
 
     Use it bare (``@task``) or with options (``@task(priority=10, queue_name="emails")``).
     With ``takes_context=True`` the function's first parameter, ``context``, receives a
-    ``TaskContext`` (the result, and the attempt number); the arguments follow it.
+    ``TaskContext`` (the result, the attempt number, and whether it is asked to stop); the
+    arguments follow it. ``max_attempts``, ``retry_on`` and ``backoff`` are the task's retry
+    policy (see ``django_tasks.retries``); None leaves each to the backend.
     With ``unique_key``, the task is unique (see ``Task.unique_key``; keys per call come with
     ``using(unique_key=...)``).
     The task is validated here, so a queue the backend does not allow, or an annotation of a
@@ -337,6 +367,9 @@ def task(
             takes_context=takes_context,
             unique_key=unique_key,
             unique_while_running=unique_while_running,
+            max_attempts=max_attempts,
+            retry_on=retry_on,
+            backoff=backoff,
         )
         validate_signature(new_task)
         try:
@@ -363,11 +396,11 @@ class _DjangoTaskDecorator(Protocol):
 class _DjangoContextTaskDecorator(Protocol):
     @overload
     def __call__(
-        self, function: Callable[Concatenate[TaskContext[Any, Any], P], Coroutine[Any, Any, T]], /
+        self, function: Callable[Concatenate[TaskContext, P], Coroutine[Any, Any, T]], /
     ) -> DjangoTask[P, T]: ...
     @overload
     def __call__(
-        self, function: Callable[Concatenate[TaskContext[Any, Any], P], T], /
+        self, function: Callable[Concatenate[TaskContext, P], T], /
     ) -> DjangoTask[P, T]: ...
 
 
@@ -380,6 +413,9 @@ def django_task(
     enqueue_on_commit: bool | None = None,
     unique_key: str | None = None,
     unique_while_running: bool = False,
+    max_attempts: int | None = None,
+    retry_on: tuple[type[BaseException], ...] | None = None,
+    backoff: Backoff | None = None,
     takes_context: Literal[False] = False,
 ) -> _DjangoTaskDecorator: ...
 @overload
@@ -391,6 +427,9 @@ def django_task(
     enqueue_on_commit: bool | None = None,
     unique_key: str | None = None,
     unique_while_running: bool = False,
+    max_attempts: int | None = None,
+    retry_on: tuple[type[BaseException], ...] | None = None,
+    backoff: Backoff | None = None,
     takes_context: Literal[True],
 ) -> _DjangoContextTaskDecorator: ...
 def django_task(
@@ -401,13 +440,17 @@ def django_task(
     enqueue_on_commit: bool | None = None,
     unique_key: str | None = None,
     unique_while_running: bool = False,
+    max_attempts: int | None = None,
+    retry_on: tuple[type[BaseException], ...] | None = None,
+    backoff: Backoff | None = None,
     takes_context: bool = False,
 ) -> _DjangoTaskDecorator | _DjangoContextTaskDecorator:
     """Django's ``@django.tasks.task``, typed with our backends' options.
 
     It builds the task as Django's decorator does, with the backend's ``task_class`` (ours:
-    ``DjangoTask``, of Django's dialect), passing ``enqueue_on_commit``, ``unique_key`` and
-    ``unique_while_running`` on as keyword arguments, as Django 6.1's decorator passes any.
+    ``DjangoTask``, of Django's dialect), passing ``enqueue_on_commit``, ``unique_key``,
+    ``unique_while_running`` and the retry options (``max_attempts``, ``retry_on``,
+    ``backoff``) on as keyword arguments, as Django 6.1's decorator passes any.
     django-stubs types Django's decorator without them, so
     ``@django.tasks.task(enqueue_on_commit=False)`` is a type error where
     ``@django_task(enqueue_on_commit=False)`` is not.
@@ -420,6 +463,9 @@ def django_task(
                 ("enqueue_on_commit", enqueue_on_commit, None),
                 ("unique_key", unique_key, None),
                 ("unique_while_running", unique_while_running, False),
+                ("max_attempts", max_attempts, None),
+                ("retry_on", retry_on, None),
+                ("backoff", backoff, None),
             )
             if value is not unset
         }

@@ -4,10 +4,14 @@ the tests need."""
 
 import asyncio
 import datetime
+import time
 from collections.abc import Callable
 from typing import Any
 
 from django_tasks import task
+from django_tasks.cancellation import TaskContext
+from django_tasks.exceptions import RetryTask
+from django_tasks.retries import exponential
 from django_tasks_conformance.async_tasks import add_async, fail_async
 from django_tasks_conformance.tasks import add, echo, exit_task, fail, noop
 
@@ -95,3 +99,51 @@ async def give_back_async(kind: str) -> Any:
     """See give_back()."""
     await asyncio.sleep(0)
     return _RETURN_VALUES[kind]()
+
+
+# Retries and cancellation (tests/database/test_lifecycle.py).
+
+
+@task(
+    takes_context=True,
+    max_attempts=3,
+    retry_on=(ValueError,),
+    backoff=exponential(1.0, jitter=0),
+)
+def flaky(context: TaskContext, fail_times: int) -> int:
+    """Fail the first ``fail_times`` attempts with ValueError; return the attempt that did not."""
+    if context.attempt <= fail_times:
+        raise ValueError(f"attempt {context.attempt} fails")
+    return int(context.attempt)
+
+
+@task(takes_context=True, max_attempts=2)
+def asks_again(context: TaskContext) -> int:
+    """Ask for a retry (RetryTask) on the first attempt."""
+    if context.attempt == 1:
+        raise RetryTask("not yet", delay=0)
+    return int(context.attempt)
+
+
+@task(takes_context=True, max_attempts=3, retry_on=(ValueError,))
+def not_retried(context: TaskContext) -> None:
+    """Raise an exception that is not in retry_on."""
+    raise KeyError("not in retry_on")
+
+
+@task(takes_context=True)
+def until_stopped(context: TaskContext, seconds: float) -> str:
+    """Run until asked to stop (raising TaskCancelled), or ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        context.raise_if_cancel_requested()
+        time.sleep(0.02)
+    return "not stopped"
+
+
+@task(takes_context=True, max_attempts=2, retry_on=(ValueError,), backoff=exponential(0, jitter=0))
+def fails_once_if(context: TaskContext, number: int) -> int:
+    """Fail the first attempt of every tenth number."""
+    if number % 10 == 0 and context.attempt == 1:
+        raise ValueError(f"{number} fails once")
+    return number

@@ -201,6 +201,13 @@ class ConformanceRun:
             name: bool(getattr(backend_class, name, False))
             for name in CAPABILITIES
         }
+        # Later flags: a backend written before them (another django.tasks backend) lacks them.
+        self.capabilities.update(
+            {
+                name: getattr(backend_class, name, False)
+                for name in ("supports_retries", "supports_cancel")
+            }
+        )
         harness_class = self._harness_class(backend_class)
         self.harness_path = f"{harness_class.__module__}.{harness_class.__qualname__}"
         self.harness = harness_class(self.backend_path, self.options)

@@ -40,6 +40,7 @@ from django_tasks.problems import (
     validate_options,
 )
 from django_tasks.results import AnyResult, ResultStatus, TaskResult, new_result
+from django_tasks.retries import ExponentialBackoff, RetryPolicy
 from django_tasks.serialization import normalize_arguments
 from django_tasks.signals import task_enqueued
 from django_tasks.utils import class_path, get_random_id
@@ -101,6 +102,14 @@ class BaseTaskBackend(BackendBase, ABC):
 
     # Can periodic tasks be declared on this backend (django_tasks.schedules), and run by it?
     supports_schedules: bool = False
+
+    # Is a failed attempt run again, as the task's retry policy says (max_attempts, retry_on,
+    # backoff)? Without it, a task runs at most once.
+    supports_retries: bool = False
+
+    # Can a task be cancelled (cancel()): one that has not started never runs, a running one is
+    # asked to stop through its context?
+    supports_cancel: bool = False
 
     options_schema: ClassVar[type[BaseModel]] = NoOptions
     """The pydantic model that validates this backend's OPTIONS."""
@@ -300,6 +309,30 @@ class BaseTaskBackend(BackendBase, ABC):
                     obj=where,
                     id="django_tasks.E060",
                 )
+
+    @property
+    def retry_defaults(self) -> RetryPolicy:
+        """The retry policy of a task that sets none of its own options: one attempt, unless
+        the backend supports retries and its options say otherwise."""
+        return RetryPolicy(max_attempts=1, retry_on=(), backoff=ExponentialBackoff())
+
+    def retry_policy(self, task: TaskProtocol[Any, Any]) -> RetryPolicy:
+        """The task's retry policy: its own options over the backend's defaults."""
+        return self.retry_defaults.over(task)
+
+    def cancel(self, result_id: str) -> TaskResult[Any]:
+        """Cancel the task of ``result_id`` and return its result as it is now: one that has
+        not started never runs and ends cancelled; a running one is asked to stop (see
+        ``django_tasks.cancellation``). Raises TaskFinishedError if it has finished, and
+        ResultDoesNotExist for an unknown id."""
+        raise NotImplementedError(
+            f"Backend {self.alias!r} ({type(self).__qualname__}) does not support cancelling "
+            f"tasks (supports_cancel is False)."
+        )
+
+    async def acancel(self, result_id: str) -> TaskResult[Any]:
+        """See cancel()."""
+        return await sync_to_async(self.cancel, thread_sensitive=True)(result_id)
 
     def _new_result(
         self, task: TaskProtocol[Any, T], args: Sequence[Any], kwargs: Mapping[str, Any]

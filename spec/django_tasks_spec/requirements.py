@@ -37,6 +37,8 @@ CAPABILITIES = (
     "supports_priority",
     "supports_unique",
     "supports_schedules",
+    "supports_retries",
+    "supports_cancel",
 )
 """The capability flags a backend declares."""
 

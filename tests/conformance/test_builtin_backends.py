@@ -207,6 +207,8 @@ def test_the_report_describes_the_run(reports: Reports) -> None:
         "supports_async_task": True,
         "supports_get_result": False,
         "supports_priority": True,
+        "supports_retries": False,
+        "supports_cancel": False,
     }
     assert set(report.requirements) == {rule.id for rule in catalogue()}
     # Without supports_defer, the negative requirement is checked instead of the positive one.

@@ -106,9 +106,9 @@ def test_an_unknown_source_is_refused() -> None:
 
 
 def test_an_unknown_capability_is_refused() -> None:
-    rule = {**catalogue().model_dump()["requirements"][0], "capability": "supports_retries"}
+    rule = {**catalogue().model_dump()["requirements"][0], "capability": "supports_teleport"}
     with pytest.raises(
-        ValidationError, match=re.escape("capability 'supports_retries' is not one of")
+        ValidationError, match=re.escape("capability 'supports_teleport' is not one of")
     ):
         type(catalogue()).model_validate(_catalogue_data(requirements=[rule]))
 

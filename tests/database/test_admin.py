@@ -9,6 +9,7 @@ from django.urls import reverse
 from django_tasks.backends.database import DatabaseBackend
 from django_tasks.backends.database.models import DBTaskResult
 from tests.database.conftest import named_id
+from tests.tasks import add
 
 pytestmark = pytest.mark.with_default
 
@@ -153,3 +154,26 @@ def test_reenqueue_needs_its_own_permission(rows: Any, as_user: Any, reenqueue: 
     assert "Re-enqueue the selected FAILED tasks" in allowed.get(CHANGELIST).content.decode()
     reenqueue(allowed, FAILED_1)
     assert rows.filter(status="NEW").count() == 1
+
+
+def test_cancel_needs_its_own_permission_and_skips_finished_tasks(
+    backend: DatabaseBackend, rows: Any, as_user: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # A queue on another database waits for the commit of the default one's transaction.
+    with django_capture_on_commit_callbacks(execute=True):
+        waiting = add.enqueue(1, 2)
+    viewer = as_user("view_dbtaskresult")
+    assert 'value="cancel"' not in viewer.get(CHANGELIST).content.decode()
+    viewer.post(CHANGELIST, {"action": "cancel", "_selected_action": [waiting.id]})
+    assert backend.get_result(waiting.id).status == "NEW"
+
+    allowed = as_user("view_dbtaskresult", "cancel_dbtaskresult")
+    assert 'value="cancel"' in allowed.get(CHANGELIST).content.decode()
+    response = allowed.post(
+        CHANGELIST, {"action": "cancel", "_selected_action": [waiting.id, DONE_1]}, follow=True
+    )
+    content = response.content.decode()
+    assert "Cancelled 1 task (a running one is asked to stop)." in content
+    assert "Skipped 1 task that has finished." in content
+    assert backend.get_result(waiting.id).is_cancelled
+    assert rows.get(pk=waiting.id).status == "CANCELLED"

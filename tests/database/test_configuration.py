@@ -43,7 +43,8 @@ def ids(messages: Any) -> list[str]:
             {"LEASE": 5},
             "TASKS['default']['OPTIONS']['LEASE']: Unknown option 'LEASE'; backend "
             "'django_tasks.backends.database.DatabaseBackend' takes 'DATABASE', 'LEASE_SECONDS', "
-            "'HEARTBEAT_SECONDS', 'MAX_ATTEMPTS', 'NOTIFY', 'MAX_JSON_BYTES' and 'SCHEDULES'. "
+            "'HEARTBEAT_SECONDS', 'MAX_ATTEMPTS', 'RETRY_ON', 'BACKOFF_SECONDS', "
+            "'BACKOFF_MAX_SECONDS', 'BACKOFF_JITTER', 'NOTIFY', 'MAX_JSON_BYTES' and 'SCHEDULES'. "
             "Remove it.",
         ),
         (
@@ -360,3 +361,33 @@ def test_the_package_imports_before_the_app_registry_is_ready() -> None:
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert completed.returncode == 0, completed.stderr
+
+
+def test_e027_an_entry_of_retry_on_that_is_not_an_exception_class() -> None:
+    backend = backend_with("postgres", RETRY_ON=["builtins.ValueError", "os.path", "nowhere.Error"])
+    messages = list(backend.check())
+    assert ids(messages) == ["django_tasks.E027", "django_tasks.E027"]
+    assert messages[0].msg.startswith(
+        "TASKS['default']['OPTIONS']['RETRY_ON'] is invalid: 'os.path' is <module 'posixpath'"
+    )
+    assert messages[0].msg.endswith(", not an exception class.")
+    assert messages[1].msg == (
+        "TASKS['default']['OPTIONS']['RETRY_ON'] is invalid: 'nowhere.Error' cannot be imported "
+        "(No module named 'nowhere')."
+    )
+    with pytest.raises(InvalidTaskBackendError, match=re.escape(messages[0].msg)):
+        backend.retry_defaults  # noqa: B018  # The worker reads it when it starts.
+
+
+def test_the_retry_defaults_come_from_the_options() -> None:
+    policy = backend_with(
+        MAX_ATTEMPTS=5,
+        RETRY_ON=["builtins.ValueError"],
+        BACKOFF_SECONDS=2.0,
+        BACKOFF_MAX_SECONDS=5.0,
+        BACKOFF_JITTER=0,
+    ).retry_defaults
+    assert (policy.max_attempts, policy.retry_on) == (5, (ValueError,))
+    assert [policy.backoff(attempt) for attempt in (1, 2, 3)] == [2.0, 4.0, 5.0]
+    default = backend_with().retry_defaults
+    assert (default.max_attempts, default.retry_on) == (3, ())

@@ -151,3 +151,12 @@ def test_only_a_database_backend_can_be_pruned() -> None:
     )
     with pytest.raises(CommandError, match=re.escape(message)):
         prune()
+
+
+def test_cancelled_results_are_pruned_with_the_failed_ones(rows: Any) -> None:
+    now = timezone.now()
+    rows.filter(pk=named_id("failed-40")).update(status="CANCELLED", finished_at=now - 40 * DAY)
+    assert prune("--min-age-days", "30", "--failed-min-age-days", "30") == (
+        "Deleted 1 task result (0 succeeded, 1 failed).\n"
+    )
+    assert named_id("failed-40") not in {str(pk) for pk in rows.values_list("pk", flat=True)}

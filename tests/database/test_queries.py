@@ -279,14 +279,21 @@ def test_reap_requeues_expired_leases_and_fails_tasks_on_their_last_attempt(
     table.filter(pk=exhausted.id).update(attempts=3)
     table.filter(pk=other_backend.id).update(backend="other")
 
+    decided = []
+
+    def decide(task_path: str, attempts: int) -> float | None:
+        decided.append((task_path, attempts))
+        return None if attempts >= 3 else 0.0
+
     failed, requeued = queries.reap(
         cursor,
         backend="default",
-        max_attempts=3,
+        decide=decide,
         lost_class_path="django_tasks.backends.database.exceptions.LeaseExpiredError",
         lost_traceback="LeaseExpiredError: gone\n",
     )
     assert (failed, requeued) == (1, 1)
+    assert sorted(decided) == [(echo.module_path, 1), (echo.module_path, 3)]
     assert row(backend, alive.id).status == "RUNNING"
     assert row(backend, other_backend.id).status == "RUNNING"
     back = row(backend, expired.id)
@@ -296,6 +303,11 @@ def test_reap_requeues_expired_leases_and_fails_tasks_on_their_last_attempt(
         None,
         1,
     )
+    assert [
+        (e.exception_class_path, e.traceback) for e in backend.get_result(expired.id).errors
+    ] == [
+        ("django_tasks.backends.database.exceptions.LeaseExpiredError", "LeaseExpiredError: gone\n")
+    ]
     from django_tasks.backends.database.exceptions import LeaseExpiredError
 
     lost = backend.get_result(exhausted.id)

@@ -122,7 +122,7 @@ def test_get_result_says_which_row_holds_an_unknown_status(
     DBTaskResult.objects.using(alias).filter(pk=result.id).update(status="PAUSED")
     message = (
         f"Task result {result.id!r} cannot be read: its status 'PAUSED' is none of NEW, "
-        f"RUNNING, FAILED, SUCCEEDED; it was changed behind the backend's back."
+        f"RUNNING, FAILED, SUCCEEDED, CANCELLED; it was changed behind the backend's back."
     )
     with pytest.raises(UnreadableResultError, match=f"^{re.escape(message)}$"):
         backend.get_result(result.id)

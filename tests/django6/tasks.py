@@ -46,3 +46,15 @@ def rollup(day: str) -> str:
 def add(a: int, b: int) -> int:
     """A task of the 0.6.1 dialect, beside Django's."""
     return a + b
+
+
+# Django 6.1's @task passes these on to our task_class; django-stubs types it without them
+# (django_tasks.django_task is the typed spelling).
+@task(  # type: ignore[call-overload, untyped-decorator]
+    takes_context=True, max_attempts=3, retry_on=(ValueError,), backoff=lambda attempt: 0
+)
+def flaky_django(context: TaskContext, fail_times: int) -> int:  # type: ignore[type-arg]  # Django's context, as a project declares it.
+    """Fail the first ``fail_times`` attempts (Django's @task with our retry options)."""
+    if context.attempt <= fail_times:
+        raise ValueError(f"attempt {context.attempt} fails")
+    return int(context.attempt)

@@ -14,7 +14,14 @@ from django_tasks_conformance.tasks import add, plain_function
 w = words()
 """The words of the dialect the backend under test speaks."""
 
-FLAGS = ("supports_defer", "supports_async_task", "supports_get_result", "supports_priority")
+FLAGS = (
+    "supports_defer",
+    "supports_async_task",
+    "supports_get_result",
+    "supports_priority",
+    "supports_retries",
+    "supports_cancel",
+)
 CHECK_ID = re.compile(r"^[A-Za-z_][\w.]*\.[A-Z]\d{3}$")
 
 

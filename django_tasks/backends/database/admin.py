@@ -1,5 +1,6 @@
 """The task results in the Django admin: read-only, with actions to re-enqueue failures, run
-waiting tasks now and delete finished results, and the queue dashboard (dashboard.py).
+waiting tasks now, cancel tasks and delete finished results, and the queue dashboard
+(dashboard.py).
 
 Nothing can be added or edited here: a row that could be edited into another task path or
 other arguments would let anyone with admin access run any registered task with anything.
@@ -8,6 +9,7 @@ backend's validation, for users with the "Can re-enqueue failed task results" pe
 may also make NEW tasks run now (their run_after brought forward). Deleting finished results
 needs the delete permission; unfinished rows are never deleted here. Actions are admin
 actions: POST, with Django's CSRF check. The dashboard needs the view permission.
+Cancelling goes through the backend's cancel(), for users with "Can cancel task results".
 
 A row that holds what cannot be read still shows: the list does not read ``run_after`` and
 ``available_at`` (a time PostgreSQL holds but Python's datetime does not, which older versions
@@ -35,8 +37,14 @@ from django_tasks.backends.database.backend import DatabaseBackend
 from django_tasks.backends.database.dashboard import Dashboard
 from django_tasks.backends.database.models import DatabaseNow, DBScheduleTick, DBTaskResult
 from django_tasks.backends.database.rows import decode_arguments, unreadable_times
+from django_tasks.backends.database.schema import CANCELLED
 from django_tasks.backends.database.scheduler import schedule_statuses
-from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError
+from django_tasks.exceptions import (
+    InvalidTaskBackendError,
+    InvalidTaskError,
+    ResultDoesNotExist,
+    TaskFinishedError,
+)
 from django_tasks.registry import stored_task
 from django_tasks.schedules import InvalidScheduleError
 from django_tasks.task import ResultStatus
@@ -73,8 +81,7 @@ class DBTaskResultAdmin(_ModelAdmin):
     ordering = ("-id",)
     show_full_result_count = False  # COUNT(*) of a large table is slow.
     list_per_page = 50
-    # The lifecycle's "cancel" action (with a "cancel" permission) belongs in this tuple.
-    actions = ("reenqueue", "run_now", "delete_finished")
+    actions = ("reenqueue", "run_now", "cancel", "delete_finished")
     change_list_template = "admin/django_tasks_spec_database/dbtaskresult/change_list.html"
     fieldsets = (
         (
@@ -236,7 +243,7 @@ class DBTaskResultAdmin(_ModelAdmin):
         permissions=["delete_finished"],
     )
     def delete_finished(self, request: HttpRequest, queryset: QuerySet[DBTaskResult]) -> None:
-        finished = [ResultStatus.SUCCEEDED, ResultStatus.FAILED]
+        finished = [ResultStatus.SUCCEEDED, ResultStatus.FAILED, CANCELLED]
         count, _ = queryset.filter(status__in=finished).delete()
         message = ngettext(
             "Deleted %(count)d finished result; unfinished ones were kept.",
@@ -244,6 +251,49 @@ class DBTaskResultAdmin(_ModelAdmin):
             count,
         )
         self.message_user(request, message % {"count": count}, messages.SUCCESS)
+
+    @admin.action(
+        description=_("Cancel the selected tasks (waiting: never run; running: asked to stop)"),
+        permissions=["cancel"],
+    )
+    def cancel(self, request: HttpRequest, queryset: QuerySet[DBTaskResult]) -> None:
+        done = finished = 0
+        for row in queryset:
+            try:
+                backend = tasks[row.backend]
+                if not isinstance(backend, DatabaseBackend):
+                    raise InvalidTaskBackendError(
+                        f"Backend {row.backend!r} is not a database backend."
+                    )
+                backend.cancel(str(row.id))
+            except TaskFinishedError:
+                finished += 1
+                continue
+            except (InvalidTaskBackendError, ResultDoesNotExist) as e:
+                self.message_user(
+                    request, f"Task result {str(row.id)!r} was not cancelled: {e}", messages.ERROR
+                )
+                continue
+            done += 1
+            self.log_change(request, row, "Cancelled.")
+        if done:
+            message = ngettext(
+                "Cancelled %(count)d task (a running one is asked to stop).",
+                "Cancelled %(count)d tasks (running ones are asked to stop).",
+                done,
+            )
+            self.message_user(request, message % {"count": done}, messages.SUCCESS)
+        if finished:
+            message = ngettext(
+                "Skipped %(count)d task that has finished.",
+                "Skipped %(count)d tasks that have finished.",
+                finished,
+            )
+            self.message_user(request, message % {"count": finished}, messages.WARNING)
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.cancel_{opts.model_name}")
 
 
 def queue_database() -> str:

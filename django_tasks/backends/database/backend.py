@@ -30,10 +30,16 @@ from django.core import checks
 from django.db import DEFAULT_DB_ALIAS, DataError, IntegrityError, connections, models, transaction
 
 from django_tasks.backends.base import BaseTaskBackend, on_commit_logged
-from django_tasks.backends.database.checks import check_backend, check_schedules
+from django_tasks.backends.database.checks import (
+    check_backend,
+    check_schedules,
+    exception_class_at,
+    retry_on_message,
+)
 from django_tasks.backends.database.options import DatabaseOptions, ScheduleOptions
 from django_tasks.backends.database.queries import NewRow, queries_for
 from django_tasks.backends.database.rows import (
+    cancel_row,
     new_row,
     result_from_model,
     unreadable_result,
@@ -47,6 +53,7 @@ from django_tasks.exceptions import (
     InvalidTaskBackendError,
     InvalidTaskError,
     ResultDoesNotExist,
+    TaskFinishedError,
 )
 from django_tasks.registry import (
     TASK_MODULES_SETTING,
@@ -55,6 +62,7 @@ from django_tasks.registry import (
     workers_import,
 )
 from django_tasks.results import AnyResult
+from django_tasks.retries import ExponentialBackoff, RetryPolicy
 from django_tasks.schedules import InvalidScheduleError, Schedule, schedule_registry
 from django_tasks.serialization import JSONLimit
 from django_tasks.task import MAX_RESULT_ID_LENGTH, Task, TaskResult
@@ -89,6 +97,12 @@ class DatabaseBackend(BaseTaskBackend):
 
     # Can periodic tasks be declared on this backend, and run by it (its workers)?
     supports_schedules: bool = True
+
+    # Is a failed attempt run again, as the task's retry policy says?
+    supports_retries: bool = True
+
+    # Can a task be cancelled (cancel())?
+    supports_cancel: bool = True
 
     options_schema: ClassVar[type[DatabaseOptions]] = DatabaseOptions
     options: DatabaseOptions
@@ -358,6 +372,46 @@ class DatabaseBackend(BaseTaskBackend):
                 self.database,
                 DEFAULT_DB_ALIAS,
             )
+
+    # Retries and cancellation.
+
+    @cached_property
+    def retry_defaults(self) -> RetryPolicy:
+        """The retry policy of a task that sets none of its own options: OPTIONS MAX_ATTEMPTS,
+        RETRY_ON and BACKOFF_*. Raises InvalidTaskBackendError if an entry of RETRY_ON is not
+        an exception class (``manage.py check`` reports it, django_tasks.E027)."""
+        options = self.options
+        retry_on = []
+        for path in options.RETRY_ON:
+            found = exception_class_at(path)
+            if isinstance(found, str):
+                raise InvalidTaskBackendError(retry_on_message(self.alias, found))
+            retry_on.append(found)
+        return RetryPolicy(
+            max_attempts=options.MAX_ATTEMPTS,
+            retry_on=tuple(retry_on),
+            backoff=ExponentialBackoff(
+                base=options.BACKOFF_SECONDS,
+                cap=options.BACKOFF_MAX_SECONDS,
+                jitter=options.BACKOFF_JITTER,
+            ),
+        )
+
+    def cancel(self, result_id: str) -> TaskResult[Any]:
+        """See BaseTaskBackend.cancel(). Decided in one statement, which a worker's claim of
+        the same row either precedes or follows (they lock the row): a waiting task (NEW)
+        becomes CANCELLED and is never started; a RUNNING one is asked to stop, which its
+        worker reads at its next heartbeat (``context.cancel_requested``)."""
+        pk = self._checked_id(result_id)
+        cancelled = cancel_row(self._rows().filter(pk=pk))
+        result = self.get_result(result_id)
+        if not cancelled and result.is_finished:
+            what = "cancelled" if result.is_cancelled else result.status.value
+            raise TaskFinishedError(
+                f"Task result {result_id!r} has finished ({what}); a finished task cannot be "
+                f"cancelled."
+            )
+        return result
 
     # Results.
 

@@ -13,6 +13,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core import checks
 from django.db import connections, router
+from django.utils.module_loading import import_string
 
 from django_tasks.exceptions import InvalidTaskError
 from django_tasks.registry import task_registry
@@ -60,6 +61,16 @@ def check_backend(
             id="django_tasks.E021",
         )
         return
+    for path in backend.options.RETRY_ON:
+        found = exception_class_at(path)
+        if isinstance(found, str):
+            yield checks.Error(
+                retry_on_message(backend.alias, found),
+                hint="Name exception classes by their dotted paths, such as "
+                "'requests.ConnectionError'.",
+                obj=f"{where}['OPTIONS']['RETRY_ON']",
+                id="django_tasks.E027",
+            )
     if not settings.USE_TZ:
         yield checks.Error(
             f"{where} uses the database backend, which needs USE_TZ = True: it compares "
@@ -204,3 +215,21 @@ def check_schedules(backend: "DatabaseBackend") -> Iterable[checks.CheckMessage]
             )
             continue
         yield from check_schedule(schedule, backend, task)
+
+
+def exception_class_at(path: str) -> type[BaseException] | str:
+    """The exception class at the dotted ``path`` (an entry of OPTIONS RETRY_ON), or what is
+    wrong with it, as the end of a sentence."""
+    try:
+        found = import_string(path)
+    except ImportError as e:
+        return f"{path!r} cannot be imported ({e})"
+    if not (isinstance(found, type) and issubclass(found, BaseException)):
+        return f"{path!r} is {found!r}, not an exception class"
+    return found
+
+
+def retry_on_message(alias: str, problem: str) -> str:
+    """The message of an entry of RETRY_ON that is not an exception class (see
+    exception_class_at)."""
+    return f"TASKS[{alias!r}]['OPTIONS']['RETRY_ON'] is invalid: {problem}."

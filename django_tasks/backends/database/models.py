@@ -11,11 +11,13 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils.translation import gettext_lazy as _
 
-from django_tasks.backends.database.schema import MAX_NAME_LENGTH
+from django_tasks.backends.database.schema import CANCELLED, MAX_NAME_LENGTH
 from django_tasks.schedules import MAX_NAME_LENGTH as MAX_SCHEDULE_NAME_LENGTH
 from django_tasks.task import DEFAULT_PRIORITY, MAX_UNIQUE_KEY_LENGTH, ResultStatus
 
 WORKER_ID_MAX_LENGTH = 255
+
+STATUS_CHOICES = [*ResultStatus.choices, (CANCELLED, _("Cancelled"))]
 
 if TYPE_CHECKING:
     from django.db.models.sql.compiler import _AsSqlType
@@ -56,7 +58,7 @@ class DBTaskResult(models.Model):
     """A UUIDv7 (see ``uuid7``): ordered by creation time, so the primary key grows at one end.
     Native ``uuid`` on PostgreSQL and MariaDB 10.7+, ``char(32)`` elsewhere."""
     status = models.CharField(
-        _("status"), max_length=9, choices=ResultStatus.choices, default=ResultStatus.NEW
+        _("status"), max_length=9, choices=STATUS_CHOICES, default=ResultStatus.NEW
     )
     backend = models.CharField(_("backend"), max_length=MAX_NAME_LENGTH)
     queue_name = models.CharField(_("queue name"), max_length=MAX_NAME_LENGTH)
@@ -88,11 +90,25 @@ class DBTaskResult(models.Model):
         _("unique while running"), default=False, db_default=False
     )
     """Whether the key stays taken while the task runs, not only while it waits."""
+    errors = models.JSONField(
+        _("errors of retried attempts"),
+        null=True,
+        blank=True,
+        help_text=_(
+            '[{"exception_class_path": ..., "traceback": ...}, ...]: one per failed attempt '
+            "that was retried; the final one is in exception class and traceback. "
+            "Null: none."
+        ),
+    )
+    cancel_requested_at = models.DateTimeField(_("cancel requested at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("task result")
         verbose_name_plural = _("task results")
-        permissions = (("reenqueue_dbtaskresult", _("Can re-enqueue failed task results")),)
+        permissions = (
+            ("reenqueue_dbtaskresult", _("Can re-enqueue failed task results")),
+            ("cancel_dbtaskresult", _("Can cancel task results")),
+        )
 
     def __str__(self) -> str:
         return f"{self.task_path} ({self.id})"

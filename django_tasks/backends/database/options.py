@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 DatabaseAlias = Annotated[str, StringConstraints(min_length=1)]
+DottedPath = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$")]
 
 
 class ScheduleOptions(BaseModel):
@@ -52,8 +53,27 @@ class DatabaseOptions(BaseModel):
     of other workers' tasks. At most half of LEASE_SECONDS."""
 
     MAX_ATTEMPTS: Annotated[int, Field(ge=1)] = 3
-    """How many times a task may be started. A task whose lease expires on its last attempt
-    (its worker keeps dying while running it) is marked FAILED instead of being retaken."""
+    """How many times a task may be started, unless it sets its own ``max_attempts``. A failed
+    attempt runs again while attempts remain if its exception is one of RETRY_ON (or the
+    task's ``retry_on``), if the task raised RetryTask, or if its worker stopped renewing its
+    lease (killed, frozen, cut off): a task whose lease expires on its last attempt is marked
+    FAILED instead of being retaken."""
+
+    RETRY_ON: list[DottedPath] = Field(default_factory=list)
+    """The dotted paths of the exception classes after which a failed attempt runs again,
+    unless the task sets its own ``retry_on``. Empty by default: an exception fails the task
+    (``manage.py check`` reports a path that is not an exception class, django_tasks.E027)."""
+
+    BACKOFF_SECONDS: Annotated[float, Field(ge=0)] = 1.0
+    """The delay before the second attempt, unless the task sets its own ``backoff``; each
+    next delay is twice the one before, at most BACKOFF_MAX_SECONDS."""
+
+    BACKOFF_MAX_SECONDS: Annotated[float, Field(ge=0)] = 600.0
+    """The longest delay between two attempts."""
+
+    BACKOFF_JITTER: Annotated[float, Field(ge=0, le=1)] = 0.25
+    """The largest part of each delay taken off at random (0 to 1), so that tasks that failed
+    together do not run again together."""
 
     NOTIFY: bool = True
     """PostgreSQL only: idle workers LISTEN for new tasks and start them within milliseconds of

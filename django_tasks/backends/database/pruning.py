@@ -1,8 +1,8 @@
 """Deleting old results, for ``manage.py prune_db_task_results``.
 
-Only finished results (SUCCEEDED or FAILED) are ever deleted, in batches of BATCH_SIZE rows,
-each its own short statement, so pruning a table of millions of rows never locks it for long
-and can be interrupted at any point.
+Only finished results (SUCCEEDED, FAILED or CANCELLED) are ever deleted, in batches of
+BATCH_SIZE rows, each its own short statement, so pruning a table of millions of rows never
+locks it for long and can be interrupted at any point.
 """
 
 from collections.abc import Sequence
@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from django_tasks.backends.database.backend import DatabaseBackend
 from django_tasks.backends.database.models import DBTaskResult
+from django_tasks.backends.database.schema import CANCELLED
 from django_tasks.task import ResultStatus
 
 BATCH_SIZE = 1000
@@ -43,15 +44,22 @@ def prune_results(
     ``queues`` limits it to those queues (None: every queue). A dry run counts instead.
     """
     now = timezone.now()
-    counts = {}
-    for status, age in ((ResultStatus.SUCCEEDED, min_age), (ResultStatus.FAILED, failed_min_age)):
+    counts: dict[str, int] = {}
+    for status, age in (
+        (ResultStatus.SUCCEEDED, min_age),
+        (ResultStatus.FAILED, failed_min_age),
+        (CANCELLED, failed_min_age),
+    ):
         counts[status] = _prune(backend, status, now - age, queues, dry_run)
-    return Pruned(succeeded=counts[ResultStatus.SUCCEEDED], failed=counts[ResultStatus.FAILED])
+    return Pruned(
+        succeeded=counts[ResultStatus.SUCCEEDED],
+        failed=counts[ResultStatus.FAILED] + counts[CANCELLED],  # Both FAILED, as results.
+    )
 
 
 def _prune(
     backend: DatabaseBackend,
-    status: ResultStatus,
+    status: str,
     cutoff: datetime,
     queues: Sequence[str] | None,
     dry_run: bool,

@@ -10,23 +10,32 @@ import json
 import os
 import time
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import TextField
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce
 from django.utils.dateparse import parse_datetime
 
 from django_tasks.backends.database.exceptions import UnreadableResultError
 from django_tasks.backends.database.queries import ClaimedRow, NewRow
+from django_tasks.backends.database.schema import CANCELLED
 from django_tasks.exceptions import InvalidTaskArgumentsError, InvalidTaskError
 from django_tasks.registry import stored_task
-from django_tasks.results import AnyResult, ResultStatus, TaskError, new_result
+from django_tasks.results import CANCELLED_PATH, AnyResult, ResultStatus, TaskError, new_result
 from django_tasks.serialization import JSONLimit
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
 
     from django_tasks.backends.database.models import DBTaskResult
+
+STATUSES = (*ResultStatus.values, CANCELLED)
+"""Every status a row may have."""
+CANCELLED_BEFORE_START = (
+    f"{CANCELLED_PATH}: The task was cancelled before it started; it never ran.\n"
+)
+"""The traceback stored for a task cancelled while it waited."""
 
 
 def new_row(result: AnyResult, columns: JSONLimit) -> NewRow:
@@ -47,17 +56,23 @@ def new_row(result: AnyResult, columns: JSONLimit) -> NewRow:
 def result_from_model(row: "DBTaskResult") -> AnyResult:
     """The result a row of the table stands for, of its task's dialect; UnreadableResultError
     for an unknown status. The start of the last attempt is ``started_at`` (a row keeps the
-    start of the attempt under way, or of the last one), and a FAILED row's exception is its
-    one entry of ``errors``: a task fails on its last attempt."""
+    start of the attempt under way, or of the last one). ``errors`` are those of the retried
+    attempts (the ``errors`` column), then, for a FAILED or CANCELLED row, the final one (the
+    exception columns). A CANCELLED row is FAILED in both dialects, its last error a
+    TaskCancelled (see ``models.CANCELLED``)."""
     result_id = str(row.id)
-    if row.status not in ResultStatus.values:
+    if row.status not in STATUSES:
         raise UnreadableResultError(
             f"Task result {result_id!r} cannot be read: its status {row.status!r} is none of "
-            f"{', '.join(ResultStatus.values)}; it was changed behind the backend's back."
+            f"{', '.join(STATUSES)}; it was changed behind the backend's back."
         )
     args, kwargs = decode_arguments(result_id, row.arguments)
-    status = ResultStatus(row.status)
-    failed = status == ResultStatus.FAILED and row.exception_class_path
+    status = ResultStatus.FAILED if row.status == CANCELLED else ResultStatus(row.status)
+    errors = errors_from_column(result_id, row.errors)
+    if status == ResultStatus.FAILED and row.exception_class_path:
+        errors.append(
+            TaskError(exception_class_path=row.exception_class_path, traceback=row.traceback)
+        )
     return new_result(
         stored_task(row.task_path, row.priority, row.queue_name, row.backend, row.run_after),
         id=result_id,
@@ -71,11 +86,72 @@ def result_from_model(row: "DBTaskResult") -> AnyResult:
         backend=row.backend,
         attempts=row.attempts,
         worker_ids=list(row.worker_ids),
-        errors=[TaskError(exception_class_path=row.exception_class_path, traceback=row.traceback)]
-        if failed
-        else [],
+        errors=errors,
         return_value=row.return_value,
     )
+
+
+def errors_from_column(result_id: str, value: Any) -> list[TaskError]:
+    """The errors of the retried attempts, from the ``errors`` column (None: none);
+    UnreadableResultError if it holds anything but what the worker writes there."""
+    if value is None:
+        return []
+    if isinstance(value, list) and all(
+        isinstance(entry, dict)
+        and isinstance(entry.get("exception_class_path"), str)
+        and isinstance(entry.get("traceback"), str)
+        for entry in value
+    ):
+        return [
+            TaskError(
+                exception_class_path=entry["exception_class_path"], traceback=entry["traceback"]
+            )
+            for entry in value
+        ]
+    raise UnreadableResultError(
+        f"Task result {result_id!r} cannot be read: its errors column holds "
+        f"{_shorten(value)}, not a list of errors; it was changed behind the backend's back."
+    )
+
+
+def error_entry(
+    exception_class_path: str, traceback: str, retry_in: float, failed_at: datetime | None
+) -> str:
+    """The JSON text of one entry of the ``errors`` column: a failed attempt that ended at
+    ``failed_at`` (None: unknown, a lost lease) and runs again ``retry_in`` seconds later."""
+    return json.dumps(
+        {
+            "exception_class_path": exception_class_path,
+            "traceback": traceback,
+            "retry_in": retry_in,
+            "failed_at": None if failed_at is None else failed_at.isoformat(),
+        }
+    )
+
+
+def cancel_row(rows: "QuerySet[DBTaskResult]") -> bool:
+    """Cancel the row ``rows`` selects: True if it was waiting (NEW) and is now CANCELLED;
+    False if it was RUNNING (it is now asked to stop) or has finished. Each step is one
+    UPDATE that a worker's claim of the row precedes or follows, never interleaves with."""
+    # Imported here: models cannot be imported while Django loads the apps.
+    from django_tasks.backends.database.models import DatabaseNow
+
+    for _ in range(3):  # A RUNNING row may go back to NEW (a retry) between the two steps.
+        if rows.filter(status=ResultStatus.NEW).update(
+            status=CANCELLED,
+            finished_at=DatabaseNow(),
+            lease_expires_at=None,
+            exception_class_path=CANCELLED_PATH,
+            traceback=CANCELLED_BEFORE_START,
+        ):
+            return True
+        if rows.filter(status=ResultStatus.RUNNING).update(
+            cancel_requested_at=Coalesce("cancel_requested_at", DatabaseNow())
+        ):
+            return False
+        if not rows.filter(status=ResultStatus.NEW).exists():
+            return False
+    return False
 
 
 def result_from_claim(row: ClaimedRow, backend: str) -> AnyResult:

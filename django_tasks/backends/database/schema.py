@@ -39,6 +39,9 @@ MAX_NAME_LENGTH = 100
 
 CLAIM_INDEX = "django_tasks_spec_claim"
 LEASE_INDEX = "django_tasks_spec_lease"
+CANCELLED = "CANCELLED"
+"""The status of a row whose task was cancelled: a final state of the table's own. Neither
+dialect has a cancelled status, so its result is FAILED, with a TaskCancelled last error."""
 FINISHED_INDEX = "django_tasks_spec_finished"
 UNIQUE_INDEX = "django_tasks_spec_unique"
 LIVE_KEY_COLUMN = "live_key"

@@ -13,7 +13,7 @@ and building a queryset costs more than the round trip.
 
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,12 +24,20 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from django_tasks.backends.database.schema import LIVE
+from django_tasks.backends.database.schema import CANCELLED, LIVE
+from django_tasks.results import CANCELLED_PATH
 from django_tasks.task import ResultStatus
 
 NEW = ResultStatus.NEW.value
 RUNNING = ResultStatus.RUNNING.value
 FAILED = ResultStatus.FAILED.value
+
+STOPPED_NOT_RETRIED = (
+    f"{CANCELLED_PATH}: The task was asked to stop while it ran; its failed attempt (above) "
+    f"is not retried.\n"
+)
+"""Added to the traceback of a failed attempt that would have run again, had the task not
+been asked to stop."""
 
 DEAD_PATH_SECONDS = 10
 """About how long the worker's own connection waits on a network path that has stopped
@@ -85,12 +93,22 @@ class Finish:
     id: str
     attempts: int
     status: str
+    """SUCCEEDED, FAILED or CANCELLED; NEW for a failed attempt that runs again."""
     started_at: datetime
     finished_at: datetime
     return_value: str | None
     """JSON text, or None when the task failed."""
     exception_class_path: str
     traceback: str
+    retry_in: float = 0.0
+    """For a failed attempt that runs again (NEW): seconds until it may be claimed."""
+    error_entry: str = ""
+    """For a failed attempt that runs again: its entry of the ``errors`` column, JSON text."""
+
+
+Decide = Callable[[str, int], float | None]
+"""What follows an attempt whose lease expired, given the row's task path and attempts: the
+seconds until it runs again, or None to fail it (see ``Queries.reap``)."""
 
 
 class Queries:
@@ -323,9 +341,74 @@ class Queries:
         """Store outcomes; return the ids whose lease this worker still held.
 
         Idempotent: a retry after a lost connection recognises its own earlier write by
-        ``finished_at``.
+        ``finished_at`` (a final outcome) or by the row being waiting again under this
+        worker's id and attempt (a failed attempt that runs again, see ``retry``).
         """
+        final = [f for f in finishes if f.status != NEW]
+        stored = self.finish_rows(cursor, worker_id=worker_id, finishes=final) if final else set()
+        for f in finishes:
+            if f.status == NEW and self.retry(cursor, worker_id=worker_id, finish=f):
+                stored.add(f.id)
+        return stored
+
+    def finish_rows(self, cursor: Any, *, worker_id: str, finishes: Sequence[Finish]) -> set[str]:
+        """finish() for final outcomes (SUCCEEDED, FAILED, CANCELLED), in as few statements
+        as the database allows."""
         raise NotImplementedError
+
+    def retry(self, cursor: Any, *, worker_id: str, finish: Finish) -> bool:
+        """Put a row whose attempt failed back in the queue, to be claimed ``retry_in``
+        seconds from now, its error added to ``errors``; False if this worker no longer held
+        it. A row asked to stop meanwhile (``cancel_requested_at``) ends CANCELLED instead.
+
+        The row keeps this worker's id until it is claimed again, so that writing the same
+        outcome again (after a lost connection) finds it, and changes nothing more."""
+        t = self.table
+        asked = "cancel_requested_at IS NOT NULL"
+        cursor.execute(
+            # MySQL assigns left to right, each on the values assigned before: errors first.
+            f"UPDATE {t} SET errors = CASE WHEN status = '{RUNNING}' "
+            f"THEN {self.append_error('errors')} ELSE errors END, "
+            f"exception_class_path = CASE WHEN {asked} THEN %s ELSE %s END, "
+            f"traceback = CASE WHEN {asked} THEN %s ELSE %s END, "
+            f"finished_at = CASE WHEN {asked} THEN %s END, "
+            f"status = CASE WHEN {asked} THEN '{CANCELLED}' ELSE '{NEW}' END, "
+            f"started_at = %s, lease_expires_at = NULL, "
+            f"unique_key = {self.requeued_unique_key()}, "
+            f"available_at = {self.later()}, run_after = {self.later()} "
+            f"WHERE id = %s AND worker_id = %s AND attempts = %s "
+            f"AND (status = '{RUNNING}' OR (status = '{NEW}' AND NOT {asked}) "
+            f"OR (status = '{CANCELLED}' AND finished_at = %s))",
+            [
+                finish.error_entry,
+                CANCELLED_PATH,
+                finish.exception_class_path,
+                f"{finish.traceback}\n{STOPPED_NOT_RETRIED}",
+                finish.traceback,
+                self.to_db(finish.finished_at),
+                self.to_db(finish.started_at),
+                self.later_param(finish.retry_in),
+                self.later_param(finish.retry_in),
+                self.id_to_db(finish.id),
+                worker_id,
+                finish.attempts,
+                self.to_db(finish.finished_at),
+            ],
+        )
+        return bool(cursor.rowcount)
+
+    def append_error(self, column: str) -> str:
+        """SQL for the JSON array ``column`` (NULL: empty) with one more entry, the JSON text
+        of a parameter."""
+        raise NotImplementedError
+
+    def later(self) -> str:
+        """SQL for the database's time a parameter's seconds from now (see later_param)."""
+        return f"{self.now} + %s * INTERVAL '1 second'"
+
+    def later_param(self, seconds: float) -> Any:
+        """The parameter of later() for ``seconds``."""
+        return seconds
 
     def renew(
         self, cursor: Any, *, worker_id: str, ids: Sequence[str], lease_seconds: float
@@ -359,27 +442,69 @@ class Queries:
         cursor: Any,
         *,
         backend: str,
-        max_attempts: int,
+        decide: Decide,
         lost_class_path: str,
         lost_traceback: str,
+        limit: int = 500,
     ) -> tuple[int, int]:
-        """Deal with rows whose lease has expired: fail those on their last attempt, put the
-        others back in the queue. Return how many failed and how many went back."""
-        expired = f"status = '{RUNNING}' AND backend = %s AND lease_expires_at < {self.now}"
+        """Deal with up to ``limit`` rows whose lease has expired, as ``decide`` says: put
+        them back in the queue (their lost attempt added to ``errors``), or fail them. Return
+        how many failed and how many went back. Each row is changed by a statement fenced on
+        the attempt that lost it, so that two workers reaping at once change it once."""
         cursor.execute(
-            f"UPDATE {self.table} SET status = '{FAILED}', finished_at = {self.now}, "
-            f"lease_expires_at = NULL, exception_class_path = %s, traceback = %s "
-            f"WHERE {expired} AND attempts >= %s",
-            [lost_class_path, lost_traceback, backend, max_attempts],
+            f"SELECT id, task_path, attempts FROM {self.table} WHERE status = '{RUNNING}' "
+            f"AND backend = %s AND lease_expires_at < {self.now} LIMIT %s",
+            [backend, limit],
         )
-        failed: int = cursor.rowcount
-        requeued = self._requeue(
-            cursor,
-            f"UPDATE {self.table} SET status = '{NEW}', worker_id = '', lease_expires_at = NULL, "
-            f"unique_key = {self.requeued_unique_key()} WHERE {expired}",
-            [backend],
+        failed = requeued = 0
+        fence = (
+            f"id = %s AND attempts = %s AND status = '{RUNNING}' AND lease_expires_at < {self.now}"
         )
+        for row_id, task_path, attempts in cursor.fetchall():
+            retry_in = decide(task_path, attempts)
+            if retry_in is None:
+                cursor.execute(
+                    f"UPDATE {self.table} SET status = '{FAILED}', finished_at = {self.now}, "
+                    f"lease_expires_at = NULL, exception_class_path = %s, traceback = %s "
+                    f"WHERE {fence}",
+                    [lost_class_path, lost_traceback, row_id, attempts],
+                )
+                failed += cursor.rowcount
+                continue
+            entry = json.dumps(
+                {
+                    "exception_class_path": lost_class_path,
+                    "traceback": lost_traceback,
+                    "retry_in": retry_in,
+                    "failed_at": None,
+                }
+            )
+            requeued += self._requeue(
+                cursor,
+                f"UPDATE {self.table} SET errors = {self.append_error('errors')}, "
+                f"status = '{NEW}', worker_id = '', lease_expires_at = NULL, "
+                f"unique_key = {self.requeued_unique_key()}, "
+                f"exception_class_path = %s, traceback = %s, available_at = {self.later()} "
+                f"WHERE {fence}",
+                [
+                    entry,
+                    lost_class_path,
+                    lost_traceback,
+                    self.later_param(retry_in),
+                    row_id,
+                    attempts,
+                ],
+            )
         return failed, requeued
+
+    def stop_requested(self, cursor: Any, *, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` (rows this worker runs) whose task has been asked to stop."""
+        cursor.execute(
+            f"SELECT id FROM {self.table} WHERE id IN ({self.placeholders(len(ids))}) "
+            f"AND cancel_requested_at IS NOT NULL",
+            [*map(self.id_to_db, ids)],
+        )
+        return {self.id_from_db(row[0]) for row in cursor.fetchall()}
 
     def drop_last_worker_id(self, column: str) -> str:
         raise NotImplementedError

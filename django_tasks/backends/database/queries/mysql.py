@@ -107,7 +107,7 @@ class MySQLQueries(Queries):
             for row in rows
         ]
 
-    def finish(self, cursor: Any, *, worker_id: str, finishes: Sequence[Finish]) -> set[str]:
+    def finish_rows(self, cursor: Any, *, worker_id: str, finishes: Sequence[Finish]) -> set[str]:
         stored = set()
         with self._transaction(cursor, len(finishes) > 1):
             for f in finishes:
@@ -151,6 +151,16 @@ class MySQLQueries(Queries):
 
     def drop_last_worker_id(self, column: str) -> str:
         return f"JSON_REMOVE({column}, CONCAT('$[', JSON_LENGTH({column}) - 1, ']'))"
+
+    def append_error(self, column: str) -> str:
+        # JSON_EXTRACT(text, '$') is the JSON value the text holds, on MySQL and MariaDB alike.
+        return f"JSON_ARRAY_APPEND(COALESCE({column}, JSON_ARRAY()), '$', JSON_EXTRACT(%s, '$'))"
+
+    def later(self) -> str:
+        return self.lease_until(self.now)
+
+    def later_param(self, seconds: float) -> Any:
+        return round(seconds * 1_000_000)
 
     def _transaction(self, cursor: Any, needed: bool = True) -> "_Transaction":
         return _Transaction(cursor, needed)

@@ -135,7 +135,7 @@ class PostgreSQLQueries(Queries):
     def claimed_run_after(self, row: Sequence[Any]) -> tuple[datetime | None, str]:
         return self.from_db_or_none(row[4]), row[10] or ""
 
-    def finish(self, cursor: Any, *, worker_id: str, finishes: Sequence[Finish]) -> set[str]:
+    def finish_rows(self, cursor: Any, *, worker_id: str, finishes: Sequence[Finish]) -> set[str]:
         # One array per column, so that the statement's text is the same for every batch size;
         # times as ISO 8601 text, which costs less Python to send than datetimes.
         cursor.execute(
@@ -177,6 +177,9 @@ class PostgreSQLQueries(Queries):
 
     def drop_last_worker_id(self, column: str) -> str:
         return f"{column} - (jsonb_array_length({column}) - 1)"
+
+    def append_error(self, column: str) -> str:
+        return f"COALESCE({column}, '[]'::jsonb) || jsonb_build_array(%s::jsonb)"
 
     def _requeue(self, cursor: Any, sql: str, params: list[Any]) -> int:
         # Wake idle workers of those queues, as an enqueue does.

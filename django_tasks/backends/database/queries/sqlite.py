@@ -91,7 +91,7 @@ class SQLiteQueries(Queries):
         )
         return [self._claimed(row) for row in cursor.fetchall()]
 
-    def finish(self, cursor: Any, *, worker_id: str, finishes: Sequence[Finish]) -> set[str]:
+    def finish_rows(self, cursor: Any, *, worker_id: str, finishes: Sequence[Finish]) -> set[str]:
         values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(finishes))
         params: list[Any] = []
         for f in finishes:
@@ -134,3 +134,12 @@ class SQLiteQueries(Queries):
 
     def drop_last_worker_id(self, column: str) -> str:
         return f"json_remove({column}, '$[#-1]')"
+
+    def append_error(self, column: str) -> str:
+        return f"json_insert(COALESCE({column}, '[]'), '$[#]', json(%s))"
+
+    def later(self) -> str:
+        return self.lease_until()
+
+    def later_param(self, seconds: float) -> Any:
+        return f"+{seconds:.6f} seconds"

@@ -36,8 +36,10 @@ The modules, each importing only those below it (an import contract in pyproject
 
 - loop.py: ``Worker``, the main thread's loop. Its extension points: ``Worker._claim`` (the
   one step that takes tasks from the queue, through ``claims.claim``), ``outbox.outcome_finish``
-  (the row an attempt's outcome becomes) and ``Worker._outcome_written`` (what follows its
-  write: the tally, the log, task_finished).
+  (the row an attempt's outcome becomes; a failed attempt's, whatever failed it, through
+  ``outbox.failed_attempt``, which asks the task's retry policy: retry, fail or cancelled)
+  and ``Worker._outcome_written`` (what follows its write: the tally, the log,
+  task_finished).
 - leases.py, outbox.py, threads.py: the claims held and their leases; outcomes waiting to be
   written; the executor threads.
 - claims.py, connection.py, pacing.py, waking.py, stopping.py, reporting.py: a claim and the

@@ -16,8 +16,10 @@ from typing import Any
 
 from django_tasks.backends.database.exceptions import LeaseExpiredError
 from django_tasks.backends.database.options import DatabaseOptions
+from django_tasks.backends.database.queries.base import Decide
 from django_tasks.backends.database.worker.claims import Claim, ClaimState
 from django_tasks.backends.database.worker.connection import Connection
+from django_tasks.cancellation import request_stop
 from django_tasks.utils import class_path
 
 logger = logging.getLogger("django_tasks.worker")
@@ -27,9 +29,17 @@ class Leases:
     """The claims a worker holds, by row id, from the claim until the outcome is written."""
 
     def __init__(
-        self, connection: Connection, *, backend: str, options: DatabaseOptions, worker_id: str
+        self,
+        connection: Connection,
+        *,
+        backend: str,
+        options: DatabaseOptions,
+        worker_id: str,
+        lost_attempt: Decide,
     ) -> None:
         self._connection = connection
+        self._lost_attempt = lost_attempt
+        """What follows an attempt whose lease expired (outbox.lost_attempt)."""
         self._backend = backend
         self._options = options
         self._worker_id = worker_id
@@ -96,14 +106,14 @@ class Leases:
         options = self._options
         if self._held:
             self.renew(now)
+            self.hear_stop_requests()
         failed, requeued = self._connection.run(self.take_back_expired)
         if failed or requeued:
             logger.warning(
                 "Took back tasks whose worker stopped renewing its lease: %s requeued, "
-                "%s failed after %s attempts.",
+                "%s failed on their last attempt.",
                 requeued,
                 failed,
-                options.MAX_ATTEMPTS,
             )
         self.next_heartbeat = now + options.HEARTBEAT_SECONDS
 
@@ -126,19 +136,29 @@ class Leases:
             elif claim.state == ClaimState.UNSTARTED:
                 claim.cancelled = True
 
+    def hear_stop_requests(self) -> None:
+        """Tell the running tasks that have been asked to stop (cancel()) through their
+        context (see django_tasks.cancellation)."""
+        running = self.ids(ClaimState.UNSTARTED, ClaimState.STARTED)
+        if running:
+            asked = self._connection.run(
+                lambda cursor: self._connection.queries.stop_requested(cursor, ids=running)
+            )
+            for row_id in asked:
+                request_stop(row_id)
+
     def take_back_expired(self, cursor: Any) -> tuple[int, int]:
-        """Fail the expired rows on their last attempt, requeue the others (any worker's);
-        return how many failed and how many went back."""
-        options = self._options
+        """Deal with the expired rows (any worker's) as their retry policy says: requeue
+        them, or fail them on their last attempt; return how many failed and how many went
+        back."""
         error = LeaseExpiredError(
-            f"The task's lease expired on its last attempt ({options.MAX_ATTEMPTS} of "
-            f"MAX_ATTEMPTS {options.MAX_ATTEMPTS}): its worker stopped renewing it (killed, "
-            f"frozen, or cut off from the database), so it is not retaken."
+            "The task's worker stopped renewing its lease (killed, frozen, or cut off from the "
+            "database) while the task ran."
         )
         return self._connection.queries.reap(
             cursor,
             backend=self._backend,
-            max_attempts=options.MAX_ATTEMPTS,
+            decide=self._lost_attempt,
             lost_class_path=class_path(LeaseExpiredError),
             lost_traceback=f"{class_path(LeaseExpiredError)}: {error}\n",
         )

@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from functools import partial
 
 from django.db import DatabaseError
 
@@ -24,6 +25,7 @@ from django_tasks.backends.database.worker.leases import Leases
 from django_tasks.backends.database.worker.outbox import (
     Outbox,
     PendingFinish,
+    lost_attempt,
     outcome_finish,
     rejection_finish,
 )
@@ -36,6 +38,7 @@ from django_tasks.backends.database.worker.stopping import (
 )
 from django_tasks.backends.database.worker.threads import Executor
 from django_tasks.backends.database.worker.waking import Alarm
+from django_tasks.cancellation import forget as forget_stop
 from django_tasks.exceptions import InvalidTaskError
 from django_tasks.execution import Outcome
 from django_tasks.task import ResultStatus
@@ -71,6 +74,7 @@ class Worker:
     """Runs the tasks of one DatabaseBackend until told to stop. See the package docstring."""
 
     def __init__(self, backend: DatabaseBackend, options: WorkerOptions) -> None:
+        backend.retry_defaults  # noqa: B018  # Raises now, not per task, if RETRY_ON is wrong.
         self.backend = backend
         self.options = options
         self.alias = backend.database
@@ -82,6 +86,7 @@ class Worker:
             backend=backend.alias,
             options=backend.options,
             worker_id=options.worker_id,
+            lost_attempt=partial(lost_attempt, backend),
         )
         self._outbox = Outbox(self._outcome_written)
         self._alarm = Alarm()
@@ -274,7 +279,8 @@ class Worker:
     def _store(self, claimed: Claim, outcome: Outcome) -> None:
         """The executor's Store, in a runner thread: hand the outcome to the main thread,
         which writes it (see _flush) and tells the executor (see _outcome_written)."""
-        self._outbox.put(outcome_finish(claimed, outcome, self._json_columns))
+        policy = self.backend.retry_policy(claimed.result.task)
+        self._outbox.put(outcome_finish(claimed, outcome, self._json_columns, policy))
         self._alarm.wake()
 
     def _flush(self) -> None:
@@ -295,10 +301,14 @@ class Worker:
         if claimed is None:
             return
         self._leases.let_go(claimed.row_id)
+        forget_stop(claimed.row_id)
         if not stored:
             self.tally.lost += 1
         elif pending.finish.status == ResultStatus.SUCCEEDED:
             self.tally.succeeded += 1
+        elif pending.finish.status == ResultStatus.NEW:
+            self.tally.retried += 1
+            self._pacing.requeued()
         else:
             self.tally.failed += 1
         path = claimed.result.task.module_path

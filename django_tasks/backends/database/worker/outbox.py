@@ -19,17 +19,26 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.utils import timezone
 
+from django_tasks.backends.database.exceptions import LeaseExpiredError
 from django_tasks.backends.database.queries import ClaimedRow, Finish
+from django_tasks.backends.database.rows import error_entry
+from django_tasks.backends.database.schema import CANCELLED
 from django_tasks.backends.database.worker.claims import Claim
-from django_tasks.exceptions import StorageError
+from django_tasks.exceptions import InvalidTaskError, StorageError
 from django_tasks.execution import Outcome
+from django_tasks.registry import task_registry
+from django_tasks.retries import Next, RetryPolicy, decide
 from django_tasks.serialization import JSONLimit, JSONTooLarge, too_large_return_value
 from django_tasks.task import ResultStatus
 from django_tasks.utils import class_path, format_exception, safe_str
+
+if TYPE_CHECKING:
+    from django_tasks.backends.database.backend import DatabaseBackend
 
 logger = logging.getLogger("django_tasks.worker")
 
@@ -134,9 +143,12 @@ class Outbox:
                 self._settle(pending, False)
 
 
-def outcome_finish(claim: Claim, outcome: Outcome, columns: JSONLimit) -> PendingFinish:
+def outcome_finish(
+    claim: Claim, outcome: Outcome, columns: JSONLimit, policy: RetryPolicy
+) -> PendingFinish:
     """The row values of a task's outcome, or of a FAILED one (and why, in ``replaced``) if
-    its return value cannot be encoded, or is larger than the backend stores."""
+    its return value cannot be encoded, or is larger than the backend stores. A failed
+    attempt becomes what the task's retry ``policy`` decides (``failed_attempt``)."""
     result = claim.result
     exception = outcome.exception
     finish = make_finish(
@@ -149,7 +161,7 @@ def outcome_finish(claim: Claim, outcome: Outcome, columns: JSONLimit) -> Pendin
         traceback=outcome.traceback or "",
     )
     if outcome.status != ResultStatus.SUCCEEDED:
-        return PendingFinish(claim, finish, outcome)
+        return failed_attempt(claim, finish, outcome, policy)
     try:
         value = columns.dumps(outcome.return_value)
     except JSONTooLarge as e:
@@ -159,6 +171,53 @@ def outcome_finish(claim: Claim, outcome: Outcome, columns: JSONLimit) -> Pendin
         reason = f"{type(e).__name__}: {e}"
         return PendingFinish(claim, storage_failure(finish, reason), outcome, replaced=reason)
     return PendingFinish(claim, dataclasses.replace(finish, return_value=value), outcome)
+
+
+def failed_attempt(
+    claim: Claim, finish: Finish, outcome: Outcome, policy: RetryPolicy
+) -> PendingFinish:
+    """The one step that decides what a failed attempt becomes, whatever failed it (an
+    exception of the task, a timeout, a task asked to stop): the task waits again (NEW, its
+    error added to ``errors``, claimable ``retry_in`` seconds from now), ends CANCELLED, or
+    ends FAILED, as ``retries.decide`` says for its policy."""
+    exception = outcome.exception or RuntimeError("The attempt failed without an exception.")
+    try:
+        decision = decide(policy, claim.attempts, exception)
+    except Exception:  # The task's backoff raised, or returned what is no delay.
+        logger.exception(
+            "The retry policy of task id=%s path=%s raised; the task fails.",
+            claim.row_id,
+            claim.result.task.module_path,
+        )
+        return PendingFinish(claim, finish, outcome)
+    if decision.next is Next.CANCEL:
+        return PendingFinish(claim, dataclasses.replace(finish, status=CANCELLED), outcome)
+    if decision.next is Next.FAIL:
+        return PendingFinish(claim, finish, outcome)
+    entry = error_entry(
+        finish.exception_class_path, finish.traceback, decision.delay, finish.finished_at
+    )
+    retry = dataclasses.replace(
+        finish, status=ResultStatus.NEW.value, retry_in=decision.delay, error_entry=entry
+    )
+    return PendingFinish(claim, retry, dataclasses.replace(outcome, retry_in=decision.delay))
+
+
+def lost_attempt(backend: "DatabaseBackend", task_path: str, attempts: int) -> float | None:
+    """What follows an attempt whose lease expired (Queries.reap's ``decide``): the seconds
+    until the task runs again, or None to fail it. Its policy decides, as for any failed
+    attempt (``retries.decide``); the backend's defaults for a path that is no task (it
+    fails when claimed)."""
+    try:
+        policy = backend.retry_policy(task_registry.resolve(task_path))
+    except InvalidTaskError:
+        policy = backend.retry_defaults
+    try:
+        decision = decide(policy, attempts, LeaseExpiredError(), lost=True)
+    except Exception:  # The task's backoff raised.
+        logger.exception("The retry policy of task path=%s raised; the task fails.", task_path)
+        return None
+    return decision.delay if decision.retries else None
 
 
 def rejection_finish(row: ClaimedRow, error: Exception) -> PendingFinish:

@@ -59,6 +59,11 @@ class Pacing:
             return free if free >= max(1, target // 2) else 0
         return free if time.monotonic() >= self.next_poll else 0
 
+    def requeued(self) -> None:
+        """A task this worker ran went back to the queue (a retry): look again at once, so
+        that a retry that is due now is claimed (even by a --batch worker)."""
+        self.more = self.claim_now = True
+
     def notified(self) -> None:
         """A notification about one of the worker's queues arrived."""
         self.claim_now = self.woken = True

@@ -17,13 +17,15 @@ class Tally:
     rejected: int = 0
     lost: int = 0
     handed_back: int = 0
+    retried: int = 0
+    """Failed attempts that went back to the queue, to run again (retries.decide)."""
 
 
 def log_summary(tally: Tally, *, worker_id: str, status: int | None, uptime: float) -> None:
     """The line a worker logs as it stops."""
     logger.info(
         "Worker stopped id=%s status=%s uptime=%.1fs claimed=%s succeeded=%s failed=%s "
-        "rejected=%s lost=%s handed_back=%s",
+        "rejected=%s lost=%s handed_back=%s retried=%s",
         worker_id,
         status,
         uptime,
@@ -33,6 +35,7 @@ def log_summary(tally: Tally, *, worker_id: str, status: int | None, uptime: flo
         tally.rejected,
         tally.lost,
         tally.handed_back,
+        tally.retried,
     )
 
 
