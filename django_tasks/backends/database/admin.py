@@ -37,8 +37,8 @@ from django_tasks.backends.database.backend import DatabaseBackend
 from django_tasks.backends.database.dashboard import Dashboard
 from django_tasks.backends.database.models import DatabaseNow, DBScheduleTick, DBTaskResult
 from django_tasks.backends.database.rows import decode_arguments, unreadable_times
-from django_tasks.backends.database.schema import CANCELLED
 from django_tasks.backends.database.scheduler import schedule_statuses
+from django_tasks.backends.database.schema import CANCELLED
 from django_tasks.exceptions import (
     InvalidTaskBackendError,
     InvalidTaskError,

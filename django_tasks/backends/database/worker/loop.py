@@ -8,8 +8,8 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 from functools import partial
+from typing import Any
 
 from django.db import DatabaseError
 
