@@ -8,7 +8,8 @@ TaskException
  ├── ResultDoesNotExist           no result with that id (also ObjectDoesNotExist)
  │    └── ResultMismatchError         the result is another task's
  ├── InvalidReturnValueError      a task returned what JSON cannot hold (recorded, not raised)
- └── StorageError                 a task's outcome could not be stored (recorded, not raised)
+ ├── StorageError                 a task's outcome could not be stored (recorded, not raised)
+ └── TaskTimeoutError             a task ran past its timeout (recorded, not raised; a TimeoutError)
 
 On Django 6 each one is also the ``django.tasks`` exception of the same meaning, so that both
 dialects' ``except`` clauses catch it: TaskException is a ``django.tasks.exceptions.
@@ -80,3 +81,19 @@ class StorageError(TaskException):
         """The error recorded in place of an outcome (of ``status``) that could not be
         stored, saying why: ``reason`` ends the sentence."""
         return cls(f"The task finished ({status}), but its outcome could not be stored: {reason}")
+
+
+class TaskTimeoutError(TaskException, TimeoutError):
+    """The task ran longer than its timeout and was stopped."""
+
+    @classmethod
+    def after(cls, seconds: float, *, stopped: bool) -> "TaskTimeoutError":
+        """The error recorded for a task that ran past its timeout of ``seconds``: killed
+        (``stopped``), or left running in a thread that Python cannot stop."""
+        if stopped:
+            return cls(f"The task ran longer than its timeout of {seconds:g} s; it was killed.")
+        return cls(
+            f"The task ran longer than its timeout of {seconds:g} s; it was recorded as failed, "
+            f"but its thread could not be stopped and runs on (use db_worker --pool process to "
+            f"kill tasks that overrun)."
+        )

@@ -89,8 +89,15 @@ class BaseTask(TaskBase[P, T]):
     """Whether enqueueing waits for the current transaction to commit; None lets the backend's
     ENQUEUE_ON_COMMIT decide."""
 
+    timeout: float | None = None
+    """The most seconds one attempt may run before its backend stops it and records it FAILED
+    with ``TaskTimeoutError``; None leaves it to the backend (the database backend's
+    OPTIONS["TIMEOUT"]). Honoured by backends with ``supports_timeout``; see the README
+    ("Timeouts") for what each of db_worker's pools can do."""
+
     def __post_init__(self) -> None:
         _validate_function(self.func)
+        _validate_timeout(self.timeout)
         _validate_priority(self.priority)
         _validate_queue_name(self.queue_name)
         _validate_name("Backend alias", self.backend)
@@ -264,6 +271,7 @@ def task(
     queue_name: str = DEFAULT_QUEUE_NAME,
     backend: str = DEFAULT_TASK_BACKEND_ALIAS,
     enqueue_on_commit: bool | None = None,
+    timeout: float | None = None,
     takes_context: Literal[False] = False,
 ) -> _TaskDecorator: ...
 @overload
@@ -273,6 +281,7 @@ def task(
     queue_name: str = DEFAULT_QUEUE_NAME,
     backend: str = DEFAULT_TASK_BACKEND_ALIAS,
     enqueue_on_commit: bool | None = None,
+    timeout: float | None = None,
     takes_context: Literal[True],
 ) -> _ContextTaskDecorator: ...
 def task(
@@ -283,6 +292,7 @@ def task(
     queue_name: str = DEFAULT_QUEUE_NAME,
     backend: str = DEFAULT_TASK_BACKEND_ALIAS,
     enqueue_on_commit: bool | None = None,
+    timeout: float | None = None,
     takes_context: bool = False,
 ) -> Task[Any, Any] | _TaskDecorator | _ContextTaskDecorator:
     """Declare a module-level function (or coroutine function) as a task.
@@ -290,6 +300,7 @@ def task(
     Use it bare (``@task``) or with options (``@task(priority=10, queue_name="emails")``).
     With ``takes_context=True`` the function's first parameter, ``context``, receives a
     ``TaskContext`` (the result, and the attempt number); the arguments follow it.
+    ``timeout`` is the most seconds an attempt may run (see ``BaseTask.timeout``).
     The task is validated here, so a queue the backend does not allow, or an annotation of a
     type JSON cannot carry (see signatures.py), raises InvalidTaskError at import time. A
     backend that cannot be loaded is reported by ``manage.py check`` instead, and raised when
@@ -303,6 +314,7 @@ def task(
             queue_name=queue_name,
             backend=backend,
             enqueue_on_commit=enqueue_on_commit,
+            timeout=timeout,
             takes_context=takes_context,
         )
         validate_signature(new_task)
@@ -345,6 +357,7 @@ def django_task(
     queue_name: str = DEFAULT_QUEUE_NAME,
     backend: str = DEFAULT_TASK_BACKEND_ALIAS,
     enqueue_on_commit: bool | None = None,
+    timeout: float | None = None,
     takes_context: Literal[False] = False,
 ) -> _DjangoTaskDecorator: ...
 @overload
@@ -354,6 +367,7 @@ def django_task(
     queue_name: str = DEFAULT_QUEUE_NAME,
     backend: str = DEFAULT_TASK_BACKEND_ALIAS,
     enqueue_on_commit: bool | None = None,
+    timeout: float | None = None,
     takes_context: Literal[True],
 ) -> _DjangoContextTaskDecorator: ...
 def django_task(
@@ -362,19 +376,24 @@ def django_task(
     queue_name: str = DEFAULT_QUEUE_NAME,
     backend: str = DEFAULT_TASK_BACKEND_ALIAS,
     enqueue_on_commit: bool | None = None,
+    timeout: float | None = None,
     takes_context: bool = False,
 ) -> _DjangoTaskDecorator | _DjangoContextTaskDecorator:
     """Django's ``@django.tasks.task``, typed with our backends' options.
 
     It builds the task as Django's decorator does, with the backend's ``task_class`` (ours:
-    ``DjangoTask``, of Django's dialect), passing ``enqueue_on_commit`` on as a keyword argument,
-    as Django 6.1's decorator passes any. django-stubs types Django's decorator without them, so
-    ``@django.tasks.task(enqueue_on_commit=False)`` is a type error where
-    ``@django_task(enqueue_on_commit=False)`` is not.
+    ``DjangoTask``, of Django's dialect), passing ``enqueue_on_commit`` and ``timeout`` on as
+    keyword arguments, as Django 6.1's decorator passes any. django-stubs types Django's
+    decorator without them, so ``@django.tasks.task(timeout=30)`` is a type error where
+    ``@django_task(timeout=30)`` is not.
     """
 
     def decorate(func: Callable[..., Any]) -> DjangoTask[Any, Any]:
-        extensions = {} if enqueue_on_commit is None else {"enqueue_on_commit": enqueue_on_commit}
+        extensions: dict[str, Any] = {}
+        if enqueue_on_commit is not None:
+            extensions["enqueue_on_commit"] = enqueue_on_commit
+        if timeout is not None:
+            extensions["timeout"] = timeout
         built = tasks[backend].task_class(
             func=func,
             priority=priority,
@@ -454,6 +473,17 @@ def _validate_priority(priority: Any) -> None:
         raise InvalidTaskError(
             f"Priority {priority!r} is invalid; it must be a whole number between "
             f"{MIN_PRIORITY} and {MAX_PRIORITY}."
+        )
+
+
+def _validate_timeout(timeout: Any) -> None:
+    """None, or a finite number of seconds above zero (not a bool)."""
+    if timeout is None:
+        return
+    if type(timeout) not in (int, float) or not 0 < timeout < float("inf"):
+        raise InvalidTaskError(
+            f"timeout {timeout!r} is invalid; it must be a number of seconds greater than zero, "
+            f"or None for the backend's default."
         )
 
 

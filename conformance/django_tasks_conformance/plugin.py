@@ -166,6 +166,7 @@ class ConformanceRun:
                 "supports_async_task",
                 "supports_get_result",
                 "supports_priority",
+                "supports_timeout",
             )
         }
         harness_class = self._harness_class(backend_class)

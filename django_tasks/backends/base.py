@@ -93,6 +93,9 @@ class BaseTaskBackend(BackendBase, ABC):
     # Is a task with a higher priority started before one with a lower priority?
     supports_priority: bool = False
 
+    # Is a task that runs past its timeout recorded FAILED with TaskTimeoutError?
+    supports_timeout: bool = False
+
     options_schema: ClassVar[type[BaseModel]] = NoOptions
     """The pydantic model that validates this backend's OPTIONS."""
 

@@ -29,7 +29,13 @@ from django_tasks_spec.names import did_you_mean
 REQUIREMENT_ID = r"TASK-[A-Z]+-\d{3}"
 """The shape of a requirement ID: ``TASK-<AREA>-<NNN>``."""
 
-CAPABILITIES = ("supports_defer", "supports_async_task", "supports_get_result", "supports_priority")
+CAPABILITIES = (
+    "supports_defer",
+    "supports_async_task",
+    "supports_get_result",
+    "supports_priority",
+    "supports_timeout",
+)
 """The capability flags a backend declares."""
 
 

@@ -6,6 +6,10 @@ Django's ``@task`` its ``task_class``; the tests switch ``default`` to the backe
 one, which our backends take too.
 """
 
+import time
+from collections.abc import Callable
+from typing import Any, cast
+
 from django.tasks import Task, TaskContext, task
 
 
@@ -32,3 +36,16 @@ def plain_multiply(a: int, b: int) -> int:
 
 
 plain_multiply = Task(func=plain_multiply)  # type: ignore[assignment]  # As @task rebinds it.
+
+
+# django-stubs types Django's @task without our backend's options, such as timeout.
+_half_a_second: "Callable[[Callable[[float], float]], Task[[float], float]]" = cast(Any, task)(
+    timeout=0.5
+)
+
+
+@_half_a_second
+def overrun(seconds: float) -> float:
+    """Sleep past its timeout of half a second, which Django's @task passes to task_class."""
+    time.sleep(seconds)
+    return seconds

@@ -13,7 +13,13 @@ from django_tasks_conformance.harness import ALIASES
 from django_tasks_conformance.plugin import Suite
 from django_tasks_conformance.tasks import add, plain_function
 
-FLAGS = ("supports_defer", "supports_async_task", "supports_get_result", "supports_priority")
+FLAGS = (
+    "supports_defer",
+    "supports_async_task",
+    "supports_get_result",
+    "supports_priority",
+    "supports_timeout",
+)
 CHECK_ID = re.compile(r"^[A-Za-z_][\w.]*\.[A-Z]\d{3}$")
 
 

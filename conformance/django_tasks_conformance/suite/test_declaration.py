@@ -73,6 +73,17 @@ def test_priority_is_a_whole_number_between_minus_100_and_100(suite: Suite) -> N
                 assert task(priority=priority)(plain_function).priority == priority
 
 
+@requirement("TASK-DECL-010")
+def test_a_timeout_is_none_or_seconds_above_zero(suite: Suite) -> None:
+    with clause("TASK-DECL-010"):
+        assert noop.timeout is None
+        assert task(timeout=2.5)(plain_function).timeout == 2.5
+    invalid: list[Any] = [0, -1, float("inf"), True, "30"]
+    for timeout in invalid:
+        with clause("TASK-DECL-010"), pytest.raises(InvalidTaskError):
+            task(timeout=timeout)(plain_function)
+
+
 @requirement("TASK-DECL-005")
 def test_a_task_uses_the_default_queue_and_backend(suite: Suite) -> None:
     with clause("TASK-DECL-005"):

@@ -72,6 +72,9 @@ class DatabaseBackend(BaseTaskBackend):
     # Is a task with a higher priority started before one with a lower priority?
     supports_priority: bool = True
 
+    # Is a task that runs past its timeout recorded FAILED with TaskTimeoutError?
+    supports_timeout: bool = True
+
     options_schema: ClassVar[type[DatabaseOptions]] = DatabaseOptions
     options: DatabaseOptions
 

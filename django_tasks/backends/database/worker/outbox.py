@@ -138,14 +138,13 @@ def outcome_finish(claim: Claim, outcome: Outcome, columns: JSONLimit) -> Pendin
     """The row values of a task's outcome, or of a FAILED one (and why, in ``replaced``) if
     its return value cannot be encoded, or is larger than the backend stores."""
     result = claim.result
-    exception = outcome.exception
     finish = make_finish(
         id=claim.row_id,
         attempts=claim.attempts,
         status=outcome.status.value,
         started_at=result.started_at or outcome.finished_at,
         finished_at=outcome.finished_at,
-        exception_class_path=class_path(type(exception)) if exception is not None else "",
+        exception_class_path="" if outcome.error is None else outcome.error.exception_class_path,
         traceback=outcome.traceback or "",
     )
     if outcome.status != ResultStatus.SUCCEEDED:
