@@ -11,7 +11,8 @@ TaskException
  ├── StorageError                 a task's outcome could not be stored (recorded, not raised)
  ├── RetryTask                    raised by a task: run it again (after ``delay``), if it may
  ├── TaskCancelled                the task was cancelled (recorded, or raised when asked to stop)
- └── TaskFinishedError            a finished task cannot be cancelled
+ ├── TaskFinishedError            a finished task cannot be cancelled
+ └── TaskTimeoutError             a task ran past its timeout (recorded, not raised; a TimeoutError)
 
 On Django 6 each one is also the ``django.tasks`` exception of the same meaning, so that both
 dialects' ``except`` clauses catch it: TaskException is a ``django.tasks.exceptions.
@@ -116,3 +117,19 @@ class TaskCancelled(TaskException):
 
 class TaskFinishedError(TaskException, ValueError):
     """The task has finished, so it cannot be cancelled."""
+
+
+class TaskTimeoutError(TaskException, TimeoutError):
+    """The task ran longer than its timeout and was stopped."""
+
+    @classmethod
+    def after(cls, seconds: float, *, stopped: bool) -> "TaskTimeoutError":
+        """The error recorded for a task that ran past its timeout of ``seconds``: killed
+        (``stopped``), or left running in a thread that Python cannot stop."""
+        if stopped:
+            return cls(f"The task ran longer than its timeout of {seconds:g} s; it was killed.")
+        return cls(
+            f"The task ran longer than its timeout of {seconds:g} s; it was recorded as failed, "
+            f"but its thread could not be stopped and runs on (use db_worker --pool process to "
+            f"kill tasks that overrun)."
+        )

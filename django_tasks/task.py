@@ -100,6 +100,7 @@ class BaseTask(TaskBase[P, T]):
 
     unique_while_running: bool = False
     """Whether the key stays taken while the task runs, not only while it waits."""
+
     max_attempts: int | None = None
     """How many times the task may be started in all (1: never retried); None lets the
     backend's default decide (the database backend's OPTIONS["MAX_ATTEMPTS"])."""
@@ -112,8 +113,15 @@ class BaseTask(TaskBase[P, T]):
     """How long to wait before the next attempt, from the number of the one that failed; None
     lets the backend's default decide (an exponential backoff with jitter and a cap)."""
 
+    timeout: float | None = None
+    """The most seconds one attempt may run before its backend stops it and records it FAILED
+    with ``TaskTimeoutError``; None leaves it to the backend (the database backend's
+    OPTIONS["TIMEOUT"]). Honoured by backends with ``supports_timeout``; see the README
+    ("Timeouts") for what each of db_worker's pools can do."""
+
     def __post_init__(self) -> None:
         _validate_function(self.func)
+        _validate_timeout(self.timeout)
         _validate_priority(self.priority)
         _validate_queue_name(self.queue_name)
         _validate_name("Backend alias", self.backend)
@@ -311,6 +319,7 @@ def task(
     max_attempts: int | None = None,
     retry_on: tuple[type[BaseException], ...] | None = None,
     backoff: Backoff | None = None,
+    timeout: float | None = None,
     takes_context: Literal[False] = False,
 ) -> _TaskDecorator: ...
 @overload
@@ -325,6 +334,7 @@ def task(
     max_attempts: int | None = None,
     retry_on: tuple[type[BaseException], ...] | None = None,
     backoff: Backoff | None = None,
+    timeout: float | None = None,
     takes_context: Literal[True],
 ) -> _ContextTaskDecorator: ...
 def task(
@@ -340,6 +350,7 @@ def task(
     max_attempts: int | None = None,
     retry_on: tuple[type[BaseException], ...] | None = None,
     backoff: Backoff | None = None,
+    timeout: float | None = None,
     takes_context: bool = False,
 ) -> Task[Any, Any] | _TaskDecorator | _ContextTaskDecorator:
     """Declare a module-level function (or coroutine function) as a task.
@@ -351,6 +362,7 @@ def task(
     policy (see ``django_tasks.retries``); None leaves each to the backend.
     With ``unique_key``, the task is unique (see ``Task.unique_key``; keys per call come with
     ``using(unique_key=...)``).
+    ``timeout`` is the most seconds an attempt may run (see ``BaseTask.timeout``).
     The task is validated here, so a queue the backend does not allow, or an annotation of a
     type JSON cannot carry (see signatures.py), raises InvalidTaskError at import time. A
     backend that cannot be loaded is reported by ``manage.py check`` instead, and raised when
@@ -364,6 +376,7 @@ def task(
             queue_name=queue_name,
             backend=backend,
             enqueue_on_commit=enqueue_on_commit,
+            timeout=timeout,
             takes_context=takes_context,
             unique_key=unique_key,
             unique_while_running=unique_while_running,
@@ -416,6 +429,7 @@ def django_task(
     max_attempts: int | None = None,
     retry_on: tuple[type[BaseException], ...] | None = None,
     backoff: Backoff | None = None,
+    timeout: float | None = None,
     takes_context: Literal[False] = False,
 ) -> _DjangoTaskDecorator: ...
 @overload
@@ -430,6 +444,7 @@ def django_task(
     max_attempts: int | None = None,
     retry_on: tuple[type[BaseException], ...] | None = None,
     backoff: Backoff | None = None,
+    timeout: float | None = None,
     takes_context: Literal[True],
 ) -> _DjangoContextTaskDecorator: ...
 def django_task(
@@ -443,14 +458,15 @@ def django_task(
     max_attempts: int | None = None,
     retry_on: tuple[type[BaseException], ...] | None = None,
     backoff: Backoff | None = None,
+    timeout: float | None = None,
     takes_context: bool = False,
 ) -> _DjangoTaskDecorator | _DjangoContextTaskDecorator:
     """Django's ``@django.tasks.task``, typed with our backends' options.
 
     It builds the task as Django's decorator does, with the backend's ``task_class`` (ours:
     ``DjangoTask``, of Django's dialect), passing ``enqueue_on_commit``, ``unique_key``,
-    ``unique_while_running`` and the retry options (``max_attempts``, ``retry_on``,
-    ``backoff``) on as keyword arguments, as Django 6.1's decorator passes any.
+    ``unique_while_running``, the retry options (``max_attempts``, ``retry_on``,
+    ``backoff``) and ``timeout`` on as keyword arguments, as Django 6.1's decorator passes any.
     django-stubs types Django's decorator without them, so
     ``@django.tasks.task(enqueue_on_commit=False)`` is a type error where
     ``@django_task(enqueue_on_commit=False)`` is not.
@@ -466,6 +482,7 @@ def django_task(
                 ("max_attempts", max_attempts, None),
                 ("retry_on", retry_on, None),
                 ("backoff", backoff, None),
+                ("timeout", timeout, None),
             )
             if value is not unset
         }
@@ -564,6 +581,17 @@ def _validate_priority(priority: Any) -> None:
         raise InvalidTaskError(
             f"Priority {priority!r} is invalid: priority must be a whole number between "
             f"{MIN_PRIORITY} and {MAX_PRIORITY}."
+        )
+
+
+def _validate_timeout(timeout: Any) -> None:
+    """None, or a finite number of seconds above zero (not a bool)."""
+    if timeout is None:
+        return
+    if type(timeout) not in (int, float) or not 0 < timeout < float("inf"):
+        raise InvalidTaskError(
+            f"timeout {timeout!r} is invalid; it must be a number of seconds greater than zero, "
+            f"or None for the backend's default."
         )
 
 

@@ -74,7 +74,7 @@ class BrokenValidateBackend(DummyBackend):
     """Raises from validate_task(), reading an attribute tasks do not have."""
 
     def validate_task(self, task: TaskProtocol[Any, Any]) -> None:
-        if getattr(task, "timeout") > 10:  # noqa: B009  # Raises AttributeError on purpose.
+        if getattr(task, "time_limit") > 10:  # noqa: B009  # Raises AttributeError on purpose.
             super().validate_task(task)
 
 

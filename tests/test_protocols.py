@@ -40,6 +40,7 @@ class StandaloneBackend:
     supports_async_task: bool = False
     supports_get_result: bool = False
     supports_priority: bool = False
+    supports_timeout: bool = False
     options_schema: ClassVar[type[BaseModel]] = NoOptions
 
     def __init__(self, alias: str, params: Mapping[str, Any]) -> None:

@@ -180,6 +180,25 @@ def test_priority_bounds_are_allowed(priority: int) -> None:
     assert test_tasks.noop.using(priority=priority).priority == priority
 
 
+@pytest.mark.parametrize("timeout", [0, -1, -0.5, float("inf"), float("nan"), True, "30"])
+def test_timeout_is_a_number_of_seconds_above_zero_in_both_dialects(timeout: Any) -> None:
+    message = (
+        f"timeout {timeout!r} is invalid; it must be a number of seconds greater than zero, or "
+        f"None for the backend's default."
+    )
+    with pytest.raises(InvalidTaskError, match=re.escape(message)):
+        task(timeout=timeout)(test_tasks.noop.func)
+    with pytest.raises(InvalidTaskError, match=re.escape(message)):
+        django_tasks.django_task(timeout=timeout)(test_tasks.noop.func)
+
+
+def test_timeout_is_kept_by_both_dialects() -> None:
+    assert test_tasks.noop.timeout is None
+    assert task(timeout=2)(test_tasks.noop.func).timeout == 2
+    declared = django_tasks.django_task(timeout=0.5)(test_tasks.noop.func)
+    assert (type(declared).__name__, declared.timeout) == ("DjangoTask", 0.5)
+
+
 def test_queue_name_must_be_a_non_empty_string() -> None:
     with pytest.raises(
         InvalidTaskError,

@@ -104,6 +104,7 @@ CAPABILITY_COLUMNS = (
     "supports_async_task",
     "supports_get_result",
     "supports_priority",
+    "supports_timeout",
 )
 
 

@@ -111,6 +111,9 @@ class BaseTaskBackend(BackendBase, ABC):
     # asked to stop through its context?
     supports_cancel: bool = False
 
+    # Is a task that runs past its timeout recorded FAILED with TaskTimeoutError?
+    supports_timeout: bool = False
+
     options_schema: ClassVar[type[BaseModel]] = NoOptions
     """The pydantic model that validates this backend's OPTIONS."""
 

@@ -196,6 +196,10 @@ class TaskBackendProtocol(Protocol):
         """Is a task with a higher priority started before one with a lower priority?"""
 
     @property
+    def supports_timeout(self) -> bool:
+        """Is a task that runs past its timeout recorded FAILED with TaskTimeoutError?"""
+
+    @property
     def options_schema(self) -> type[BaseModel]:
         """The pydantic model that validates the backend's OPTIONS."""
 

@@ -39,6 +39,7 @@ CAPABILITIES = (
     "supports_schedules",
     "supports_retries",
     "supports_cancel",
+    "supports_timeout",
 )
 """The capability flags a backend declares."""
 

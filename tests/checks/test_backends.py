@@ -73,7 +73,7 @@ def test_a_backend_whose_validate_task_raises() -> None:
     assert run_checks() == [
         checks.Error(
             "Backend 'default' raised in validate_task() for this task: "
-            "AttributeError: 'Task' object has no attribute 'timeout'.",
+            "AttributeError: 'Task' object has no attribute 'time_limit'.",
             hint="The backend class raised; django_tasks.tasks['default']"
             ".validate_task(tests.checks.support.send_report) raises it again, with its traceback.",
             obj="tests.checks.support.send_report",

@@ -209,6 +209,7 @@ def test_the_report_describes_the_run(reports: Reports) -> None:
         "supports_priority": True,
         "supports_retries": False,
         "supports_cancel": False,
+        "supports_timeout": False,
     }
     assert set(report.requirements) == {rule.id for rule in catalogue()}
     # Without supports_defer, the negative requirement is checked instead of the positive one.
@@ -247,7 +248,7 @@ def test_the_readme_capability_table_is_generated_from_the_reports(reports: Repo
         backend_class = import_backend_class("default", target.backend)
         flags = [getattr(backend_class, name) for name in CAPABILITY_COLUMNS]
         row = next(line for line in table.splitlines() if f"| {target.label} |" in line)
-        assert [cell.strip() == "yes" for cell in row.split("|")[2:6]] == flags
+        assert [cell.strip() == "yes" for cell in row.split("|")[2:7]] == flags
     if UPDATE_DOCS:
         readme.write_text(text[: match.start(2)] + table + text[match.end(2) :], encoding="utf-8")
     else:

@@ -109,3 +109,23 @@ ODD_ERRORS: dict[str, Callable[[], Exception]] = {
 def fail_oddly(kind: str) -> None:
     """Raise an exception whose text or class is hard to store: see ODD_ERRORS."""
     raise ODD_ERRORS[kind]()
+
+
+@task(timeout=0.5)
+def overrun(seconds: float) -> float:
+    """Sleep past its timeout of half a second (unless ``seconds`` is shorter)."""
+    time.sleep(seconds)
+    return seconds
+
+
+@task(timeout=0.05)
+def overrun_briefly() -> None:
+    """Sleep well past its timeout of 50 ms: many of them test that timeouts leak nothing."""
+    time.sleep(30)
+
+
+@task
+def kill_own_process(ledger: str) -> None:
+    """Record that it started, then kill the process it runs in (a poison task)."""
+    record.call(ledger, "poison")
+    os.kill(os.getpid(), 9)

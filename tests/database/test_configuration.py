@@ -44,7 +44,8 @@ def ids(messages: Any) -> list[str]:
             "TASKS['default']['OPTIONS']['LEASE']: Unknown option 'LEASE'; backend "
             "'django_tasks.backends.database.DatabaseBackend' takes 'DATABASE', 'LEASE_SECONDS', "
             "'HEARTBEAT_SECONDS', 'MAX_ATTEMPTS', 'RETRY_ON', 'BACKOFF_SECONDS', "
-            "'BACKOFF_MAX_SECONDS', 'BACKOFF_JITTER', 'NOTIFY', 'MAX_JSON_BYTES' and 'SCHEDULES'. "
+            "'BACKOFF_MAX_SECONDS', 'BACKOFF_JITTER', 'NOTIFY', 'MAX_JSON_BYTES', 'SCHEDULES' "
+            "and 'TIMEOUT'. "
             "Remove it.",
         ),
         (
@@ -280,6 +281,15 @@ def test_w022_notify_needs_psycopg_3(monkeypatch: pytest.MonkeyPatch) -> None:
             "argument --max-tasks: '-3' is invalid; it must be a whole number above 0",
         ),
         (
+            ["--max-tasks-per-child", "10"],
+            "--max-tasks-per-child 10 needs --pool process; the thread pool has no child "
+            "processes to replace.",
+        ),
+        (
+            ["--pool", "fork"],
+            "argument --pool: invalid choice: 'fork' (choose from",
+        ),
+        (
             ["--reload", "--batch"],
             "--reload cannot be combined with --batch or --max-tasks: the reloader keeps the "
             "worker running until it is stopped.",
@@ -316,6 +326,8 @@ def test_db_worker_help_documents_every_option(capsys: pytest.CaptureFixture[str
         "--max-tasks",
         "--worker-id",
         "--concurrency",
+        "--pool",
+        "--max-tasks-per-child",
         "--reload",
         "--no-reload",
         "--no-startup-delay",
@@ -391,3 +403,21 @@ def test_the_retry_defaults_come_from_the_options() -> None:
     assert [policy.backoff(attempt) for attempt in (1, 2, 3)] == [2.0, 4.0, 5.0]
     default = backend_with().retry_defaults
     assert (default.max_attempts, default.retry_on) == (3, ())
+
+
+@pytest.mark.parametrize("timeout", [0.0, -1.5])
+def test_e029_a_timeout_of_zero_or_less(timeout: float) -> None:
+    backend = backend_with("default", TIMEOUT=timeout)
+    message = (
+        f"TASKS['default']['OPTIONS']['TIMEOUT'] is {timeout!r}; it must be a number of seconds "
+        f"greater than zero, or None for no limit."
+    )
+    assert [(m.id, m.msg) for m in backend.check() if m.id == "django_tasks.E029"] == [
+        ("django_tasks.E029", message)
+    ]
+    assert "django_tasks.E029" not in ids(backend_with("default", TIMEOUT=2.5).check())
+    with (
+        override_settings(TASKS=tasks_setting("default", TIMEOUT=timeout)),
+        pytest.raises(CommandError, match=re.escape(message)),
+    ):
+        call_command("db_worker", "--skip-checks")

@@ -6,6 +6,10 @@ Django's ``@task`` its ``task_class``; the tests switch ``default`` to the backe
 one, which our backends take too; ``add`` is a task of our 0.6.1 dialect, beside them.
 """
 
+import time
+from collections.abc import Callable
+from typing import Any, cast
+
 from django.tasks import Task, TaskContext, task
 
 import django_tasks as ours
@@ -58,3 +62,16 @@ def flaky_django(context: TaskContext, fail_times: int) -> int:  # type: ignore[
     if context.attempt <= fail_times:
         raise ValueError(f"attempt {context.attempt} fails")
     return int(context.attempt)
+
+
+# django-stubs types Django's @task without our backend's options, such as timeout.
+_half_a_second: "Callable[[Callable[[float], float]], Task[[float], float]]" = cast(Any, task)(
+    timeout=0.5
+)
+
+
+@_half_a_second
+def overrun(seconds: float) -> float:
+    """Sleep past its timeout of half a second, which Django's @task passes to task_class."""
+    time.sleep(seconds)
+    return seconds

@@ -14,9 +14,9 @@ import django_tasks
 from django_tasks import ResultStatus
 from django_tasks.backends.database import DatabaseBackend
 from django_tasks.backends.database.models import DBTaskResult
-from django_tasks.exceptions import ResultDoesNotExist
+from django_tasks.exceptions import ResultDoesNotExist, TaskTimeoutError
 from tests.database.conftest import StartWorker
-from tests.django6.tasks import attempt_number, explode, multiply, plain_multiply
+from tests.django6.tasks import attempt_number, explode, multiply, overrun, plain_multiply
 from tests.tasks import add
 
 pytestmark = pytest.mark.transactional
@@ -85,3 +85,16 @@ def test_the_same_project_uses_the_0_6_1_api_on_the_same_alias_and_rows(
 
     call_command("prune_db_task_results", "--min-age-days", "0", verbosity=0)
     assert DBTaskResult.objects.using(alias).count() == 0
+
+
+def test_a_django_task_past_its_timeout_is_killed_and_reads_back_with_the_timeout_error(
+    backend: DatabaseBackend, start_worker: StartWorker
+) -> None:
+    late = overrun.enqueue(60)
+    worker = start_worker("--pool", "process", "--batch")
+    assert worker.wait() == 0, worker.output()
+    result = overrun.get_result(late.id)
+    assert str(result.status) == TaskResultStatus.FAILED.value
+    (error,) = result.errors
+    assert error.exception_class is TaskTimeoutError
+    assert issubclass(error.exception_class, TimeoutError)

@@ -21,6 +21,7 @@ FLAGS = (
     "supports_priority",
     "supports_retries",
     "supports_cancel",
+    "supports_timeout",
 )
 CHECK_ID = re.compile(r"^[A-Za-z_][\w.]*\.[A-Z]\d{3}$")
 

@@ -78,6 +78,17 @@ def test_priority_is_a_whole_number_between_minus_100_and_100(suite: Suite) -> N
                 assert w.task(priority=priority)(plain_function).priority == priority
 
 
+@requirement("TASK-DECL-012")
+def test_a_timeout_is_none_or_seconds_above_zero(suite: Suite) -> None:
+    with clause("TASK-DECL-012"):
+        assert noop.timeout is None
+        assert w.task(timeout=2.5)(plain_function).timeout == 2.5
+    invalid: list[Any] = [0, -1, float("inf"), True, "30"]
+    for timeout in invalid:
+        with clause("TASK-DECL-012"), pytest.raises(w.InvalidTask):
+            w.task(timeout=timeout)(plain_function)
+
+
 @requirement("TASK-DECL-005")
 def test_a_task_uses_the_default_queue_and_backend(suite: Suite) -> None:
     with clause("TASK-DECL-005"):

@@ -104,6 +104,9 @@ class DatabaseBackend(BaseTaskBackend):
     # Can a task be cancelled (cancel())?
     supports_cancel: bool = True
 
+    # Is a task that runs past its timeout recorded FAILED with TaskTimeoutError?
+    supports_timeout: bool = True
+
     options_schema: ClassVar[type[DatabaseOptions]] = DatabaseOptions
     options: DatabaseOptions
 

@@ -71,6 +71,12 @@ def check_backend(
                 obj=f"{where}['OPTIONS']['RETRY_ON']",
                 id="django_tasks.E027",
             )
+    if backend.options.TIMEOUT is not None and backend.options.TIMEOUT <= 0:
+        yield checks.Error(
+            timeout_option_message(backend),
+            hint="Set TIMEOUT to a number of seconds above 0, or to None for no limit.",
+            id="django_tasks.E029",
+        )
     if not settings.USE_TZ:
         yield checks.Error(
             f"{where} uses the database backend, which needs USE_TZ = True: it compares "
@@ -79,6 +85,14 @@ def check_backend(
             id="django_tasks.E022",
         )
     yield from _check_database(backend, where, databases)
+
+
+def timeout_option_message(backend: "DatabaseBackend") -> str:
+    """Why OPTIONS["TIMEOUT"] (zero or less) is refused, by the check and by db_worker."""
+    return (
+        f"TASKS[{backend.alias!r}]['OPTIONS']['TIMEOUT'] is {backend.options.TIMEOUT!r}; it must "
+        f"be a number of seconds greater than zero, or None for no limit."
+    )
 
 
 def _check_database(

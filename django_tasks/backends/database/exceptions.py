@@ -2,7 +2,12 @@
 
 from django_tasks.exceptions import StorageError, TaskException
 
-__all__ = ["LeaseExpiredError", "StorageError", "UnreadableResultError"]
+__all__ = [
+    "ChildProcessDiedError",
+    "LeaseExpiredError",
+    "StorageError",
+    "UnreadableResultError",
+]
 """StorageError is django_tasks.exceptions.StorageError, which other backends record too; it
 is importable from here as before."""
 
@@ -14,3 +19,7 @@ class LeaseExpiredError(TaskException):
 class UnreadableResultError(TaskException, ValueError):
     """A stored result holds a value that cannot be read: a time outside the years Python's
     datetime holds, or a status that is none of ResultStatus."""
+
+
+class ChildProcessDiedError(TaskException):
+    """The process running the task (db_worker --pool process) died on its last attempt."""

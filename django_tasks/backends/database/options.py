@@ -97,6 +97,12 @@ class DatabaseOptions(BaseModel):
                                   "time_zone": "Europe/Paris"}}
     """
 
+    TIMEOUT: Annotated[float, Field(allow_inf_nan=False)] | None = None
+    """The timeout of the tasks that set none (``@task(timeout=...)``), in seconds; None for
+    no limit. Above zero (checked as django_tasks.E029). A task that runs longer is recorded
+    FAILED with TaskTimeoutError: killed under ``db_worker --pool process``, left to run on in
+    its thread under the thread pool (see the README, "Timeouts")."""
+
     @model_validator(mode="after")
     def _heartbeat_within_lease(self) -> Self:
         if self.HEARTBEAT_SECONDS * 2 > self.LEASE_SECONDS:

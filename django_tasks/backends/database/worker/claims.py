@@ -40,6 +40,10 @@ class Claim:
     cancelled: bool = False
     """The lease was lost before the task started: it must not start."""
     started: float = 0.0
+    row: ClaimedRow | None = None
+    """The row as claimed: what a child process of the process pool builds the task from."""
+    timed_out: BaseException | None = None
+    """The TaskTimeoutError recorded when the task ran past its timeout."""
 
 
 def claim(

@@ -75,19 +75,23 @@ class Leases:
         return bool(self._dropped)
 
     def drop(self, claim: Claim) -> None:
-        """A claim the executor did not start, its lease lost: give it back at the next step
-        (from a runner thread)."""
+        """A claim the executor did not start, its lease lost, or whose child process died
+        (process pool): give it back at the next step (from a runner thread)."""
         self._dropped.append(claim)
 
-    def release_dropped(self) -> int:
-        """Give back the claims that executors skipped, if they are still this worker's;
-        return how many went back."""
-        dropped = []
+    def release_dropped(self) -> tuple[int, int]:
+        """Give back the claims that executors skipped (their leases were lost), if they are
+        still this worker's, and those whose child process died (process pool), which alone
+        keep their attempt counted; return how many of each went back."""
+        dropped: dict[bool, list[str]] = {False: [], True: []}
         while self._dropped:
             claim = self._dropped.popleft()
             self.let_go(claim.row_id)
-            dropped.append(claim.row_id)
-        return self.release(dropped, started=False) if dropped else 0
+            dropped[claim.state != ClaimState.UNSTARTED].append(claim.row_id)
+        unstarted, started = (
+            self.release(ids, started=started) if ids else 0 for started, ids in dropped.items()
+        )
+        return unstarted, started
 
     def release(self, ids: list[str], *, started: bool) -> int:
         """Hand rows back to the queue (see Queries.release); return how many went back."""

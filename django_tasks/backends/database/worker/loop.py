@@ -30,6 +30,7 @@ from django_tasks.backends.database.worker.outbox import (
     rejection_finish,
 )
 from django_tasks.backends.database.worker.pacing import Pacing
+from django_tasks.backends.database.worker.processes import PoolOptions, ProcessPool
 from django_tasks.backends.database.worker.reporting import Tally, log_summary
 from django_tasks.backends.database.worker.stopping import (
     STOP_NOW_SECONDS,
@@ -69,6 +70,13 @@ class WorkerOptions:
     metrics_port: int | None = None
     """Serve this worker's Prometheus counters on this port (metrics.WorkerMetrics)."""
 
+    pool: str = "thread"
+    """Where tasks run: "thread" (threads.py) or "process" (processes.py)."""
+    max_tasks_per_child: int | None = None
+    """With the process pool: replace a child process after this many tasks."""
+    verbosity: int | None = None
+    """The verbosity configure_logging() was given (None: the project configures logging)."""
+
 
 class Worker:
     """Runs the tasks of one DatabaseBackend until told to stop. See the package docstring."""
@@ -91,7 +99,7 @@ class Worker:
         self._outbox = Outbox(self._outcome_written)
         self._alarm = Alarm()
         self._stopper = Stopper(self._alarm.wake, self._give_up)
-        self._executor = Executor(options.concurrency, type(backend), self._store, self._drop)
+        self._executor = self._make_executor()
         self._signals = 0
         self._stopping = False
         self._claiming = True
@@ -112,6 +120,19 @@ class Worker:
         """A metrics.WorkerMetrics with --metrics-port (prometheus_client is optional)."""
         self._scheduler = Scheduler(backend, discover_schedules(backend))
 
+    def _make_executor(self) -> Executor:
+        args = (self.options.concurrency, type(self.backend), self._store, self._drop)
+        timeout = self.backend.options.TIMEOUT
+        if self.options.pool == "thread":
+            return Executor(*args, timeout=timeout)
+        pool = PoolOptions(
+            backend_alias=self.backend.alias,
+            max_tasks_per_child=self.options.max_tasks_per_child,
+            max_attempts=self.backend.options.MAX_ATTEMPTS,
+            verbosity=self.options.verbosity,
+        )
+        return ProcessPool(*args, timeout=timeout, options=pool)
+
     def run(self) -> int:
         """Work until stopped; return the exit status (0, or 1 after a forced stop)."""
         bound_connection(self.alias)
@@ -123,11 +144,12 @@ class Worker:
         restore = install_signal_handlers(self._on_signal, self._stopper)
         self._executor.start()
         logger.info(
-            "Worker started id=%s backend=%s queues=%s concurrency=%s",
+            "Worker started id=%s backend=%s queues=%s concurrency=%s pool=%s",
             self.options.worker_id,
             self.backend.alias,
             "*" if self.options.queues is None else ",".join(self.options.queues),
             self.options.concurrency,
+            self.options.pool,
         )
         status = None
         try:
@@ -167,7 +189,10 @@ class Worker:
 
     def _step(self) -> None:
         self._listen()  # Before claiming: a task enqueued after the claim wakes the worker.
-        self.tally.handed_back += self._leases.release_dropped()
+        unstarted, started = self._leases.release_dropped()
+        self.tally.handed_back += unstarted + started
+        if started:
+            self._pacing.notified()  # Tasks are back in the queue: look again (--batch too).
         self._flush()
         if time.monotonic() >= self._leases.next_heartbeat:
             self._presence.beat()  # The worker's own heartbeat row (presence.py).
@@ -242,6 +267,7 @@ class Worker:
 
     def _claim_limit(self) -> int:
         active = self._leases.count(ClaimState.UNSTARTED, ClaimState.STARTED)
+        active += self._executor.overrunning  # Threads still running a task that timed out.
         return self._pacing.limit(
             active=active, claimed=self.tally.claimed, pace=self._executor.pace
         )
@@ -256,7 +282,7 @@ class Worker:
             logger.exception("Unexpected error reading the row of task id=%s.", row.id)
             self._reject(row, e)
             return
-        claimed = Claim(row.id, row.attempts, result, lease_until)
+        claimed = Claim(row.id, row.attempts, result, lease_until, row=row)
         self._leases.hold(claimed)
         self._executor.submit(claimed)
 

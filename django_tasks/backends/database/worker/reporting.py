@@ -39,15 +39,17 @@ def log_summary(tally: Tally, *, worker_id: str, status: int | None, uptime: flo
     )
 
 
-def configure_logging(verbosity: int) -> None:
-    """Show the worker's log lines on stderr, unless the project has configured logging for
-    ``django_tasks`` (or the root logger): verbosity 0 shows warnings and errors, 1 also a
-    line per finished task, 2 and 3 also a line per started task."""
+def configure_logging(verbosity: int) -> int | None:
+    """Show the worker's log lines on stderr (its process pool's children call it too), unless
+    the project has configured logging for ``django_tasks`` (or the root logger): verbosity 0
+    shows warnings and errors, 1 also a line per finished task, 2 and 3 also a line per started
+    task. Return ``verbosity``, or None if the project configures logging."""
     tasks_logger = logging.getLogger("django_tasks")
     if tasks_logger.hasHandlers():
-        return
+        return None
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     tasks_logger.addHandler(handler)
     levels = {0: logging.WARNING, 1: logging.INFO}
     tasks_logger.setLevel(levels.get(verbosity, logging.DEBUG))
+    return verbosity

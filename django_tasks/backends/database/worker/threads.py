@@ -5,8 +5,8 @@ overlap well, and a thread shares the worker's imported code and warm state. Eac
 its own Django database connections, as a request would. CPU-bound work is held back by the
 GIL: run more worker processes for it (one per core), which is also how a team scales a
 worker past one machine. Coroutine tasks run in their thread's own event loop.
-Processes would isolate crashes and allow killing a task (per-task timeouts, on the roadmap);
-this module is the one place that would change.
+``db_worker --pool process`` runs them in child processes instead (processes.py, a subclass
+of this class whose runner threads each supervise a child).
 
 Two kinds of threads:
 
@@ -28,13 +28,16 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from django_tasks.backends.database.worker.claims import Claim, ClaimState
+from django_tasks.backends.database.worker.timeouts import Timekeeper, timeout_of
+from django_tasks.exceptions import TaskTimeoutError
 from django_tasks.execution import Outcome, finish_task, run_task, send_finished
 from django_tasks.results import AnyResult
 from django_tasks.signals import task_started
@@ -57,11 +60,20 @@ class Executor:
         sender: type,
         store: Store,
         dropped: Callable[[Claim], None],
+        *,
+        timeout: float | None = None,
     ) -> None:
         self.concurrency = concurrency
         self.sender = sender
         self._store = store
         self._dropped = dropped
+        self.timeout = timeout
+        """The backend's OPTIONS["TIMEOUT"]: the timeout of tasks that set none."""
+        self._claim_lock = threading.Lock()
+        """Held while a claim becomes FINISHED: its runner and the timekeeper may race to it."""
+        self._timekeeper = Timekeeper[Claim](self._overran)
+        self.overrunning = 0
+        """Runner threads still running a task recorded as timed out (thread pool only)."""
         self._ready: queue.SimpleQueue[Claim | None] = queue.SimpleQueue()
         self._stored: queue.SimpleQueue[tuple[Claim, Outcome] | None] = queue.SimpleQueue()
         self._room = threading.BoundedSemaphore(MAX_UNFINISHED)
@@ -110,6 +122,7 @@ class Executor:
         if wait:
             for thread in self._finishers:
                 thread.join()
+        self._timekeeper.close()
 
     def _thread(self, target: Callable[[], None], name: str) -> threading.Thread:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -119,7 +132,7 @@ class Executor:
     # Runners.
 
     def _run_claims(self) -> None:
-        try:
+        with self._runner() as run:
             while True:
                 claim = self._ready.get()
                 if claim is None:
@@ -127,7 +140,14 @@ class Executor:
                 if claim.cancelled or time.monotonic() >= claim.lease_until:
                     self._dropped(claim)
                     continue
-                self._run(claim)
+                run(claim)
+
+    @contextmanager
+    def _runner(self) -> Iterator[Callable[[Claim], None]]:
+        """What runs one runner thread's claims, for the thread's life: here the thread itself
+        (the process pool runs them in a child process of the thread's)."""
+        try:
+            yield self._run
         finally:
             connections.close_all()
 
@@ -137,6 +157,9 @@ class Executor:
         close_old_connections()
         claim.state = ClaimState.STARTED
         claim.started = time.perf_counter()
+        seconds = timeout_of(result.task, self.timeout)
+        if seconds is not None:
+            self._timekeeper.start(claim, seconds)
         try:
             now = timezone.now()
             result._update(started_at=now, last_attempted_at=now)
@@ -148,17 +171,63 @@ class Executor:
             else:
                 logger.exception("Error after task id=%s finished.", claim.row_id)
         finally:
+            if seconds is not None:
+                self._ended_in_thread(claim)
             close_old_connections()
 
     def _record(self, claim: Claim, result: AnyResult, outcome: Outcome) -> bool:
-        """run_task's record step: hand the outcome over, to be written and then signalled by
-        a finisher; False tells run_task that it is not signalled here."""
+        """run_task's record step: hand the outcome over (see _hand_over). False tells
+        run_task that it is not signalled here. An outcome that comes after the claim's
+        (a timed-out task that returned at last) is dropped."""
+        if self._done(claim):
+            self._hand_over(claim, outcome)
+        return False
+
+    def _done(self, claim: Claim, timed_out: BaseException | None = None) -> bool:
+        """Make the claim FINISHED, unless it is already (False): once per claim."""
+        with self._claim_lock:
+            if claim.state == ClaimState.FINISHED:
+                return False
+            claim.state = ClaimState.FINISHED
+            if timed_out is not None:
+                claim.timed_out = timed_out
+                self.overrunning += 1
+            return True
+
+    def _hand_over(self, claim: Claim, outcome: Outcome) -> None:
+        """The one way an attempt's outcome leaves the executor, whatever ended it (a return,
+        an exception, a timeout, a child process that died on its last attempt): to the
+        worker, which writes it (outbox.outcome_finish); a finisher then signals it."""
         seconds = time.perf_counter() - claim.started
         self.pace = seconds if self.pace is None else 0.8 * self.pace + 0.2 * seconds
-        claim.state = ClaimState.FINISHED
         self._room.acquire()
         self._store(claim, outcome)
-        return False
+
+    # Timeouts (thread pool: see timeouts.py).
+
+    def _overran(self, claim: Claim, seconds: float) -> None:
+        """The timekeeper's call: ``claim`` ran past its timeout of ``seconds``. Record the
+        attempt FAILED; its thread runs on, and its slot counts as busy until it returns."""
+        error = TaskTimeoutError.after(seconds, stopped=False)
+        if not self._done(claim, timed_out=error):
+            return  # It ended just in time.
+        logger.error(
+            "Task timed out id=%s path=%s timeout=%ss; its thread cannot be stopped and runs on.",
+            claim.row_id,
+            claim.result.task.module_path,
+            seconds,
+        )
+        self._hand_over(claim, Outcome.failed(error))
+
+    def _ended_in_thread(self, claim: Claim) -> None:
+        self._timekeeper.finish(claim)
+        with self._claim_lock:
+            if claim.timed_out is not None:
+                self.overrunning -= 1
+                logger.warning(
+                    "Task id=%s returned after its timeout; its outcome was dropped.",
+                    claim.row_id,
+                )
 
     # Finishers.
 

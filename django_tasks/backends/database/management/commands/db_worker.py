@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import autoreload
 
 from django_tasks.backends.database.backend import DatabaseBackend
+from django_tasks.backends.database.checks import timeout_option_message
 from django_tasks.backends.database.management.arguments import (
     add_backend_argument,
     database_backend,
@@ -91,9 +92,25 @@ class Command(BaseCommand):
             type=_positive(int),
             default=1,
             metavar="N",
-            help="How many tasks run at once in this worker, each in its own thread (so with "
-            "its own database connection). Threads suit tasks that wait on I/O; for "
-            "CPU-bound tasks run more workers. Default: 1.",
+            help="How many tasks run at once in this worker, each in its own thread, or "
+            "child process with --pool process (so with its own database connection). "
+            "Default: 1.",
+        )
+        parser.add_argument(
+            "--pool",
+            choices=["thread", "process"],
+            default="thread",
+            help="Where tasks run: 'thread' (threads of the worker: light, suits tasks that "
+            "wait on I/O; a timeout cannot stop a thread) or 'process' (a child process per "
+            "slot: a task past its timeout is killed, a task that crashes its process takes "
+            "no other task with it, CPU-bound tasks use every core). Default: thread.",
+        )
+        parser.add_argument(
+            "--max-tasks-per-child",
+            type=_positive(int),
+            metavar="N",
+            help="With --pool process: replace a child process after it has run N tasks "
+            "(returns the memory that tasks leak). Default: no limit.",
         )
         parser.add_argument(
             "--metrics-port",
@@ -111,7 +128,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        configure_logging(options["verbosity"])
+        verbosity = configure_logging(options["verbosity"])
         backend = database_backend(
             options["backend_name"], "db_worker runs only the tasks of a DatabaseBackend"
         )
@@ -127,7 +144,17 @@ class Command(BaseCommand):
             worker_id=self._worker_id(options["worker_id"]),
             concurrency=options["concurrency"],
             metrics_port=options["metrics_port"],
+            pool=options["pool"],
+            max_tasks_per_child=options["max_tasks_per_child"],
+            verbosity=verbosity,
         )
+        if options["max_tasks_per_child"] is not None and options["pool"] != "process":
+            raise CommandError(
+                f"--max-tasks-per-child {options['max_tasks_per_child']} needs --pool process; "
+                f"the thread pool has no child processes to replace."
+            )
+        if backend.options.TIMEOUT is not None and backend.options.TIMEOUT <= 0:
+            raise CommandError(timeout_option_message(backend))
         if options["reload"]:
             if options["batch"] or options["max_tasks"]:
                 raise CommandError(
