@@ -21,7 +21,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("ids", nargs="+", metavar="ID", help="A task result id.")
-        add_backend_argument(parser)
+        add_backend_argument(parser, dest="backend")
 
     def handle(self, *args: Any, **options: Any) -> None:
         backend = database_backend(

@@ -21,7 +21,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        add_backend_argument(parser)
+        add_backend_argument(parser, dest="backend")
 
     def handle(self, *args: Any, **options: Any) -> None:
         backend = database_backend(options["backend"], "only its workers run schedules")
