@@ -207,6 +207,8 @@ def test_the_report_describes_the_run(reports: Reports) -> None:
         "supports_async_task": True,
         "supports_get_result": False,
         "supports_priority": True,
+        "supports_unique": False,
+        "supports_schedules": False,
         "supports_retries": False,
         "supports_cancel": False,
         "supports_timeout": False,
