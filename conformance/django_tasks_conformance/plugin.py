@@ -47,7 +47,7 @@ from django_tasks_conformance.report import TestOutcome
 from django_tasks_spec.dialects import Dialect
 from django_tasks_spec.requirements import CAPABILITIES, Requirement, catalogue
 
-FIXTURE_MODULES = ("tasks", "more_tasks", "async_tasks", "context_tasks")
+FIXTURE_MODULES = ("tasks", "more_tasks", "async_tasks", "context_tasks", "retry_tasks")
 """The kit's modules that declare tasks, in the dialect of the run (re-imported by each run)."""
 
 FEATURES = {

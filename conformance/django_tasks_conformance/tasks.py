@@ -16,7 +16,6 @@ if TYPE_CHECKING:  # The type checker reads them as tasks of our dialect...
     from django_tasks import task
 else:  # ...and they are declared in the dialect the backend under test speaks.
     task = words().task
-from django_tasks.exceptions import RetryTask
 
 
 @task
@@ -70,27 +69,3 @@ async def plain_coroutine_function() -> int:
 def plain_function() -> int:
     """Not a task: the suite declares it at run time."""
     return 1
-
-
-# Retries (suite/test_lifecycle.py), for backends that declare supports_retries.
-
-
-def no_wait(attempt: int) -> float:
-    """A backoff of no delay, so that the suite's run() finds the next attempt at once."""
-    return 0.0
-
-
-@task(takes_context=True, max_attempts=3, retry_on=(ValueError,), backoff=no_wait)
-def fails_until(context: Any, succeeding_attempt: int) -> int:
-    """Raise ValueError until the attempt ``succeeding_attempt``; return its number."""
-    if context.attempt < succeeding_attempt:
-        raise ValueError(f"attempt {context.attempt} fails")
-    return int(context.attempt)
-
-
-@task(takes_context=True, max_attempts=2)
-def asks_for_a_retry(context: Any) -> int:
-    """Raise RetryTask on the first attempt."""
-    if context.attempt == 1:
-        raise RetryTask("again", delay=0)
-    return int(context.attempt)

@@ -8,7 +8,7 @@ from django_tasks import ResultStatus
 from django_tasks.exceptions import RetryTask, TaskCancelled, TaskFinishedError
 from django_tasks_conformance import clause, needs, requirement
 from django_tasks_conformance.plugin import Suite
-from django_tasks_conformance.tasks import add, asks_for_a_retry, fails_until
+from django_tasks_conformance.tasks import add
 
 
 @requirement("TASK-RETRY-001", "TASK-RETRY-002")
@@ -16,6 +16,8 @@ from django_tasks_conformance.tasks import add, asks_for_a_retry, fails_until
 def test_a_task_that_fails_twice_then_succeeds_keeps_its_result_and_both_errors(
     suite: Suite,
 ) -> None:
+    from django_tasks_conformance.retry_tasks import fails_until  # See there.
+
     result = fails_until.enqueue(3)
     suite.run()
     done = suite.backend.get_result(result.id)
@@ -31,6 +33,8 @@ def test_a_task_that_fails_twice_then_succeeds_keeps_its_result_and_both_errors(
 @requirement("TASK-RETRY-003")
 @needs("execution", "get_result")
 def test_a_task_fails_only_after_its_last_attempt(suite: Suite) -> None:
+    from django_tasks_conformance.retry_tasks import fails_until  # See there.
+
     result = fails_until.enqueue(10)
     suite.run()
     done = suite.backend.get_result(result.id)
@@ -42,6 +46,8 @@ def test_a_task_fails_only_after_its_last_attempt(suite: Suite) -> None:
 @requirement("TASK-RETRY-004")
 @needs("execution", "get_result")
 def test_a_task_that_raises_retry_task_runs_again(suite: Suite) -> None:
+    from django_tasks_conformance.retry_tasks import asks_for_a_retry  # See there.
+
     result = asks_for_a_retry.enqueue()
     suite.run()
     done = suite.backend.get_result(result.id)
