@@ -6,10 +6,6 @@ Django's ``@task`` its ``task_class``; the tests switch ``default`` to the backe
 one, which our backends take too; ``add`` is a task of our 0.6.1 dialect, beside them.
 """
 
-import time
-from collections.abc import Callable
-from typing import Any, cast
-
 from django.tasks import Task, TaskContext, task
 
 import django_tasks as ours
@@ -50,28 +46,3 @@ def rollup(day: str) -> str:
 def add(a: int, b: int) -> int:
     """A task of the 0.6.1 dialect, beside Django's."""
     return a + b
-
-
-# Django 6.1's @task passes these on to our task_class; django-stubs types it without them
-# (django_tasks.django_task is the typed spelling).
-@task(  # type: ignore[call-overload, untyped-decorator]
-    takes_context=True, max_attempts=3, retry_on=(ValueError,), backoff=lambda attempt: 0
-)
-def flaky_django(context: TaskContext, fail_times: int) -> int:  # type: ignore[type-arg]  # Django's context, as a project declares it.
-    """Fail the first ``fail_times`` attempts (Django's @task with our retry options)."""
-    if context.attempt <= fail_times:
-        raise ValueError(f"attempt {context.attempt} fails")
-    return int(context.attempt)
-
-
-# django-stubs types Django's @task without our backend's options, such as timeout.
-_half_a_second: "Callable[[Callable[[float], float]], Task[[float], float]]" = cast(Any, task)(
-    timeout=0.5
-)
-
-
-@_half_a_second
-def overrun(seconds: float) -> float:
-    """Sleep past its timeout of half a second, which Django's @task passes to task_class."""
-    time.sleep(seconds)
-    return seconds

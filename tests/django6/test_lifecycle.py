@@ -8,7 +8,8 @@ from django.tasks import TaskResultStatus
 
 from django_tasks.backends.database import DatabaseBackend
 from tests.database.conftest import StartWorker
-from tests.django6.tasks import flaky_django, multiply
+from tests.django6.extension_tasks import flaky_django
+from tests.django6.tasks import multiply
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.transactional

@@ -16,7 +16,8 @@ from django_tasks.backends.database import DatabaseBackend
 from django_tasks.backends.database.models import DBTaskResult
 from django_tasks.exceptions import ResultDoesNotExist, TaskTimeoutError
 from tests.database.conftest import StartWorker
-from tests.django6.tasks import attempt_number, explode, multiply, overrun, plain_multiply
+from tests.django6.extension_tasks import overrun
+from tests.django6.tasks import attempt_number, explode, multiply, plain_multiply
 from tests.tasks import add
 
 pytestmark = pytest.mark.transactional
