@@ -16,7 +16,8 @@ from django_tasks_conformance.tasks import add
 def test_a_task_that_fails_twice_then_succeeds_keeps_its_result_and_both_errors(
     suite: Suite,
 ) -> None:
-    from django_tasks_conformance.retry_tasks import fails_until  # See there.
+    # Imported here: only backends with supports_retries can declare these tasks.
+    from django_tasks_conformance.retry_tasks import fails_until
 
     result = fails_until.enqueue(3)
     suite.run()
@@ -33,7 +34,8 @@ def test_a_task_that_fails_twice_then_succeeds_keeps_its_result_and_both_errors(
 @requirement("TASK-RETRY-003")
 @needs("execution", "get_result")
 def test_a_task_fails_only_after_its_last_attempt(suite: Suite) -> None:
-    from django_tasks_conformance.retry_tasks import fails_until  # See there.
+    # Imported here: only backends with supports_retries can declare these tasks.
+    from django_tasks_conformance.retry_tasks import fails_until
 
     result = fails_until.enqueue(10)
     suite.run()
@@ -46,7 +48,8 @@ def test_a_task_fails_only_after_its_last_attempt(suite: Suite) -> None:
 @requirement("TASK-RETRY-004")
 @needs("execution", "get_result")
 def test_a_task_that_raises_retry_task_runs_again(suite: Suite) -> None:
-    from django_tasks_conformance.retry_tasks import asks_for_a_retry  # See there.
+    # Imported here: only backends with supports_retries can declare these tasks.
+    from django_tasks_conformance.retry_tasks import asks_for_a_retry
 
     result = asks_for_a_retry.enqueue()
     suite.run()
