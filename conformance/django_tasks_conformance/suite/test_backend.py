@@ -10,21 +10,15 @@ from django_tasks_conformance.dialect import words
 from django_tasks_conformance.harness import ALIASES
 from django_tasks_conformance.plugin import Suite
 from django_tasks_conformance.tasks import add, plain_function
+from django_tasks_spec.requirements import CAPABILITIES
 
 w = words()
 """The words of the dialect the backend under test speaks."""
 
 FLAGS = ("supports_defer", "supports_async_task", "supports_get_result", "supports_priority")
-"""The flags of DEP 0014, which every backend declares."""
+"""The flags of DEP 0014, which every backend declares. This project's other CAPABILITIES a
+backend of Django's dialect may lack (it supports none of them)."""
 
-EXTENSION_FLAGS = (
-    "supports_unique",
-    "supports_schedules",
-    "supports_retries",
-    "supports_cancel",
-    "supports_timeout",
-)
-"""This project's flags: a backend of Django's dialect may lack them (it supports none)."""
 CHECK_ID = re.compile(r"^[A-Za-z_][\w.]*\.[A-Z]\d{3}$")
 
 
@@ -37,8 +31,7 @@ def test_the_backend_is_a_base_task_backend(suite: Suite) -> None:
 @requirement("TASK-CAP-001")
 def test_capability_flags_are_booleans_on_the_class_and_instance(suite: Suite) -> None:
     backend_class = type(suite.backend)
-    declared = [flag for flag in EXTENSION_FLAGS if hasattr(backend_class, flag)]
-    for flag in (*FLAGS, *declared):
+    for flag in (f for f in CAPABILITIES if f in FLAGS or hasattr(backend_class, f)):
         with clause("TASK-CAP-001"):
             assert type(getattr(backend_class, flag)) is bool, flag
             assert getattr(suite.backend, flag) is getattr(backend_class, flag), flag
