@@ -29,6 +29,8 @@ def main(argv: Sequence[str]) -> int:
     if options.report:
         sys.stdout.write(report.render(json.loads(Path(options.report).read_text())))
         return 0
+    if options.readme:
+        return _rewrite_readme(Path(options.readme))
     config = _config(options)
     missing = _services(config)
     if missing:
@@ -122,6 +124,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--profile", action="store_true", help="profile our draining worker")
     parser.add_argument("--report", metavar="FILE", help="print a stored result file")
+    parser.add_argument(
+        "--readme",
+        metavar="FILE",
+        help="rewrite the README's latest-results section from a stored result file",
+    )
     return parser
 
 
@@ -150,6 +157,28 @@ def _config(options: argparse.Namespace) -> Config:
         ours=options.ours.resolve(),
         quick=options.quick,
     )
+
+
+def _rewrite_readme(path: Path) -> int:
+    """Rewrite the README's results section from the run stored in ``path``."""
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        sys.stderr.write(f"--readme {str(path)!r}: not a readable results file ({e}).\n")
+        return 2
+    readme = REPO_DIR / "README.md"
+    try:
+        source = str(path.resolve().relative_to(REPO_DIR))
+    except ValueError:
+        source = str(path)
+    try:
+        text = report.rewrite_readme(readme.read_text(), report.readme_section(document, source))
+    except ValueError as e:
+        sys.stderr.write(f"{e}\n")
+        return 2
+    readme.write_text(text)
+    sys.stdout.write(f"Rewrote the results section of {readme.name} from {source}.\n")
+    return 0
 
 
 def _positive(text: str) -> int:

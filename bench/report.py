@@ -19,11 +19,29 @@ CELERY_OVERHEAD = 0.85
 
 
 def unit(workload: str) -> str:
-    if workload.startswith("latency") or workload.startswith("ceiling latency"):
+    if workload.startswith(("latency", "ceiling latency")) or workload.endswith(
+        (" wait", " per task")
+    ):
         return "ms"
     if workload.endswith(" boot") or workload.endswith(" insert"):
         return "s"
+    if workload.startswith("memory"):
+        return "MiB"
+    if workload == IDLE_STATEMENTS:
+        return "statements/s"
+    if workload == IDLE_CPU:
+        return "% of a core"
     return "tasks/s"
+
+
+IO = "io W=2x16"
+"""The I/O workload's row: 20 ms tasks, two workers of 16 threads (Celery: the pool's name
+follows ``io``, prefork or threads)."""
+IO_POOLS = ("prefork", "threads")
+IDLE_STATEMENTS = "idle statements/s per worker"
+IDLE_CPU = "idle server CPU"
+MEMORY_SMALL, MEMORY_LARGE = "memory RSS at N1", "memory RSS at N2"
+LOAD_LEVELS = (50, 80)
 
 
 def build(measurements: Measurements, meta: dict[str, Any]) -> dict[str, Any]:
@@ -104,7 +122,73 @@ def _value(key: tuple[str, str, str]) -> Callable[[dict[str, Any]], float | None
     return lambda document: median_of(document, *key)
 
 
+def _io_share(document: dict[str, Any]) -> float | None:
+    ideal = document["parameters"].get("io ideal")
+    rate = median_of(document, OURS, PG, IO)
+    return None if rate is None or not ideal else rate / ideal
+
+
+def _io_against_celery(document: dict[str, Any]) -> float | None:
+    ours = median_of(document, OURS, PG, IO)
+    pools = [median_of(document, CELERY, REDIS, f"io {pool} W=2x16") for pool in IO_POOLS]
+    best = max((rate for rate in pools if rate is not None), default=None)
+    return None if ours is None or not best else ours / best
+
+
+def _memory_growth(document: dict[str, Any]) -> float | None:
+    return _ratio((OURS, PG, MEMORY_LARGE), (OURS, PG, MEMORY_SMALL))(document)
+
+
 TARGETS = (
+    Target(
+        name="enqueue 1-by-1, ours on PostgreSQL / one-INSERT ceiling",
+        threshold=0.85,
+        at_least=True,
+        value=_ratio((OURS, PG, "enqueue 1-by-1"), (CEILING, PG, "enqueue 1-by-1")),
+        how="ratio of medians, same run",
+    ),
+    Target(
+        name="drain W=2, ours on PostgreSQL / batched ceiling",
+        threshold=0.5,
+        at_least=True,
+        value=_ratio((OURS, PG, "drain W=2"), (CEILING, PG, "drain batched")),
+        how="ratio of medians, same run",
+    ),
+    Target(
+        name="io 20 ms W=2x16, ours on PostgreSQL / ideal",
+        threshold=0.8,
+        at_least=True,
+        value=_io_share,
+        how="median rate over W x concurrency / 20 ms",
+    ),
+    Target(
+        name="io 20 ms: ours on PostgreSQL / Celery's best pool on Redis",
+        threshold=1,
+        at_least=True,
+        value=_io_against_celery,
+        how="ratio of medians; must be ahead of prefork and threads",
+    ),
+    Target(
+        name="load 80%: p99 wait, ours on PostgreSQL (ms)",
+        threshold=20,
+        at_least=False,
+        value=_value((OURS, PG, "load 80% p99 wait")),
+        how="median over runs of each run's p99",
+    ),
+    Target(
+        name="idle: statements/s per idle worker, ours on PostgreSQL",
+        threshold=1,
+        at_least=False,
+        value=_value((OURS, PG, IDLE_STATEMENTS)),
+        how="pg_stat_database xact_commit + xact_rollback, delta over the window / workers",
+    ),
+    Target(
+        name="memory: worker RSS at N2 / at N1 tasks, ours on PostgreSQL",
+        threshold=1.1,
+        at_least=False,
+        value=_memory_growth,
+        how="flat: growth under 10% (noise)",
+    ),
     Target(
         name="drain W=2, PostgreSQL: ours / django-tasks-db",
         threshold=5,
@@ -170,7 +254,7 @@ TARGETS = (
             how="ratio of medians; our overhead at most 15%",
         )
         for broker in (REDIS, RABBITMQ)
-        for workload in ("enqueue 1-by-1", "drain W=2", "io drain W=2")
+        for workload in ("enqueue 1-by-1", "drain W=2", "io prefork W=2x16")
     ),
 )
 
@@ -282,7 +366,18 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 SYSTEM_ORDER = {OURS: 0, DTDB: 1, OURS_CELERY: 2, CELERY: 3, CEILING: 4}
 STORE_ORDER = {PG: 0, SQLITE: 1, "mysql": 2, REDIS: 3, RABBITMQ: 4}
-WORKLOAD_ORDER = ("enqueue", "drain", "io drain", "latency", "history", "not succeeded")
+WORKLOAD_ORDER = (
+    "enqueue",
+    "drain",
+    "io",
+    "latency",
+    "load",
+    "idle",
+    "memory",
+    "history",
+    "retry",
+    "not succeeded",
+)
 
 
 def _row_order(row: dict[str, Any]) -> tuple[int, int, int, str]:
@@ -297,7 +392,10 @@ SUMMARY_COLUMNS = (
     ("drain W=1", "drain W=1"),
     ("drain W=2", "drain W=2"),
     ("boot W=2 (s)", "drain W=2 boot"),
-    ("10 ms I/O W=2", "io drain W=2"),
+    ("20 ms I/O W=2x16", "io"),
+    ("load 80% p99 wait (ms)", "load 80% p99 wait"),
+    ("idle stmts/s per worker", IDLE_STATEMENTS),
+    ("retry drain W=2", "retry drain W=2"),
     ("latency p50 / p95 (ms)", "latency"),
     ("history full / empty", "history"),
     ("not succeeded", "not succeeded"),
@@ -320,6 +418,14 @@ def _summary(document: dict[str, Any]) -> list[str]:
                     median_of(document, system, store, f"latency {q}") for q in ("p50", "p95")
                 )
                 cells.append("-" if p50 is None or p95 is None else f"{p50:.1f} / {p95:.1f}")
+            elif workload == "io":
+                rates = [
+                    median_of(document, system, store, name)
+                    for name in (IO, *(f"io {pool} W=2x16" for pool in IO_POOLS))
+                ]
+                cells.append(
+                    " / ".join(_number(r, "tasks/s") for r in rates if r is not None) or "-"
+                )
             elif workload == "history":
                 ratio = _history_ratio(system)(document) if store == PG else None
                 cells.append("-" if ratio is None else f"{ratio:.2f}")
@@ -337,10 +443,15 @@ def _summary(document: dict[str, Any]) -> list[str]:
 
 
 def _label(workload: str, document: dict[str, Any]) -> str:
-    rows = document["parameters"]["history rows"]
-    return workload.replace("history full", f"history {rows:,} finished rows").replace(
+    parameters = document["parameters"]
+    rows = parameters["history rows"]
+    label = workload.replace("history full", f"history {rows:,} finished rows").replace(
         "history empty", "history empty table"
     )
+    if "memory tasks" in parameters:
+        small, large = parameters["memory tasks"]
+        label = label.replace("N1", f"{small:,}").replace("N2", f"{large:,}")
+    return label
 
 
 def render(document: dict[str, Any]) -> str:
@@ -371,11 +482,22 @@ def render(document: dict[str, Any]) -> str:
     ]
     out += _table(["system", "store", "workload", "median", "all runs"], table)
     out += ["", "## Targets", ""]
-    out += _table(
+    out += _targets_table(document)
+    out += ["", "## Ours on PostgreSQL against the raw-SQL ceiling", ""]
+    out += _ceiling_table(document)
+    if document.get("plots"):
+        out += ["", "## Plots", ""] + [f"- {plot}" for plot in document["plots"]]
+    if document["errors"]:
+        out += ["", "## Errors", ""] + [f"- {error}" for error in document["errors"]]
+    return "\n".join(out) + "\n"
+
+
+def _targets_table(document: dict[str, Any]) -> list[str]:
+    return _table(
         ["target", "required", "measured", "verdict"],
         [
             [
-                t["target"],
+                _label(t["target"], document),
                 t["required"],
                 "-" if t["measured"] is None else f"{t['measured']:.2f}",
                 t["verdict"],
@@ -383,8 +505,10 @@ def render(document: dict[str, Any]) -> str:
             for t in document["targets"]
         ],
     )
-    out += ["", "## Ours on PostgreSQL against the raw-SQL ceiling", ""]
-    out += _table(
+
+
+def _ceiling_table(document: dict[str, Any]) -> list[str]:
+    return _table(
         ["figure", "ours", "ceiling", "limit", "closeness (100% = the limit)"],
         [
             [
@@ -397,6 +521,46 @@ def render(document: dict[str, Any]) -> str:
             for c in document["ceiling"]
         ],
     )
+
+
+README_START = "<!-- bench-results: written by ./dev bench --readme FILE.json; do not edit -->"
+README_END = "<!-- /bench-results -->"
+
+
+def readme_section(document: dict[str, Any], source: str) -> str:
+    """The README's latest-results section, every figure from the one run in ``document``
+    (``source``: the results file, as the README names it)."""
+    machine = document["machine"]
+    out = [
+        f"A {document['mode']} run of {document['duration_s']:,.0f} s, {document['started']}, "
+        f"on {machine.get('cpu', '?')} ({machine.get('memory', '?')}, "
+        f"{machine.get('system', '?')}, Python {machine.get('python', '?')}; load average "
+        f"{machine.get('load average at start', '?')} at the start). Raw data: `{source}`; "
+        f"`./dev bench --report {source}` prints every run and every setting.",
+        "",
+    ]
+    out += _summary(document)
+    out += ["", "Targets (ratios in the same run):", ""]
+    out += _targets_table(document)
+    out += ["", "Ours on PostgreSQL against the raw-SQL ceiling:", ""]
+    out += _ceiling_table(document)
+    plots = document.get("plots", [])
+    if plots:
+        out += ["", "Backlog under load: " + ", ".join(f"`{plot}`" for plot in plots) + "."]
     if document["errors"]:
-        out += ["", "## Errors", ""] + [f"- {error}" for error in document["errors"]]
+        out += ["", "Errors in this run:", ""] + [
+            f"- {error.splitlines()[0]}" for error in document["errors"]
+        ]
     return "\n".join(out) + "\n"
+
+
+def rewrite_readme(text: str, section: str) -> str:
+    """``text`` (the README) with what lies between the results markers replaced."""
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(
+            f"The README has no results section to rewrite: it needs the line {README_START!r} "
+            f"and, after it, {README_END!r}."
+        )
+    head = text[: start + len(README_START)]
+    return f"{head}\n{section}{text[end:]}"

@@ -6,12 +6,13 @@ workers, real servers, timings) are the benchmark's job (./dev bench), never the
 
 import re
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 
-from bench import report
+from bench import plot, report
 from bench.cli import _parser
-from bench.runner import Measurements
+from bench.runner import CEILING, Measurements
 
 META: dict[str, Any] = {
     "started": "2026-11-25T00:00:00Z",
@@ -44,8 +45,8 @@ ALL_TARGETS = {
     ("ours-celery", "redis", "enqueue 1-by-1"): [900.0],
     ("celery", "redis", "enqueue 1-by-1"): [1000.0],
     ("ours-celery", "redis", "drain W=2"): [1000.0, 1100.0],
-    ("ours-celery", "redis", "io drain W=2"): [190.0],
-    ("celery", "redis", "io drain W=2"): [200.0],
+    ("ours-celery", "redis", "io prefork W=2x16"): [190.0],
+    ("celery", "redis", "io prefork W=2x16"): [200.0],
     ("ours-celery", "rabbitmq", "enqueue 1-by-1"): [800.0],
     ("celery", "rabbitmq", "enqueue 1-by-1"): [1000.0],
 }
@@ -72,9 +73,106 @@ def test_each_target_is_judged_on_the_ratio_of_medians() -> None:
         (">= 0.85", 0.8, "FAIL"),  # RabbitMQ: enqueue 800 / 1000
     ]
     assert [t["target"] for t in document["targets"] if t["measured"] is None] == [
+        "enqueue 1-by-1, ours on PostgreSQL / one-INSERT ceiling",
+        "drain W=2, ours on PostgreSQL / batched ceiling",
+        "io 20 ms W=2x16, ours on PostgreSQL / ideal",
+        "io 20 ms: ours on PostgreSQL / Celery's best pool on Redis",
+        "load 80%: p99 wait, ours on PostgreSQL (ms)",
+        "idle: statements/s per idle worker, ours on PostgreSQL",
+        "memory: worker RSS at N2 / at N1 tasks, ours on PostgreSQL",
         "drain W=2, rabbitmq: ours on Celery / Celery",
-        "io drain W=2, rabbitmq: ours on Celery / Celery",
+        "io prefork W=2x16, rabbitmq: ours on Celery / Celery",
     ]
+
+
+ISSUE_20 = {
+    ("ours", "postgresql", "enqueue 1-by-1"): [1700.0],
+    (CEILING, "postgresql", "enqueue 1-by-1"): [2000.0],
+    ("ours", "postgresql", "drain W=2"): [5000.0],
+    (CEILING, "postgresql", "drain batched"): [20000.0],
+    ("ours", "postgresql", "io W=2x16"): [1300.0, 1400.0],
+    ("celery", "redis", "io prefork W=2x16"): [900.0],
+    ("celery", "redis", "io threads W=2x16"): [1450.0],
+    ("ours", "postgresql", "load 80% p99 wait"): [12.0, 25.0, 14.0],
+    ("ours", "postgresql", "idle statements/s per worker"): [1.2],
+    ("ours", "postgresql", "memory RSS at N1"): [60.0],
+    ("ours", "postgresql", "memory RSS at N2"): [63.0],
+}
+
+
+def test_the_targets_of_issue_20_are_ratios_of_figures_of_the_same_run() -> None:
+    meta = {**META, "parameters": {**META["parameters"], "io ideal": 1600.0}}
+
+    document = report.build(measured(ISSUE_20), meta)
+
+    verdicts = {
+        t["target"]: (round(t["measured"], 3), t["verdict"])
+        for t in document["targets"]
+        if t["measured"] is not None
+    }
+    assert verdicts == {
+        "enqueue 1-by-1, ours on PostgreSQL / one-INSERT ceiling": (0.85, "PASS"),  # a floor
+        "drain W=2, ours on PostgreSQL / batched ceiling": (0.25, "FAIL"),
+        "io 20 ms W=2x16, ours on PostgreSQL / ideal": (0.844, "PASS"),  # 1350 / 1600
+        # Behind Celery's better pool (threads), though ahead of prefork.
+        "io 20 ms: ours on PostgreSQL / Celery's best pool on Redis": (0.931, "FAIL"),
+        "load 80%: p99 wait, ours on PostgreSQL (ms)": (14.0, "PASS"),
+        "idle: statements/s per idle worker, ours on PostgreSQL": (1.2, "FAIL"),
+        "memory: worker RSS at N2 / at N1 tasks, ours on PostgreSQL": (1.05, "PASS"),
+    }
+
+
+def test_the_readme_section_is_rewritten_from_one_results_file() -> None:
+    meta = {
+        **META,
+        "duration_s": 100.0,
+        "parameters": {**META["parameters"], "io ideal": 1600.0},
+        "plots": ["bench/results/run-load.svg"],
+    }
+    document = report.build(measured(ISSUE_20), meta)
+    readme = (
+        "# Title\n\n### Latest results\n\n"
+        f"{report.README_START}\nold figures\n{report.README_END}\n\n## Next\n"
+    )
+
+    rewritten = report.rewrite_readme(
+        readme, report.readme_section(document, "bench/results/run.json")
+    )
+
+    assert "old figures" not in rewritten
+    assert rewritten.startswith(f"# Title\n\n### Latest results\n\n{report.README_START}\n")
+    assert rewritten.endswith(f"{report.README_END}\n\n## Next\n")
+    assert "Raw data: `bench/results/run.json`" in rewritten
+    assert re.search(
+        r"\| io 20 ms W=2x16, ours on PostgreSQL / ideal +\| >= 0.8 +\| 0.84 ", rewritten
+    )
+    assert "`bench/results/run-load.svg`" in rewritten
+    # Rewriting again from the same file changes nothing.
+    assert (
+        report.rewrite_readme(rewritten, report.readme_section(document, "bench/results/run.json"))
+        == rewritten
+    )
+
+
+def test_a_readme_without_the_markers_is_refused_saying_which() -> None:
+    with pytest.raises(ValueError, match="bench-results"):
+        report.rewrite_readme("# Title\n", "figures\n")
+
+
+def test_the_backlog_plot_is_an_svg_with_one_line_per_series() -> None:
+    svg = plot.backlog_svg(
+        "ours on postgresql <load>",
+        {"50%": [(0.0, 0.0), (1.0, 3.0), (2.0, 1.0)], "80%": [(0.0, 0.0), (2.0, 30.0)]},
+    )
+
+    root = ElementTree.fromstring(svg)
+    lines = root.findall("{http://www.w3.org/2000/svg}polyline")
+    assert len(lines) == 2
+    # The highest backlog (30) is at the top of the plot area, time 0 at its left edge.
+    last = lines[1].attrib["points"].split()
+    assert last[0] == f"{plot.LEFT:.1f},{plot.HEIGHT - plot.BOTTOM:.1f}"
+    assert last[1] == f"{plot.WIDTH - plot.RIGHT:.1f},{plot.TOP:.1f}"
+    assert "&lt;load&gt;" in svg
 
 
 def test_a_bulk_path_not_offered_fails_and_a_missing_figure_is_not_measured() -> None:
