@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bench import report
+from bench import plot, report
 from bench.config import FULL, QUICK, WORKLOADS, Config
 from bench.runner import LOG_DIR, Runner, pairs
 from bench.systems import BROKERS, DJANGO_STORES, REPO_DIR, all_systems
@@ -67,6 +67,13 @@ def main(argv: Sequence[str]) -> int:
             "stores": list(config.stores),
             "brokers": list(config.brokers),
             "io tasks per drain": config.io_n,
+            "io concurrency": config.io_concurrency,
+            "io ideal": config.io_ideal,
+            "load": f"capacity over {config.load_capacity_seconds:g} s, then "
+            f"{config.load_seconds:g} s at each of {list(config.load_levels)}% of it",
+            "idle": f"{config.idle_workers} workers for {config.idle_seconds:g} s",
+            "memory tasks": list(config.memory_tasks),
+            "retry tasks per drain": config.retry_n,
             "latency": f"{config.latency_count} probes, {config.latency_gap_ms:g} ms apart",
             "history rows": config.history_rows,
             "history tasks per drain": config.history_n,
@@ -76,10 +83,18 @@ def main(argv: Sequence[str]) -> int:
             "names": {key: system.name for key, system in systems.items()},
         },
     }
-    document = report.build(measurements, meta)
     RESULTS_DIR.mkdir(exist_ok=True)
     suffix = "-quick" if config.quick else ""
     path = RESULTS_DIR / f"{started_at.strftime('%Y%m%dT%H%M%SZ')}{suffix}.json"
+    backlog = {name: points for name, points in measurements.series.items() if name.endswith("%")}
+    if backlog:
+        svg = plot.write_backlog(
+            path.with_suffix(".load.svg"),
+            "Tasks enqueued and not finished, under open-loop load (% of capacity)",
+            backlog,
+        )
+        meta["plots"] = [str(svg.relative_to(REPO_DIR))]
+    document = report.build(measurements, meta)
     path.write_text(json.dumps(document, indent=1) + "\n")
     sys.stdout.write("\n" + report.render(document))
     sys.stdout.write(f"\nWritten to {path.relative_to(REPO_DIR)} in {meta['duration_s']} s.\n")
@@ -112,7 +127,27 @@ def _parser() -> argparse.ArgumentParser:
         type=_list(_choice(BROKERS)),
         help="for the Celery-based systems (default: redis,rabbitmq)",
     )
-    parser.add_argument("--io-n", type=_positive, help="tasks per I/O drain (full: 1000)")
+    parser.add_argument("--io-n", type=_positive, help="tasks per I/O drain (full: 8000)")
+    parser.add_argument(
+        "--io-concurrency", type=_positive, default=16, help="slots per I/O worker (default: 16)"
+    )
+    parser.add_argument(
+        "--load-seconds",
+        type=_positive,
+        help="seconds at each load level (full: 30; issue 20 asks for 60)",
+    )
+    parser.add_argument("--idle-workers", type=_positive, help="idle workers (full: 64; quick: 16)")
+    parser.add_argument(
+        "--idle-seconds",
+        type=_positive,
+        help="seconds the idle workers are measured (full: 30; issue 20 asks for 60)",
+    )
+    parser.add_argument(
+        "--memory-tasks",
+        type=_list(_positive),
+        help="the two task counts the worker's RSS is read at (full: 10000,200000)",
+    )
+    parser.add_argument("--retry-n", type=_positive, help="tasks per retry drain (full: 5000)")
     parser.add_argument("--workloads", type=_list(_choice(WORKLOADS)), help="default: all")
     parser.add_argument("--latency-count", type=_positive, help="latency probes (full: 200)")
     parser.add_argument("--latency-gap-ms", type=_positive, default=20, help="default: 20")
@@ -147,6 +182,15 @@ def _config(options: argparse.Namespace) -> Config:
         stores=tuple(pick("stores")),
         brokers=tuple(pick("brokers")),
         io_n=pick("io_n"),
+        io_concurrency=options.io_concurrency,
+        load_seconds=float(pick("load_seconds")),
+        load_capacity_seconds=sizes["load_capacity_seconds"],
+        load_levels=(50, 80),
+        idle_workers=pick("idle_workers"),
+        idle_seconds=float(pick("idle_seconds")),
+        memory_tasks=_two(pick("memory_tasks")),
+        memory_systems=sizes["memory_systems"],
+        retry_n=pick("retry_n"),
         workloads=tuple(options.workloads or WORKLOADS),
         latency_count=pick("latency_count"),
         latency_gap_ms=options.latency_gap_ms,
@@ -179,6 +223,15 @@ def _rewrite_readme(path: Path) -> int:
     readme.write_text(text)
     sys.stdout.write(f"Rewrote the results section of {readme.name} from {source}.\n")
     return 0
+
+
+def _two(counts: Sequence[int]) -> tuple[int, int]:
+    if len(counts) != 2 or counts[0] >= counts[1]:
+        raise SystemExit(
+            f"--memory-tasks {','.join(map(str, counts))!r}: give two task counts, the smaller "
+            f"first (e.g. 10000,200000)."
+        )
+    return counts[0], counts[1]
 
 
 def _positive(text: str) -> int:

@@ -9,7 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bench.runner import CEILING, Measurements
+from bench.runner import (
+    CEILING,
+    IDLE_STATEMENTS,
+    MEMORY_LARGE,
+    MEMORY_SMALL,
+    Measurements,
+)
 
 OURS, DTDB, OURS_CELERY, CELERY = "ours", "dtdb", "ours-celery", "celery"
 PG, SQLITE, REDIS, RABBITMQ = "postgresql", "sqlite", "redis", "rabbitmq"
@@ -25,11 +31,11 @@ def unit(workload: str) -> str:
         return "ms"
     if workload.endswith(" boot") or workload.endswith(" insert"):
         return "s"
-    if workload.startswith("memory"):
+    if workload.startswith("memory") or workload.endswith("RSS"):
         return "MiB"
     if workload == IDLE_STATEMENTS:
         return "statements/s"
-    if workload == IDLE_CPU:
+    if workload.endswith("CPU"):
         return "% of a core"
     return "tasks/s"
 
@@ -38,10 +44,6 @@ IO = "io W=2x16"
 """The I/O workload's row: 20 ms tasks, two workers of 16 threads (Celery: the pool's name
 follows ``io``, prefork or threads)."""
 IO_POOLS = ("prefork", "threads")
-IDLE_STATEMENTS = "idle statements/s per worker"
-IDLE_CPU = "idle server CPU"
-MEMORY_SMALL, MEMORY_LARGE = "memory RSS at N1", "memory RSS at N2"
-LOAD_LEVELS = (50, 80)
 
 
 def build(measurements: Measurements, meta: dict[str, Any]) -> dict[str, Any]:
@@ -81,7 +83,13 @@ def build(measurements: Measurements, meta: dict[str, Any]) -> dict[str, Any]:
         }
         for (system, store), counts in measurements.not_succeeded.items()
     ]
-    document = {**meta, "systems": measurements.info, "rows": rows, "errors": measurements.errors}
+    document = {
+        **meta,
+        "systems": measurements.info,
+        "rows": rows,
+        "series": measurements.series,
+        "errors": measurements.errors,
+    }
     document["targets"] = targets(document)
     document["ceiling"] = closeness(document)
     return document

@@ -26,6 +26,16 @@ LOG_DIR = DATA_DIR / "logs"
 REDIS_URL = "redis://127.0.0.1:6379/14"  # The result backend uses database 15.
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 CEILING = "psycopg (raw SQL)"
+CEILING_HISTORY_ROWS = 1_000_000
+"""At most this many history rows in the ceiling's table: it is measured twice a repetition."""
+LOAD_PAIRS = {("ours", "postgresql"), ("dtdb", "postgresql"), ("celery", "redis")}
+"""Where the load workload runs: the database backends on PostgreSQL and Celery on Redis."""
+IDLE_PAIRS = LOAD_PAIRS
+RETRY_PAIRS = {("ours", "postgresql"), ("celery", "redis")}
+"""django-tasks-db has no retries."""
+IDLE_STATEMENTS = "idle statements/s per worker"
+IDLE_CPU = "idle server CPU"
+MEMORY_SMALL, MEMORY_LARGE = "memory RSS at N1", "memory RSS at N2"
 
 
 @dataclass(slots=True)
@@ -40,6 +50,8 @@ class Measurements:
     )
     not_offered: set[tuple[str, str, str]] = field(default_factory=set)
     info: dict[str, dict[str, Any]] = field(default_factory=dict)
+    series: dict[str, list[Any]] = field(default_factory=dict)
+    """Measurements over time: the load workload's backlog, the memory workload's RSS."""
     errors: list[str] = field(default_factory=list)
 
 
@@ -81,11 +93,77 @@ class Runner:
                 self._rep(system, store)
             if "ceiling" in config.workloads:
                 self._ceiling()
+        for system, store in combos:
+            self._issue_20(system, store)
         if "history" in config.workloads:
             for system, store in combos:
                 if store == "postgresql" and system.key in config.history_systems:
                     self._history(system, store)
         return results
+
+    def _issue_20(self, system: System, store: str) -> None:
+        """The workloads of the work users run (issue 20), once each: I/O is in every
+        repetition; load, idle, memory and retry are long and run once."""
+        config, key = self.config, (system.key, store)
+        workers = max(config.workers)
+        timeout = config.timeout
+        if "load" in config.workloads and (system.key, store) in LOAD_PAIRS:
+            params = {
+                "workers": workers,
+                "seconds": config.load_seconds,
+                "capacity_seconds": config.load_capacity_seconds,
+                "levels": list(config.load_levels),
+                "timeout": timeout + config.load_seconds * len(config.load_levels) * 3,
+            }
+            result = self.driver(system, store, "load", params)
+            if result is not None:
+                self._add(key, "load capacity", result["capacity"])
+                self._add(key, "load capacity enqueue", result["capacity enqueue"])
+                for level, figures in result["levels"].items():
+                    self._add(key, f"load {level}% arrival", figures["arrival"])
+                    for quantile in ("p50", "p99", "max"):
+                        self._add(key, f"load {level}% {quantile} wait", figures[quantile])
+                    self.results.series[f"{system.key}/{store} {level}%"] = result["backlog"][level]
+                self._count(key, result)
+        if "idle" in config.workloads and (system.key, store) in IDLE_PAIRS:
+            params = {
+                "workers": config.idle_workers,
+                "seconds": config.idle_seconds,
+                "timeout": timeout + config.idle_workers * 3,
+            }
+            result = self.driver(system, store, "idle", params)
+            if result is not None and result.get("offered", True):
+                self._add(key, IDLE_STATEMENTS, result["statements per worker"])
+                self._add(key, IDLE_CPU, result["server cpu"])
+                self._add(key, "idle workers CPU", result["workers cpu"])
+                self._add(key, "idle workers RSS", result["workers rss"])
+        if (
+            "memory" in config.workloads
+            and store == "postgresql"
+            and system.key in config.memory_systems
+        ):
+            small, large = config.memory_tasks
+            params = {
+                "small": small,
+                "large": large,
+                "chunk": min(small, 10_000),
+                "timeout": timeout + large / 100,
+            }
+            result = self.driver(system, store, "memory", params)
+            if result is not None:
+                self._add(key, MEMORY_SMALL, result["small"])
+                self._add(key, MEMORY_LARGE, result["large"])
+                self.results.series[f"{system.key}/{store} memory"] = result["samples"]
+                self._count(key, result)
+        if "retry" in config.workloads and (system.key, store) in RETRY_PAIRS:
+            params = {"n": config.retry_n, "workers": workers, "timeout": timeout}
+            result = self.driver(system, store, "retry", params)
+            if result is not None and result["offered"]:
+                self._add(key, f"retry plain drain W={workers}", result["plain"])
+                self._add(key, f"retry drain W={workers}", result["retry"])
+                self._add(key, "retry plain CPU per task", result["plain cpu"])
+                self._add(key, "retry CPU per task", result["retry cpu"])
+                self._count(key, result)
 
     def _rep(self, system: System, store: str) -> None:
         config, key = self.config, (system.key, store)
@@ -96,9 +174,9 @@ class Runner:
                     self._add(key, "enqueue 1-by-1", result["enqueue"])
                     self._add(key, f"drain W={workers} boot", result["boot"])
                     self._add(key, f"drain W={workers} from spawn", result["wall"])
-        if "io" in config.workloads and store in BROKERS:
-            for workers in config.workers:
-                self._drain(system, store, "io", config.io_n, workers)
+        if "io" in config.workloads and store in ("postgresql", *BROKERS):
+            for pool in ("prefork", "threads") if store in BROKERS else ("",):
+                self._io(system, store, pool)
         if "latency" in config.workloads:
             params = {
                 "count": config.latency_count,
@@ -117,6 +195,29 @@ class Runner:
         ):
             if workload in config.workloads and store not in BROKERS:
                 self._enqueue_path(system, store, workload, names)
+
+    def _io(self, system: System, store: str, pool: str) -> None:
+        """The I/O workload: 20 ms tasks, the largest W of ``io_concurrency`` slots each."""
+        config, key = self.config, (system.key, store)
+        workers = max(config.workers)
+        label = f"io {pool + ' ' if pool else ''}W={workers}x{config.io_concurrency}"
+        params = {
+            "n": config.io_n,
+            "workers": workers,
+            "concurrency": config.io_concurrency,
+            "pool": pool or "prefork",
+            "timeout": config.timeout,
+        }
+        result = self.driver(system, store, "io", params, label)
+        if result is None:
+            return
+        if not result["offered"]:
+            self.results.not_offered.add((*key, label))
+            return
+        self._add(key, label, result["drain"])
+        self._count(key, result)
+        for failure in result["worker_errors"]:
+            self._fail(f"{system.key} on {store}, {label}: {failure}")
 
     def _enqueue_path(
         self, system: System, store: str, workload: str, names: dict[str, str]
@@ -158,7 +259,7 @@ class Runner:
             # At least three drains per state: one slow drain must not decide a ratio.
             "reps": max(config.reps, 3),
             "rows": config.history_rows,
-            "timeout": config.timeout,
+            "timeout": config.timeout + config.history_rows / 10_000,
         }
         result = self.driver(system, store, "history", params)
         if result is not None:
@@ -174,7 +275,7 @@ class Runner:
             batch=config.ceiling_batch,
             latency_count=config.latency_count,
             gap_ms=config.latency_gap_ms,
-            history_rows=config.history_rows,
+            history_rows=min(config.history_rows, CEILING_HISTORY_ROWS),
         )
         started = time.monotonic()
         for name, value in ceiling.measure(parameters).items():
@@ -258,7 +359,8 @@ class Runner:
         per_rep = 0
         for _, store in pairs(config, self.systems):
             per_rep += len(config.workers) * ("drain" in config.workloads)
-            per_rep += len(config.workers) * ("io" in config.workloads and store in BROKERS)
+            if "io" in config.workloads and store in ("postgresql", *BROKERS):
+                per_rep += 2 if store in BROKERS else 1
             per_rep += "latency" in config.workloads
             per_rep += "bulk" in config.workloads and store not in BROKERS
             per_rep += "unique" in config.workloads and store not in BROKERS
@@ -267,7 +369,18 @@ class Runner:
             store == "postgresql" and system.key in config.history_systems
             for system, store in pairs(config, self.systems)
         ) * ("history" in config.workloads)
-        return per_rep * config.reps + history
+        once = sum(
+            ("load" in config.workloads and (system.key, store) in LOAD_PAIRS)
+            + ("idle" in config.workloads and (system.key, store) in IDLE_PAIRS)
+            + ("retry" in config.workloads and (system.key, store) in RETRY_PAIRS)
+            + (
+                "memory" in config.workloads
+                and store == "postgresql"
+                and system.key in config.memory_systems
+            )
+            for system, store in pairs(config, self.systems)
+        )
+        return per_rep * config.reps + history + once
 
 
 def _headline(result: dict[str, Any]) -> str:
@@ -286,6 +399,32 @@ def _headline(result: dict[str, Any]) -> str:
         parts.append("not offered")
     if "full" in result:
         parts.append(f"empty {result['empty']}, full {result['full']}")
+    parts += _headline_20(result)
     if result.get("not_succeeded"):
         parts.append(f"NOT SUCCEEDED: {result['not_succeeded']}")
     return "; ".join(parts)
+
+
+def _headline_20(result: dict[str, Any]) -> list[str]:
+    """The progress line's figures of the workloads of issue 20."""
+    parts = []
+    if "capacity" in result:
+        parts.append(f"capacity {result['capacity']:,.0f}/s")
+        for level, figures in result["levels"].items():
+            parts.append(
+                f"{level}%: {figures['arrival']:,.0f}/s, wait p50 {figures['p50']:.1f} ms, "
+                f"p99 {figures['p99']:.1f} ms, max {figures['max']:.0f} ms"
+            )
+    if "statements per worker" in result:
+        parts.append(
+            f"{result['statements per worker']:.2f} statements/s per worker, server CPU "
+            f"{result['server cpu']:.1f}%, workers CPU {result['workers cpu']:.1f}%"
+        )
+    if "large" in result:
+        parts.append(f"RSS {result['small']:.1f} -> {result['large']:.1f} MiB")
+    if "retry" in result:
+        parts.append(
+            f"plain {result['plain']:,.0f}/s ({result['plain cpu']:.2f} ms CPU/task), retry "
+            f"{result['retry']:,.0f}/s ({result['retry cpu']:.2f} ms CPU/task)"
+        )
+    return parts

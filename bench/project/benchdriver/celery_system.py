@@ -84,24 +84,47 @@ class PlainCelery(Adapter):
 
         return str(stamp.delay().id)
 
-    def worker_commands(self, workers: int, *, batch: bool) -> list[list[str]]:
-        # One node whose pool has W processes: how Celery runs W tasks at once on one machine.
+    def enqueue_flaky(self, number: int) -> str | None:
+        from benchcelery.tasks import flaky
+
+        return str(flaky.delay(number).id)
+
+    def worker_commands(
+        self,
+        workers: int,
+        *,
+        batch: bool,
+        concurrency: int = 1,
+        pool: str = "prefork",
+        defaults: bool = False,
+    ) -> list[list[str]]:
+        command = [python(), "-m", "celery", "-A", "benchproj.celery_app", "worker"]
+        command += ["--loglevel", "WARNING"]
+        if concurrency == 1 and pool == "prefork":
+            # One node whose pool has W processes: how Celery runs W tasks at once on one
+            # machine.
+            return [[*command, "--concurrency", str(workers), "--hostname", "bench@%h"]]
+        # W nodes of ``concurrency`` each, as the database workers run.
         return [
             [
-                python(),
-                "-m",
-                "celery",
-                "-A",
-                "benchproj.celery_app",
-                "worker",
+                *command,
+                "--pool",
+                pool,
                 "--concurrency",
-                str(workers),
-                "--loglevel",
-                "WARNING",
+                str(concurrency),
                 "--hostname",
-                "bench@%h",
+                f"bench{i}@%h",
             ]
+            for i in range(workers)
         ]
+
+    def idle_counters(self) -> tuple[float, float] | None:
+        # The whole Redis server: commands and CPU of every client (the broker and results).
+        stats, cpu = self.results.info("stats"), self.results.info("cpu")
+        return (
+            float(stats["total_commands_processed"]) - 2,
+            float(cpu["used_cpu_sys"]) + float(cpu["used_cpu_user"]),
+        )
 
     def wait_drained(self, expected: int, workers: Workers, deadline: float) -> None:
         wait_until(lambda: self.finished() >= expected, deadline)
@@ -181,6 +204,9 @@ class OursOnCelery(PlainCelery):
         from benchtasks.tasks import io
 
         return self._keep(io.enqueue().id)
+
+    def enqueue_flaky(self, number: int) -> str | None:
+        return None  # The retry workload runs on plain Celery.
 
     def enqueue_stamp(self) -> str:
         from benchtasks.tasks import stamp

@@ -68,9 +68,22 @@ class Adapter(ABC):
     def enqueue_noop(self) -> str:
         """Enqueue one no-op task through the public API; return its id."""
 
+    has_concurrency: bool = True
+    """Whether one worker process runs several tasks at once (``--concurrency``)."""
+
     def enqueue_io(self) -> str:
-        """Enqueue one task that waits 10 ms (the I/O workload); return its id."""
+        """Enqueue one task that waits 20 ms (the I/O workload); return its id."""
         raise BenchError(f"System {self.system!r} has no I/O workload.")
+
+    def enqueue_flaky(self, number: int) -> str | None:
+        """Enqueue task ``number`` of the retry workload (every tenth fails once, then succeeds
+        on its retry); None if the system has no retries."""
+        return None
+
+    def idle_counters(self) -> tuple[float, float] | None:
+        """(statements or commands the store's server has run for this system, CPU seconds of
+        the server processes that serve it), to take deltas of; None where not measured."""
+        return None
 
     @abstractmethod
     def enqueue_stamp(self) -> str:
@@ -86,8 +99,18 @@ class Adapter(ABC):
         return None
 
     @abstractmethod
-    def worker_commands(self, workers: int, *, batch: bool) -> list[list[str]]:
-        """The commands that start ``workers`` worker processes (``batch``: exit when done)."""
+    def worker_commands(
+        self,
+        workers: int,
+        *,
+        batch: bool,
+        concurrency: int = 1,
+        pool: str = "prefork",
+        defaults: bool = False,
+    ) -> list[list[str]]:
+        """The commands that start ``workers`` worker processes (``batch``: exit when done),
+        each running ``concurrency`` tasks at once (Celery: in its ``pool``); ``defaults``: the
+        worker's own polling defaults instead of the benchmark's short interval."""
 
     @abstractmethod
     def wait_drained(self, expected: int, workers: "Workers", deadline: float) -> None:
@@ -175,6 +198,17 @@ class Workers:
                 _signal_group(process, signal.SIGKILL)
                 process.wait()
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of every live process of these workers (children too)."""
+        return sum(stat.cpu for stat in _session_stats(self._sessions()))
+
+    def rss_mib(self) -> float:
+        """Resident memory of every live process of these workers (children too), in MiB."""
+        return sum(stat.rss for stat in _session_stats(self._sessions())) / 2**20
+
+    def _sessions(self) -> set[int]:
+        return {process.pid for process in self.processes}
+
     def failures(self) -> list[str]:
         """The workers that exited with an error, with the end of their log."""
         failed = []
@@ -184,6 +218,41 @@ class Workers:
                 tail = Path(f"{self.log_stem}-{i}.log").read_text(errors="replace")[-2000:]
                 failed.append(f"worker {i} exited with {code}:\n{tail}")
         return failed
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessStat:
+    cpu: float
+    """Seconds of CPU, user and system."""
+    rss: int
+    """Resident bytes."""
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def process_stat(pid: int) -> tuple[int, ProcessStat] | None:
+    """(session id, CPU and memory) of a live process, from /proc; None if it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text.rsplit(")", 1)[1].split()  # After the command name, which may hold spaces.
+    # fields[0] is field 3 of proc(5): session is 6, utime 14, stime 15, rss 24.
+    return int(fields[3]), ProcessStat(
+        cpu=(int(fields[11]) + int(fields[12])) / CLOCK_TICKS, rss=int(fields[21]) * PAGE_SIZE
+    )
+
+
+def _session_stats(sessions: set[int]) -> list[ProcessStat]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            stat = process_stat(int(entry.name))
+            if stat is not None and stat[0] in sessions:
+                found.append(stat[1])
+    return found
 
 
 def _signal_group(process: "subprocess.Popen[bytes]", number: int) -> None:

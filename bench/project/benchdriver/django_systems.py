@@ -18,7 +18,15 @@ from django.core.management.color import no_style
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import Count, Max, Min
 
-from benchdriver.common import Adapter, BenchError, Outcome, Window, Workers, python
+from benchdriver.common import (
+    Adapter,
+    BenchError,
+    Outcome,
+    Window,
+    Workers,
+    process_stat,
+    python,
+)
 
 POLL_INTERVAL = "0.1"
 """db_worker's --interval for both systems: how long an idle worker sleeps between polls."""
@@ -40,6 +48,9 @@ class DjangoTasksAdapter(Adapter):
     """The packages whose versions are reported."""
 
     worker_options: tuple[str, ...] = ("--interval", POLL_INTERVAL)
+
+    time_ordered_keys: bool = False
+    """Whether the backend's primary keys grow with time (UUIDv7), as the history's copy."""
 
     def __init__(self, system: str, store: str) -> None:
         super().__init__(system, store)
@@ -90,11 +101,53 @@ class DjangoTasksAdapter(Adapter):
 
         return stamp.enqueue().id
 
-    def worker_commands(self, workers: int, *, batch: bool) -> list[list[str]]:
-        command = [python(), "manage.py", "db_worker", *self.worker_options]
+    def enqueue_io(self) -> str:
+        from benchtasks.tasks import io
+
+        return io.enqueue().id
+
+    def worker_commands(
+        self,
+        workers: int,
+        *,
+        batch: bool,
+        concurrency: int = 1,
+        pool: str = "prefork",
+        defaults: bool = False,
+    ) -> list[list[str]]:
+        command = [python(), "manage.py", "db_worker"]
+        if not defaults:
+            command += self.worker_options
+        if concurrency > 1:
+            if not self.has_concurrency:
+                raise BenchError(f"{self.system!r}'s db_worker runs one task at a time.")
+            command += ["--concurrency", str(concurrency)]
         if batch:
             command.append("--batch")
         return [[*command, "--worker-id", f"bench-{i}"] for i in range(workers)]
+
+    def idle_counters(self) -> tuple[float, float] | None:
+        if self.store != "postgresql":
+            return None
+        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT xact_commit + xact_rollback FROM pg_stat_database "
+                "WHERE datname = current_database()"
+            )
+            (transactions,) = cursor.fetchone()
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            pids = [pid for (pid,) in cursor.fetchall()]
+        cpu = 0.0
+        for pid in pids:
+            stat = process_stat(pid)
+            if stat is not None:
+                cpu += stat[1].cpu
+        # This query's own transactions (two) are not the workers'.
+        return float(transactions) - 2, cpu
 
     def wait_drained(self, expected: int, workers: Workers, deadline: float) -> None:
         workers.wait(deadline)  # --batch: each worker exits once nothing is left.
@@ -119,9 +172,19 @@ class DjangoTasksAdapter(Adapter):
         return Window(first=first, last=last, rate=span["n"] / max(last - first, 1e-9))
 
     def stamps(self, ids: Sequence[str]) -> list[float]:
-        from benchtasks.tasks import stamp
-
-        return [float(stamp.get_result(result_id).return_value) for result_id in ids]
+        found: dict[str, Any] = {}
+        for start in range(0, len(ids), 5000):
+            chunk = ids[start : start + 5000]
+            rows = self.model._default_manager.filter(pk__in=chunk).values_list(
+                "pk", "return_value"
+            )
+            found.update((str(pk), value) for pk, value in rows)
+        missing = [result_id for result_id in ids if found.get(result_id) is None]
+        if missing:
+            raise BenchError(
+                f"{len(missing)} stamp tasks have no return value (e.g. {missing[0]})."
+            )
+        return [float(found[result_id]) for result_id in ids]
 
     def analyze(self) -> None:
         if self.store == "postgresql":
@@ -135,11 +198,12 @@ class DjangoTasksAdapter(Adapter):
         template = self.model._default_manager.filter(status=self.succeeded).first()
         if template is None:
             raise BenchError("The history workload needs one finished task to copy.")
-        _clone_rows(self.model, template.pk, rows)
+        _clone_rows(self.model, template.pk, rows, time_ordered_keys=self.time_ordered_keys)
 
 
 class Ours(DjangoTasksAdapter):
     app_module = "django_tasks.backends.database"
+    time_ordered_keys = True
     succeeded = "SUCCEEDED"
     finished_statuses = ("SUCCEEDED", "FAILED")
     distributions = ("django-tasks-spec", "Django", "psycopg", "mysqlclient")
@@ -164,6 +228,24 @@ class Ours(DjangoTasksAdapter):
         bulk_enqueue(noop, [([], {})] * count)
         return True
 
+    def enqueue_flaky(self, number: int) -> str | None:
+        # Imported here: the module declares retry options only our backend knows.
+        from benchtasks.retrying import flaky
+
+        return str(flaky.enqueue(number).id)
+
+    def bulk_enqueue_flaky(self, numbers: range) -> bool:
+        # Imported here: the module declares retry options only our backend knows.
+        from benchtasks.retrying import flaky
+
+        from django_tasks import default_task_backend
+
+        bulk_enqueue = getattr(default_task_backend, "bulk_enqueue", None)
+        if bulk_enqueue is None:
+            return False
+        bulk_enqueue(flaky, [([number], {}) for number in numbers])
+        return True
+
     def enqueue_unique_noop(self, key: str) -> str | None:
         from benchtasks.tasks import noop
 
@@ -182,6 +264,7 @@ class DjangoTasksDb(DjangoTasksAdapter):
     distributions = ("django-tasks-db", "django-tasks", "Django", "psycopg", "mysqlclient")
     # The 0-1 s random sleep at start-up (against thundering herds) is switched off.
     worker_options = ("--interval", POLL_INTERVAL, "--no-startup-delay")
+    has_concurrency = False
 
     def backend_settings(self) -> dict[str, Any]:
         return {"concurrency": "one task at a time (db_worker has no concurrency option)"}
@@ -236,11 +319,17 @@ def _versions(distributions: Sequence[str], store: str) -> dict[str, str]:
     return versions
 
 
-def _clone_rows(model: type[models.Model], template_pk: Any, rows: int) -> None:
-    """Insert ``rows`` copies of one finished row with one INSERT ... SELECT (PostgreSQL).
+def _clone_rows(
+    model: type[models.Model], template_pk: Any, rows: int, *, time_ordered_keys: bool
+) -> None:
+    """Insert ``rows`` copies of one finished row with one INSERT ... SELECT over
+    generate_series (PostgreSQL), oldest first.
 
     Each copy gets a new primary key and timestamps one second further in the past per row, so
-    the history spans days, as a real one does; then VACUUM ANALYZE, as autovacuum would.
+    the history spans days (10 million rows: about 4 months), as a real one does; then VACUUM
+    ANALYZE, as autovacuum would. Where the backend's keys are UUIDv7 (``time_ordered_keys``),
+    the copies' keys are too, from their own time, so the history sits below the new tasks in
+    the primary key's index as it does in a real table; elsewhere they are random (UUIDv4).
     """
     connection = connections[DEFAULT_DB_ALIAS]
     quote = connection.ops.quote_name
@@ -252,7 +341,14 @@ def _clone_rows(model: type[models.Model], template_pk: Any, rows: int) -> None:
             pk_column = column
             if isinstance(field, models.AutoField | models.BigAutoField | models.SmallAutoField):
                 continue  # The identity column numbers the copies.
-            if isinstance(field, models.UUIDField):
+            if isinstance(field, models.UUIDField) and time_ordered_keys:
+                # UUIDv7: 48 bits of Unix milliseconds, the version, random bits, the variant.
+                value = (
+                    "(lpad(to_hex((extract(epoch FROM now() - g * interval '1 second') * 1000)"
+                    "::bigint), 12, '0') || '7' || substr(md5(g::text), 1, 3) || '8' || "
+                    "substr(md5(g::text), 4, 15))::uuid"
+                )
+            elif isinstance(field, models.UUIDField):
                 value = "gen_random_uuid()"
             elif isinstance(field, models.CharField):
                 value = "'history-' || g::text || '-' || md5(random()::text)"
@@ -268,7 +364,7 @@ def _clone_rows(model: type[models.Model], template_pk: Any, rows: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(values)} "
-            f"FROM {table} CROSS JOIN generate_series(1, %s) AS g WHERE {pk_column} = %s",
+            f"FROM {table} CROSS JOIN generate_series(%s, 1, -1) AS g WHERE {pk_column} = %s",
             [rows, template_pk],
         )
         cursor.execute(f"VACUUM ANALYZE {table}")

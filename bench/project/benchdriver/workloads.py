@@ -42,13 +42,207 @@ def drain(adapter: Adapter, params: dict[str, Any], logs: Path) -> dict[str, Any
 
 
 def io(adapter: Adapter, params: dict[str, Any], logs: Path) -> dict[str, Any]:
-    """N tasks that each wait 10 ms (as a call to a service would), drained by W workers."""
+    """N tasks that each wait 20 ms (as a call to a service would), drained by W workers of
+    ``concurrency`` tasks at once each (Celery: in its ``pool``)."""
     count, workers = int(params["n"]), int(params["workers"])
+    concurrency, pool = int(params["concurrency"]), str(params["pool"])
+    if not adapter.has_concurrency:
+        return {"offered": False}
     adapter.enqueue_io()  # Warm-up, as for the drain.
     adapter.reset()
     for _ in range(count):
         adapter.enqueue_io()
-    return _drain(adapter, count, workers, logs / f"io-w{workers}", params)
+    commands = adapter.worker_commands(workers, batch=True, concurrency=concurrency, pool=pool)
+    return {
+        "offered": True,
+        **_drain(adapter, count, workers, logs / f"io-{pool}", params, commands),
+    }
+
+
+def idle(adapter: Adapter, params: dict[str, Any], logs: Path) -> dict[str, Any]:
+    """W workers with their default options and nothing to do: what they cost the store's
+    server per second (statements, CPU) over ``seconds``, once all of them are up."""
+    workers, seconds = int(params["workers"]), float(params["seconds"])
+    deadline = time.monotonic() + float(params["timeout"])
+    adapter.reset()
+    if adapter.idle_counters() is None:
+        return {"offered": False}
+    commands = adapter.worker_commands(workers, batch=False, pool="solo", defaults=True)
+    with Workers(commands, logs / "idle") as running:
+        # Up: the workers' CPU stays below a tenth of a core for a second (booted, idle).
+        last = running.cpu_seconds()
+        while time.monotonic() < deadline:
+            time.sleep(1.0)
+            now = running.cpu_seconds()
+            if now - last < 0.2 + 0.005 * len(commands):
+                break
+            last = now
+        time.sleep(min(5.0, seconds / 3))  # Past the first quick polls of a worker at rest.
+        failures = running.failures()
+        if failures:
+            raise BenchError("Idle workers failed:\n" + "\n".join(failures))
+        statements_0, server_0 = adapter.idle_counters() or (0.0, 0.0)
+        workers_0, started = running.cpu_seconds(), time.monotonic()
+        time.sleep(seconds)
+        statements_1, server_1 = adapter.idle_counters() or (0.0, 0.0)
+        workers_1, elapsed = running.cpu_seconds(), time.monotonic() - started
+        rss = running.rss_mib()
+        failures = running.failures()
+    if failures:
+        raise BenchError("Idle workers failed:\n" + "\n".join(failures))
+    return {
+        "statements per worker": (statements_1 - statements_0) / elapsed / workers,
+        "server cpu": (server_1 - server_0) / elapsed * 100,
+        "workers cpu": (workers_1 - workers_0) / elapsed * 100,
+        "workers rss": rss,
+        "not_succeeded": 0,
+    }
+
+
+def memory(adapter: Adapter, params: dict[str, Any], logs: Path) -> dict[str, Any]:
+    """One worker runs N2 no-op tasks, fed in chunks; its RSS after N1 and after N2 tasks."""
+    small, large, chunk = int(params["small"]), int(params["large"]), int(params["chunk"])
+    deadline = time.monotonic() + float(params["timeout"])
+    adapter.reset()
+    samples: list[tuple[int, float]] = []
+    rss = {}
+    done = 0
+    with Workers(adapter.worker_commands(1, batch=False), logs / "memory") as running:
+        while done < large:
+            size = min(chunk, (small if done < small else large) - done)
+            if not adapter.bulk_enqueue_noops(size):
+                for _ in range(size):
+                    adapter.enqueue_noop()
+            done += size
+            if not wait_until(_finished(adapter, done), deadline, every=0.2):
+                raise BenchError(
+                    f"The worker finished {adapter.finished()} of {done} tasks in time.\n"
+                    + "\n".join(running.failures())
+                )
+            samples.append((done, running.rss_mib()))
+            if done in (small, large):
+                rss[done] = samples[-1][1]
+    outcome = adapter.outcome()
+    return {
+        "small": rss[small],
+        "large": rss[large],
+        "samples": samples,
+        "not_succeeded": large - outcome.succeeded,
+    }
+
+
+def retry(adapter: Adapter, params: dict[str, Any], logs: Path) -> dict[str, Any]:
+    """N no-op tasks, then N tasks of which every tenth fails once and is retried at once, each
+    drained by W running workers: the rate from the store and the workers' CPU per task."""
+    count, workers = int(params["n"]), int(params["workers"])
+    if adapter.enqueue_flaky(1) is None:
+        return {"offered": False}
+    adapter.reset()
+    results: dict[str, float] = {}
+    for name, flaky in (("plain", None), ("retry", adapter.enqueue_flaky)):
+        adapter.reset()
+        deadline = time.monotonic() + float(params["timeout"])
+        with Workers(adapter.worker_commands(workers, batch=False), logs / name) as running:
+            adapter.enqueue_noop()  # Warm-up: every worker booted and connected.
+            wait_until(lambda: adapter.finished() >= 1, deadline)
+            time.sleep(1.0)
+            cpu_0, since = running.cpu_seconds(), time.time()
+            _enqueue_all(adapter, count, flaky)
+            wait_until(lambda: adapter.outcome().succeeded >= count + 1, deadline, every=0.25)
+            cpu = running.cpu_seconds() - cpu_0
+            failures = running.failures()
+        outcome = adapter.outcome()
+        if failures:
+            raise BenchError(f"The {name} drain's workers failed:\n" + "\n".join(failures))
+        results[name] = adapter.window(since).rate
+        results[f"{name} cpu"] = cpu / count * 1000
+        results[f"{name} not succeeded"] = count + 1 - outcome.succeeded
+    return {
+        **results,
+        "offered": True,
+        "not_succeeded": results["plain not succeeded"] + results["retry not succeeded"],
+    }
+
+
+def load(adapter: Adapter, params: dict[str, Any], logs: Path) -> dict[str, Any]:
+    """W running workers. Capacity: tasks finished per second while one process enqueues as
+    fast as it can. Then, for each level, tasks arrive open-loop at that share of the capacity
+    (evenly spaced, on a schedule the enqueuer keeps whatever the queue does) for ``seconds``:
+    each task's wait (enqueue to start) and the backlog (enqueued, not finished) over time."""
+    workers, seconds = int(params["workers"]), float(params["seconds"])
+    deadline = time.monotonic() + float(params["timeout"])
+    adapter.reset()
+    result: dict[str, Any] = {"levels": {}, "backlog": {}}
+    with Workers(adapter.worker_commands(workers, batch=False), logs / "load") as running:
+        adapter.enqueue_stamp()
+        sent = 1
+        if not wait_until(lambda: adapter.finished() >= 1, deadline):
+            raise BenchError("The warm-up task did not finish.\n" + "\n".join(running.failures()))
+        started, finished_0 = time.monotonic(), adapter.finished()
+        while time.monotonic() - started < float(params["capacity_seconds"]):
+            adapter.enqueue_stamp()
+            sent += 1
+        elapsed = time.monotonic() - started
+        capacity = (adapter.finished() - finished_0) / elapsed
+        result["capacity"] = capacity
+        result["capacity enqueue"] = (sent - 1) / elapsed
+        for level in params["levels"]:
+            if not wait_until(_finished(adapter, sent), deadline, every=0.1):
+                raise BenchError("The backlog did not drain.\n" + "\n".join(running.failures()))
+            gap = 1 / (capacity * float(level) / 100)
+            sent_ids: list[str] = []
+            times: list[float] = []
+            backlog: list[tuple[float, int]] = []
+            started = next_at = next_sample = time.monotonic()
+            while (now := time.monotonic()) - started < seconds:
+                if now >= next_sample:
+                    backlog.append((round(now - started, 2), sent - adapter.finished()))
+                    next_sample += 0.5
+                pause = next_at - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
+                times.append(time.time())
+                sent_ids.append(adapter.enqueue_stamp())
+                sent += 1
+                next_at += gap
+            arrival = len(sent_ids) / (time.monotonic() - started)
+            while adapter.finished() < sent and time.monotonic() < deadline:
+                backlog.append((round(time.monotonic() - started, 2), sent - adapter.finished()))
+                time.sleep(0.5)
+            waits = sorted(
+                (start - t0) * 1000
+                for start, t0 in zip(adapter.stamps(sent_ids), times, strict=True)
+            )
+            result["levels"][str(level)] = {
+                "arrival": arrival,
+                "p50": statistics.median(waits),
+                "p99": statistics.quantiles(waits, n=100, method="inclusive")[98],
+                "max": waits[-1],
+            }
+            result["backlog"][str(level)] = backlog
+        failures = running.failures()
+    if failures:
+        raise BenchError("The load workload's workers failed:\n" + "\n".join(failures))
+    result["not_succeeded"] = sent - adapter.outcome().succeeded
+    return result
+
+
+def _finished(adapter: Adapter, count: int) -> Callable[[], bool]:
+    """Whether at least ``count`` tasks have finished."""
+    return lambda: adapter.finished() >= count
+
+
+def _enqueue_all(adapter: Adapter, count: int, enqueue: Callable[[int], str | None] | None) -> None:
+    """Enqueue ``count`` tasks at once where the system can (bulk), else one by one."""
+    if enqueue is None:
+        if not adapter.bulk_enqueue_noops(count):
+            for _ in range(count):
+                adapter.enqueue_noop()
+        return
+    bulk = getattr(adapter, "bulk_enqueue_flaky", None)
+    if bulk is None or not bulk(range(count)):
+        for number in range(count):
+            enqueue(number)
 
 
 def bulk(adapter: Adapter, params: dict[str, Any], logs: Path) -> dict[str, Any]:
@@ -174,12 +368,18 @@ def history(adapter: Adapter, params: dict[str, Any], logs: Path) -> dict[str, A
 
 
 def _drain(
-    adapter: Adapter, count: int, workers: int, log_stem: Path, params: dict[str, Any]
+    adapter: Adapter,
+    count: int,
+    workers: int,
+    log_stem: Path,
+    params: dict[str, Any],
+    commands: list[list[str]] | None = None,
 ) -> dict[str, Any]:
     """Start the workers on ``count`` waiting tasks; rates and boot time from the store."""
     before = adapter.outcome()
     deadline = time.monotonic() + float(params["timeout"])
-    with Workers(adapter.worker_commands(workers, batch=True), log_stem) as running:
+    commands = commands or adapter.worker_commands(workers, batch=True)
+    with Workers(commands, log_stem) as running:
         adapter.wait_drained(before.total, running, deadline)
         failures = running.failures()
     after = adapter.outcome()
@@ -204,5 +404,9 @@ WORKLOADS: dict[str, Callable[[Adapter, dict[str, Any], Path], dict[str, Any]]] 
     "unique": unique,
     "latency": latency,
     "history": history,
+    "idle": idle,
+    "load": load,
+    "memory": memory,
+    "retry": retry,
     "profile": profile,
 }

@@ -16,7 +16,10 @@ def stamp() -> float:
     return time.time()
 
 
+IO_SECONDS = 0.02
+
+
 @task()
 def io() -> None:
-    """Wait 10 ms, as a task that calls a service does: the I/O workload."""
-    time.sleep(0.01)
+    """Wait 20 ms, as a task that calls a service does: the I/O workload."""
+    time.sleep(IO_SECONDS)
