@@ -144,7 +144,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--memory-tasks",
-        type=_list(_positive),
+        type=_two,
         help="the two task counts the worker's RSS is read at (full: 10000,200000)",
     )
     parser.add_argument("--retry-n", type=_positive, help="tasks per retry drain (full: 5000)")
@@ -188,7 +188,7 @@ def _config(options: argparse.Namespace) -> Config:
         load_levels=(50, 80),
         idle_workers=pick("idle_workers"),
         idle_seconds=float(pick("idle_seconds")),
-        memory_tasks=_two(pick("memory_tasks")),
+        memory_tasks=pick("memory_tasks"),
         memory_systems=sizes["memory_systems"],
         retry_n=pick("retry_n"),
         workloads=tuple(options.workloads or WORKLOADS),
@@ -225,11 +225,11 @@ def _rewrite_readme(path: Path) -> int:
     return 0
 
 
-def _two(counts: Sequence[int]) -> tuple[int, int]:
+def _two(text: str) -> tuple[int, int]:
+    counts = _list(_positive)(text)
     if len(counts) != 2 or counts[0] >= counts[1]:
-        raise SystemExit(
-            f"--memory-tasks {','.join(map(str, counts))!r}: give two task counts, the smaller "
-            f"first (e.g. 10000,200000)."
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not two task counts, the smaller first (e.g. 10000,200000)."
         )
     return counts[0], counts[1]
 

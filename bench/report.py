@@ -400,7 +400,7 @@ SUMMARY_COLUMNS = (
     ("drain W=1", "drain W=1"),
     ("drain W=2", "drain W=2"),
     ("boot W=2 (s)", "drain W=2 boot"),
-    ("20 ms I/O W=2x16", "io"),
+    ("20 ms I/O W=2x16 (Celery: prefork / threads)", "io"),
     ("load 80% p99 wait (ms)", "load 80% p99 wait"),
     ("idle stmts/s per worker", IDLE_STATEMENTS),
     ("retry drain W=2", "retry drain W=2"),

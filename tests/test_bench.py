@@ -209,6 +209,10 @@ def test_the_table_lists_the_median_and_every_run() -> None:
             ["--systems", "ours,rq"],
             "argument --systems: 'rq' is not one of ours, dtdb, ours-celery, celery.",
         ),
+        (
+            ["--memory-tasks", "200000,10000"],
+            "argument --memory-tasks: '200000,10000' is not two task counts, the smaller first",
+        ),
     ],
 )
 def test_bad_options_are_refused_with_the_offending_value(
