@@ -108,7 +108,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Measure our DatabaseBackend against django-tasks-db and Celery, and the "
         "raw-SQL ceiling, in one run; print the table and the targets, write bench/results/.",
     )
-    parser.add_argument("--quick", action="store_true", help="small sizes: under 2 minutes")
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes, Celery on Redis only: 4-6 minutes"
+    )
     parser.add_argument("--n", type=_positive, help="tasks per enqueue/drain run (full: 5000)")
     parser.add_argument(
         "--workers", type=_list(_positive), help="worker processes W (default: 1,2)"
@@ -120,12 +122,14 @@ def _parser() -> argparse.ArgumentParser:
         help=f"default: {','.join(SYSTEMS)}",
     )
     parser.add_argument(
-        "--stores", type=_list(_choice(DJANGO_STORES)), help="for the database systems"
+        "--stores",
+        type=_list(_choice(DJANGO_STORES)),
+        help="for the database systems (default: sqlite,postgresql; mysql is MariaDB)",
     )
     parser.add_argument(
         "--brokers",
         type=_list(_choice(BROKERS)),
-        help="for the Celery-based systems (default: redis,rabbitmq)",
+        help="for the Celery-based systems (default: redis,rabbitmq; quick: redis)",
     )
     parser.add_argument("--io-n", type=_positive, help="tasks per I/O drain (full: 8000)")
     parser.add_argument(
