@@ -222,3 +222,18 @@ def test_bad_options_are_refused_with_the_offending_value(
         _parser().parse_args(arguments)
 
     assert message in capsys.readouterr().err
+
+
+def test_the_rows_of_the_new_workloads_carry_their_units_and_the_task_counts() -> None:
+    meta = {**META, "parameters": {**META["parameters"], "memory tasks": [10_000, 200_000]}}
+
+    document = report.build(measured(ISSUE_20), meta)
+    units = {row["workload"]: row["unit"] for row in document["rows"]}
+    text = report.render(document)
+
+    assert units["load 80% p99 wait"] == "ms"
+    assert units["idle statements/s per worker"] == "statements/s"
+    assert units["memory RSS at N2"] == "MiB"
+    assert units["io W=2x16"] == "tasks/s"
+    assert "| memory RSS at 200,000 (MiB) " in text
+    assert "memory: worker RSS at 200,000 / at 10,000 tasks, ours on PostgreSQL" in text
