@@ -120,6 +120,7 @@ class Runner:
                 self._add(key, "load capacity", result["capacity"])
                 self._add(key, "load capacity enqueue", result["capacity enqueue"])
                 for level, figures in result["levels"].items():
+                    self._add(key, f"load {level}% scheduled", figures["scheduled"])
                     self._add(key, f"load {level}% arrival", figures["arrival"])
                     for quantile in ("p50", "p99", "max"):
                         self._add(key, f"load {level}% {quantile} wait", figures[quantile])
@@ -422,7 +423,8 @@ def _headline_20(result: dict[str, Any]) -> list[str]:
         parts.append(f"capacity {result['capacity']:,.0f}/s")
         for level, figures in result["levels"].items():
             parts.append(
-                f"{level}%: {figures['arrival']:,.0f}/s, wait p50 {figures['p50']:.1f} ms, "
+                f"{level}%: {figures['arrival']:,.0f}/s of {figures['scheduled']:,.0f}/s "
+                f"scheduled, wait p50 {figures['p50']:.1f} ms, "
                 f"p99 {figures['p99']:.1f} ms, max {figures['max']:.0f} ms"
             )
     if "statements per worker" in result:

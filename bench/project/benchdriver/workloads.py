@@ -214,6 +214,7 @@ def load(adapter: Adapter, params: dict[str, Any], logs: Path) -> dict[str, Any]
                 for start, t0 in zip(adapter.stamps(sent_ids), times, strict=True)
             )
             result["levels"][str(level)] = {
+                "scheduled": 1 / gap,
                 "arrival": arrival,
                 "p50": statistics.median(waits),
                 "p99": statistics.quantiles(waits, n=100, method="inclusive")[98],
