@@ -101,6 +101,17 @@ class DBTaskResult(models.Model):
         ),
     )
     cancel_requested_at = models.DateTimeField(_("cancel requested at"), null=True, blank=True)
+    trace_context = models.JSONField(
+        _("trace context"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "The enqueueing span's trace context (W3C traceparent...), when tracing was on. "
+            "Null: none."
+        ),
+    )
+    """What ``opentelemetry.propagate`` injected while the task was enqueued (see
+    ``django_tasks.tracing``): the worker's span of each attempt is its child."""
 
     class Meta:
         verbose_name = _("task result")
