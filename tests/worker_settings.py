@@ -40,3 +40,8 @@ if "DJANGO_TASKS_TEST_FAST_CLOCK" in os.environ:  # "ORIGIN RATE"; see tests/dat
 
     _origin, _rate = os.environ["DJANGO_TASKS_TEST_FAST_CLOCK"].split()
     fast_clock.install(float(_origin), float(_rate))
+
+if "DJANGO_TASKS_TEST_SPANS" in os.environ:  # A file for the worker's spans; see tests/spans.py.
+    from tests import spans
+
+    spans.export_to_file(os.environ["DJANGO_TASKS_TEST_SPANS"])

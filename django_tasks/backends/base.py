@@ -25,6 +25,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 from pydantic import BaseModel
 
+from django_tasks import tracing
 from django_tasks.constants import DEFAULT_PRIORITY
 from django_tasks.dialects import BackendBase, enqueue_on_commit, is_async
 from django_tasks.exceptions import (
@@ -211,10 +212,11 @@ class BaseTaskBackend(BackendBase, ABC):
         """
         self.validate_task(task)
         result = self._new_result(task, args, kwargs)
-        if self.defers_to_commit(task):
-            self._enqueue_on_commit(result)
-        else:
-            self._enqueue(result)
+        with tracing.producing([result]):
+            if self.defers_to_commit(task):
+                self._enqueue_on_commit(result)
+            else:
+                self._enqueue(result)
         return result
 
     async def aenqueue(
@@ -248,7 +250,7 @@ class BaseTaskBackend(BackendBase, ABC):
         transaction, so that they commit (or roll back) with it.
         """
         on_commit_logged(
-            partial(self._enqueue, result),
+            tracing.carried(partial(self._enqueue, result)),
             DEFAULT_DB_ALIAS,
             f"Enqueueing task id={result.id} path={result.task.module_path}",
         )

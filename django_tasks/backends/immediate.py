@@ -5,8 +5,11 @@ is recorded as FAILED with its exception class and traceback; the exception neve
 code that enqueued it.
 """
 
+from functools import partial
+
 from django.utils import timezone
 
+from django_tasks import tracing
 from django_tasks.backends.base import BaseTaskBackend
 from django_tasks.execution import Outcome, run_task
 from django_tasks.results import AnyResult, ResultStatus
@@ -23,7 +26,8 @@ class ImmediateBackend(BaseTaskBackend):
 
     def _enqueue(self, result: AnyResult) -> None:
         self._start(result)
-        run_task(result, type(self), _keep_in_memory)
+        # Inside the enqueueing span (tracing.producing), whose child the run's span is.
+        tracing.consuming(result, None, partial(run_task, result, type(self), _keep_in_memory))
 
     def _start(self, result: AnyResult) -> None:
         """Record the result as enqueued, then as running here, each with its signal."""

@@ -28,12 +28,17 @@ def seed_task(backend: DatabaseBackend, name: str, *, queue: str = "mail", **fie
 
 
 def seed_worker(
-    backend: DatabaseBackend, worker_id: str, queues: list[str] | None, age: float = 0
+    backend: DatabaseBackend,
+    worker_id: str,
+    queues: list[str] | None,
+    age: float = 0,
+    excluded: list[str] | None = None,
 ) -> None:
     DBWorker.objects.using(backend.database).create(
         worker_id=worker_id,
         backend="default",
         queues=queues,
+        excluded_queues=excluded,
         heartbeat_at=timezone.now() - timedelta(seconds=age),
     )
 

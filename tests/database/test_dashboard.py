@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from django_tasks.backends.database import DatabaseBackend
 from django_tasks.backends.database.models import DBTaskResult
-from tests.database.seeds import SCRIPT, seed_dashboard
+from tests.database.seeds import SCRIPT, seed_dashboard, seed_worker
 
 pytestmark = pytest.mark.with_default
 
@@ -52,6 +52,14 @@ def test_the_dashboard_shows_the_seeded_figures(backend: DatabaseBackend, as_use
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in content
     assert 'aria-label="Tasks finished per minute"' in client.get(DASHBOARD).content.decode()
     assert "4 in the last hour" in client.get(DASHBOARD).content.decode()
+
+
+def test_the_dashboard_shows_the_queues_a_worker_excludes(
+    backend: DatabaseBackend, as_user: Any
+) -> None:
+    seed_worker(backend, "host:9", None, excluded=["mail", "bulk"])
+    content = as_user("view_dbtaskresult").get(PANEL).content.decode()
+    assert "<td>* except mail, bulk</td>" in content
 
 
 def test_the_dashboard_needs_staff_and_the_view_permission(

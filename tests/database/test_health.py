@@ -65,6 +65,20 @@ def test_a_live_worker_that_serves_the_queue_makes_it_healthy(
     assert client.get("/tasks/health/").status_code == (200 if healthy else 503)
 
 
+@pytest.mark.parametrize(
+    ("excluded", "healthy"), [(["mail"], False), (["mail", "other"], False), (["other"], True)]
+)
+def test_a_worker_of_every_queue_does_not_serve_the_queues_it_excludes(
+    backend: DatabaseBackend, client: Client, excluded: list[str], healthy: bool
+) -> None:
+    """db_worker --queue-name '*' --exclude-queues mail serves every queue but mail."""
+    seed_task(backend, "waiting")  # On queue 'mail'.
+    seed_worker(backend, "host:1", None, excluded=excluded)
+    status, output = health()
+    assert status == (0 if healthy else 1), output
+    assert client.get("/tasks/health/").status_code == (200 if healthy else 503)
+
+
 def test_a_task_that_waited_longer_than_max_wait_is_unhealthy(
     backend: DatabaseBackend, client: Client
 ) -> None:
@@ -127,3 +141,22 @@ def test_a_worker_keeps_a_heartbeat_row_while_it_runs(
     assert not workers.exists()
     seed_task(backend, "waiting-after")
     assert health()[0] == 1  # No worker serves the queue now.
+
+
+@pytest.mark.transactional
+def test_a_worker_s_heartbeat_row_records_the_queues_it_excludes(
+    backend: DatabaseBackend, start_worker: StartWorker
+) -> None:
+    workers = DBWorker.objects.using(backend.database)
+    worker = start_worker(
+        "--worker-id", "all-but-mail:1", "--queue-name", "*", "--exclude-queues", "mail"
+    )
+    wait_until(lambda: workers.filter(pk="all-but-mail:1").exists(), 60, worker.output)
+    row = workers.get(pk="all-but-mail:1")
+    assert (row.queues, row.excluded_queues) == (None, ["mail"])
+    seed_task(backend, "waiting")  # On queue 'mail', which no worker serves.
+    status, output = health()
+    assert status == 1, output
+    assert "no live worker serves it" in output
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0, worker.output()

@@ -25,6 +25,7 @@ from django.core import checks
 from django.db import DEFAULT_DB_ALIAS
 from django.utils import timezone
 
+from django_tasks import tracing
 from django_tasks.backends.base import BaseTaskBackend, on_commit_logged
 from django_tasks.backends.celery.checks import check_backend
 from django_tasks.backends.celery.engine import (
@@ -45,6 +46,9 @@ from django_tasks.signals import task_enqueued
 from django_tasks.task import MAX_RESULT_ID_LENGTH, TaskResult
 
 RUN_TASK = "django_tasks.run"
+TRACE_HEADER = "django_tasks_trace_context"
+"""The message header that carries the enqueueing span's trace context (django_tasks.tracing):
+its text fields (``traceparent``...), apart from Celery's own instrumentation's headers."""
 """The name of the Celery task that runs our tasks in Celery's workers."""
 
 ARGUMENTS_REPR_LENGTH = 1024
@@ -129,7 +133,7 @@ class CeleryBackend(BaseTaskBackend):
         # Checked now, so that enqueue() raises whatever is wrong with the task.
         route = self._checked_route(result)
         on_commit_logged(
-            partial(self._send, result, route),
+            tracing.carried(partial(self._send, result, route)),
             DEFAULT_DB_ALIAS,
             f"Enqueueing task id={result.id} path={result.task.module_path}",
         )
@@ -150,6 +154,7 @@ class CeleryBackend(BaseTaskBackend):
         enqueued_at = timezone.now()
         record = Record.of(result).model_copy(update={"enqueued_at": enqueued_at})
         text = record.model_dump_json()
+        trace_context = tracing.carrier()  # The enqueueing span's (tracing.producing).
         with self.store.creating(record, text):
             self.app.send_task(
                 RUN_TASK,
@@ -163,6 +168,7 @@ class CeleryBackend(BaseTaskBackend):
                 kwargsrepr=saferepr(result.kwargs, ARGUMENTS_REPR_LENGTH),
                 ignore_result=True,  # The worker stores the record; no Celery result to wait on.
                 serializer="json",
+                headers=None if trace_context is None else {TRACE_HEADER: trace_context},
             )
         result._update(enqueued_at=enqueued_at)
         task_enqueued.send(type(self), task_result=result)

@@ -29,8 +29,8 @@ from celery.backends.base import BaseKeyValueStoreBackend
 from celery.exceptions import Reject
 from django.utils import timezone
 
-from django_tasks import tasks
-from django_tasks.backends.celery.backend import CeleryBackend
+from django_tasks import tasks, tracing
+from django_tasks.backends.celery.backend import TRACE_HEADER, CeleryBackend
 from django_tasks.backends.celery.engine import AMQP, REDIS
 from django_tasks.backends.celery.exceptions import WorkerLostError
 from django_tasks.backends.celery.records import (
@@ -68,10 +68,17 @@ def run_message(celery_task: CeleryTask[Any, Any], args: tuple[Any, ...], kwargs
         _refuse_without_backend(celery_task, message, e, worker_id)
         return
     redelivered = bool((request.delivery_info or {}).get("redelivered", True))
-    run(backend, message, worker_id, redelivered)
+    trace_context = request.get(TRACE_HEADER)
+    run(backend, message, worker_id, redelivered, trace_context)
 
 
-def run(backend: CeleryBackend, message: Record, worker_id: str, redelivered: bool) -> None:
+def run(
+    backend: CeleryBackend,
+    message: Record,
+    worker_id: str,
+    redelivered: bool,
+    trace_context: Any = None,
+) -> None:
     """Run one task of ``backend``, recording each step in its result backend.
 
     A message the broker delivers for the first time (RabbitMQ and Redis say so) has not run
@@ -122,7 +129,9 @@ def run(backend: CeleryBackend, message: Record, worker_id: str, redelivered: bo
     _write(store, Record.of(result))
     sender = type(backend)
     task_started.send(sender, task_result=result)
-    run_task(result, sender, partial(_record_outcome, store, backend.json_limit))
+    fields = trace_context if isinstance(trace_context, dict) else None  # The header's.
+    record = partial(_record_outcome, store, backend.json_limit)
+    tracing.consuming(result, fields, partial(run_task, result, sender, record))
 
 
 def _record_outcome(

@@ -29,6 +29,7 @@ from django.apps import apps
 from django.core import checks
 from django.db import DEFAULT_DB_ALIAS, DataError, IntegrityError, connections, models, transaction
 
+from django_tasks import tracing
 from django_tasks.backends.base import BaseTaskBackend, on_commit_logged
 from django_tasks.backends.database.checks import (
     check_backend,
@@ -189,7 +190,8 @@ class DatabaseBackend(BaseTaskBackend):
                 f"{self.database!r}, so whether the key is free is known only after the "
                 f"commit; enqueue it with enqueue_on_commit=False, or after the transaction."
             )
-        return self._enqueue_unique(result, key)
+        with tracing.producing([result]):
+            return self._enqueue_unique(result, key)
 
     def _enqueue_unique(self, result: AnyResult, key: str) -> AnyResult:
         """Insert the row of a unique task and take its key, in one transaction (a savepoint
@@ -292,9 +294,10 @@ class DatabaseBackend(BaseTaskBackend):
         # The enqueue policy (defers_to_commit, see _joins_the_transaction): async code runs
         # outside transactions, so nothing waits; asking it here would read the event loop's
         # connection.
-        row = new_row(result, self.json_columns)
-        enqueued_at = await sync_to_async(self._insert, thread_sensitive=True)(row)
-        await self._amark_enqueued(result, enqueued_at)
+        with tracing.producing([result]):
+            row = new_row(result, self.json_columns)
+            enqueued_at = await sync_to_async(self._insert, thread_sensitive=True)(row)
+            await self._amark_enqueued(result, enqueued_at)
         return result
 
     def _insert(self, row: NewRow) -> datetime:
@@ -332,6 +335,12 @@ class DatabaseBackend(BaseTaskBackend):
                 raise InvalidTaskArgumentsError(f"calls[{i}]: {e}") from None
         if not results:
             return results
+        with tracing.producing(results):  # One span for the batch.
+            self._bulk_insert(task, results)
+        return results
+
+    def _bulk_insert(self, task: Task[Any, Any], results: Sequence[AnyResult]) -> None:
+        """bulk_enqueue()'s insert: now, or once ``default`` commits."""
         if self.defers_to_commit(task) and not self._joins_the_transaction:
             # The rows are made now, so that bulk_enqueue() raises whatever is wrong with them.
             rows = list(self._new_rows(results))
@@ -344,7 +353,6 @@ class DatabaseBackend(BaseTaskBackend):
             # Rows are made as the database takes them: on PostgreSQL, while it loads earlier
             # ones. A row that cannot be made stops the insert, and is raised.
             self._insert_many(results, self._new_rows(results))
-        return results
 
     def _new_rows(self, results: Sequence[AnyResult]) -> Iterator[NewRow]:
         columns = self.json_columns

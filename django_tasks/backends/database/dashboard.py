@@ -17,6 +17,7 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from django_tasks.backends.database.models import queues_text
 from django_tasks.backends.database.stats import (
     PERCENTILES,
     Minute,
@@ -179,7 +180,7 @@ def worker_rows(figures: Snapshot) -> list[dict[str, Any]]:
         {
             "worker_id": worker.worker_id,
             "backend": worker.backend,
-            "queues": "*" if worker.queues is None else ", ".join(worker.queues),
+            "queues": queues_text(worker.queues, worker.excluded_queues),
             "concurrency": worker.concurrency,
             "heartbeat": f"{age(worker.heartbeat_seconds)} ago",
             "live": worker.live,

@@ -96,14 +96,25 @@ class WorkerMetrics:
             ["backend", "queue", "task"],
             registry=self.registry,
         )
+        self._counters: dict[tuple[str, str, str, str], Counter] = {}
+        self._histograms: dict[tuple[str, str, str], Histogram] = {}
+        """Each label set's child, kept: ``labels()`` takes a lock and checks its values, which
+        costs more than the count itself, once per task (bench/overhead.py)."""
         self.server, self.thread = start_http_server(port, address, registry=self.registry)
 
     def finished(
         self, *, backend: str, queue: str, task: str, status: str, run_seconds: float | None
     ) -> None:
-        self.finished_total.labels(backend, queue, task, status).inc()
+        key = (backend, queue, task)
+        counter = self._counters.get((*key, status))
+        if counter is None:
+            counter = self._counters[(*key, status)] = self.finished_total.labels(*key, status)
+        counter.inc()
         if run_seconds is not None:
-            self.run_seconds.labels(backend, queue, task).observe(run_seconds)
+            histogram = self._histograms.get(key)
+            if histogram is None:
+                histogram = self._histograms[key] = self.run_seconds.labels(*key)
+            histogram.observe(run_seconds)
 
     def close(self) -> None:
         self.server.shutdown()

@@ -101,6 +101,17 @@ class DBTaskResult(models.Model):
         ),
     )
     cancel_requested_at = models.DateTimeField(_("cancel requested at"), null=True, blank=True)
+    trace_context = models.JSONField(
+        _("trace context"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "The enqueueing span's trace context (W3C traceparent...), when tracing was on. "
+            "Null: none."
+        ),
+    )
+    """What ``opentelemetry.propagate`` injected while the task was enqueued (see
+    ``django_tasks.tracing``): the worker's span of each attempt is its child."""
 
     class Meta:
         verbose_name = _("task result")
@@ -126,6 +137,12 @@ class DBWorker(models.Model):
     queues = models.JSONField(
         _("queues"), null=True, blank=True, help_text=_("The queue names, or null for every queue.")
     )
+    excluded_queues = models.JSONField(
+        _("excluded queues"),
+        null=True,
+        blank=True,
+        help_text=_("The queue names it does not serve (db_worker --exclude-queues). Null: none."),
+    )
     concurrency = models.PositiveIntegerField(_("concurrency"), default=1)
     started_at = models.DateTimeField(_("started at"), db_default=DatabaseNow())
     heartbeat_at = models.DateTimeField(_("last heartbeat"), db_default=DatabaseNow())
@@ -139,7 +156,19 @@ class DBWorker(models.Model):
 
     def serves(self, queue_name: str) -> bool:
         """Whether this worker takes tasks from ``queue_name``."""
-        return self.queues is None or queue_name in self.queues
+        return serves(self.queues, self.excluded_queues, queue_name)
+
+
+def serves(queues: list[str] | None, excluded: list[str] | None, queue_name: str) -> bool:
+    """Whether a worker of ``queues`` (None: every queue) but none of ``excluded`` takes tasks
+    from ``queue_name``."""
+    return (queues is None or queue_name in queues) and queue_name not in (excluded or ())
+
+
+def queues_text(queues: list[str] | None, excluded: list[str] | None) -> str:
+    """A worker's queues as people read them: ``mail, reports``, ``*``, ``* except mail``."""
+    text = "*" if queues is None else ", ".join(queues)
+    return f"{text} except {', '.join(excluded)}" if excluded else text
 
 
 class DBScheduleTick(models.Model):

@@ -26,6 +26,7 @@ class Presence:
         worker_id: str,
         backend: str,
         queues: Sequence[str] | None,
+        excluded_queues: Sequence[str] = (),
         concurrency: int,
     ) -> None:
         self._table = DBWorker.objects.using(database)
@@ -33,6 +34,7 @@ class Presence:
             worker_id=worker_id,
             backend=backend,
             queues=None if queues is None else list(queues),
+            excluded_queues=list(excluded_queues) or None,
             concurrency=concurrency,
         )
         self._joined = False
@@ -51,6 +53,7 @@ class Presence:
             worker_id=self._worker.worker_id,
             backend=self._worker.backend,
             queues=self._worker.queues,
+            excluded_queues=self._worker.excluded_queues,
             concurrency=self._worker.concurrency,
         )
         self._joined = True

@@ -17,6 +17,7 @@ from django.db.models import TextField
 from django.db.models.functions import Cast, Coalesce
 from django.utils.dateparse import parse_datetime
 
+from django_tasks import tracing
 from django_tasks.backends.database.exceptions import UnreadableResultError
 from django_tasks.backends.database.queries import ClaimedRow, NewRow
 from django_tasks.backends.database.schema import CANCELLED
@@ -39,9 +40,11 @@ CANCELLED_BEFORE_START = (
 
 
 def new_row(result: AnyResult, columns: JSONLimit) -> NewRow:
-    """The row of a new result; InvalidTaskArgumentsError if its arguments are too large."""
+    """The row of a new result; InvalidTaskArgumentsError if its arguments are too large.
+    Made inside the enqueueing span (tracing.producing), whose context the row carries."""
     task = result.task
     arguments = columns.arguments(task.module_path, result.args, result.kwargs)
+    trace_context = tracing.carrier()
     return NewRow(
         id=result.id,
         backend=result.backend,
@@ -50,6 +53,7 @@ def new_row(result: AnyResult, columns: JSONLimit) -> NewRow:
         priority=task.priority,
         arguments=arguments,
         run_after=task.run_after,
+        trace_context=None if trace_context is None else json.dumps(trace_context),
     )
 
 

@@ -158,22 +158,28 @@ def live_key_hash(backend: str, task_path: str, key: str, *, live_only: bool = F
     return f"CASE WHEN {key} IS NOT NULL AND {LIVE} THEN SHA2({text}, 256) END"
 
 
-def _enqueue_function(table: str) -> str:
+def _enqueue_function(table: str, *, traced: bool = False) -> str:
     """django_tasks_spec_enqueue(id, backend, queue_name, task_path, priority, arguments,
-    run_after, notify): insert a NEW row, NOTIFY its queue if ``notify``, return enqueued_at.
-    enqueued_at and available_at (unless run_after) are the statement's time."""
+    run_after, notify[, trace_context]): insert a NEW row, NOTIFY its queue if ``notify``,
+    return enqueued_at. enqueued_at and available_at (unless run_after) are the statement's
+    time. ``traced``: the function of nine arguments, the last the row's trace_context
+    (migration 0005), made beside that of eight, which workers of earlier releases call."""
+    trace_parameter = ", p_trace_context jsonb" if traced else ""
+    trace_column = ", trace_context" if traced else ""
+    trace_value = ", p_trace_context" if traced else ""
     return f"""CREATE FUNCTION {ENQUEUE_FUNCTION}(
     p_id uuid, p_backend text, p_queue_name text, p_task_path text, p_priority integer,
-    p_arguments jsonb, p_run_after timestamptz, p_notify boolean
+    p_arguments jsonb, p_run_after timestamptz, p_notify boolean{trace_parameter}
 ) RETURNS timestamptz LANGUAGE plpgsql AS $$
 DECLARE
     enqueued timestamptz;
 BEGIN
     INSERT INTO {table} (id, status, backend, queue_name, task_path, priority, arguments,
         run_after, available_at, attempts, worker_id, worker_ids, exception_class_path,
-        traceback)
+        traceback{trace_column})
     VALUES (p_id, 'NEW', p_backend, p_queue_name, p_task_path, p_priority, p_arguments,
-        p_run_after, COALESCE(p_run_after, STATEMENT_TIMESTAMP()), 0, '', '[]', '', '')
+        p_run_after, COALESCE(p_run_after, STATEMENT_TIMESTAMP()), 0, '', '[]', '',
+        ''{trace_value})
     RETURNING enqueued_at INTO enqueued;
     IF p_notify THEN
         PERFORM pg_notify('{NOTIFY_CHANNEL}', p_queue_name);
@@ -181,6 +187,23 @@ BEGIN
     RETURN enqueued;
 END
 $$"""
+
+
+TRACED_ENQUEUE_SIGNATURE = (
+    f"{ENQUEUE_FUNCTION}(uuid, text, text, text, integer, jsonb, timestamptz, boolean, jsonb)"
+)
+"""The function of migration 0005, by its argument types (it shares its name with 0001's)."""
+
+
+def create_traced_enqueue_function(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        table = _table(apps, schema_editor)
+        schema_editor.execute(_enqueue_function(table, traced=True), params=None)
+
+
+def drop_traced_enqueue_function(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(f"DROP FUNCTION {TRACED_ENQUEUE_SIGNATURE}", params=None)
 
 
 def _table(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> str:

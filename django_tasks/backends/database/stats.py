@@ -22,7 +22,7 @@ from django.db.models.functions import TruncMinute
 
 from django_tasks import tasks
 from django_tasks.backends.database.backend import DatabaseBackend
-from django_tasks.backends.database.models import DBTaskResult, DBWorker
+from django_tasks.backends.database.models import DBTaskResult, DBWorker, serves
 from django_tasks.backends.database.queries import queries_for
 from django_tasks.task import ResultStatus
 
@@ -96,6 +96,8 @@ class WorkerFigures:
     backend: str
     queues: list[str] | None
     """None: every queue."""
+    excluded_queues: list[str] | None = None
+    """Queues it does not serve (db_worker --exclude-queues)."""
     concurrency: int
     started_at: datetime
     heartbeat_at: datetime
@@ -107,7 +109,7 @@ class WorkerFigures:
     """The task paths it runs, and how many of each."""
 
     def serves(self, queue_name: str) -> bool:
-        return self.queues is None or queue_name in self.queues
+        return serves(self.queues, self.excluded_queues, queue_name)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -339,6 +341,7 @@ def _read_workers(
                 worker_id=worker.worker_id,
                 backend=worker.backend,
                 queues=worker.queues,
+                excluded_queues=worker.excluded_queues,
                 concurrency=worker.concurrency,
                 started_at=worker.started_at,
                 heartbeat_at=worker.heartbeat_at,

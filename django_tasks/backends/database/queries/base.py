@@ -48,7 +48,7 @@ def claimed_columns(run_after: str = "run_after") -> str:
     """The columns a claim returns, in this order, with ``run_after`` as the SQL that reads it."""
     return (
         f"id, task_path, queue_name, priority, {run_after}, arguments, enqueued_at, "
-        f"started_at, attempts, worker_ids"
+        f"started_at, attempts, worker_ids, trace_context"
     )
 
 
@@ -64,6 +64,8 @@ class NewRow:
     arguments: str
     """{"args": [...], "kwargs": {...}} as JSON text."""
     run_after: datetime | None
+    trace_context: str | None = None
+    """The enqueueing span's trace context as JSON text (see django_tasks.tracing), or None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,8 @@ class ClaimedRow:
     started_at: datetime
     attempts: int
     worker_ids: list[str]
+    trace_context: dict[str, str] | None = None
+    """The enqueueing span's trace context, to continue its trace (see django_tasks.tracing)."""
     unreadable_run_after: str = ""
     """The stored text of a run_after that cannot be read (``run_after`` is then None): a
     time before year 1 or after 9999 in UTC, which PostgreSQL holds but Python's datetime does
@@ -129,9 +133,9 @@ class Queries:
         self.insert_sql = (
             f"INSERT INTO {self.table} (id, status, backend, queue_name, task_path, priority, "
             f"arguments, run_after, available_at, attempts, worker_id, worker_ids, "
-            f"exception_class_path, traceback) "
+            f"exception_class_path, traceback, trace_context) "
             f"VALUES (%s, '{NEW}', %s, %s, %s, %s, %s, %s, COALESCE(%s, {self.now}), 0, '', "
-            f"'[]', '', '')"
+            f"'[]', '', '', %s)"
         )
         """A NEW row, enqueued_at and available_at (unless run_after) from the database's
         clock. Built once: psycopg caches what it learns about a statement by its text."""
@@ -230,7 +234,7 @@ class Queries:
     def insert_params(self, row: NewRow) -> list[Any]:
         """The parameters of insert_sql."""
         values = self.row_values(row)
-        return [*values, values[-1]]
+        return [*values, values[-1], row.trace_context]
 
     def row_values(self, row: NewRow) -> list[Any]:
         """id, backend, queue_name, task_path, priority, arguments and run_after, as the
@@ -263,18 +267,19 @@ class Queries:
             values = ", ".join(
                 [
                     f"(%s, '{NEW}', %s, %s, %s, %s, %s, %s, %s, COALESCE(%s, {self.now}), "
-                    f"0, '', '[]', '', '')"
+                    f"0, '', '[]', '', '', %s)"
                 ]
                 * len(chunk)
             )
             params: list[Any] = []
             for row in chunk:
                 row_values = self.row_values(row)
-                params += [*row_values, enqueued_at, row_values[-1]]
+                params += [*row_values, enqueued_at, row_values[-1], row.trace_context]
             cursor.execute(
                 f"INSERT INTO {self.table} (id, status, backend, queue_name, task_path, "
                 f"priority, arguments, run_after, enqueued_at, available_at, attempts, "
-                f"worker_id, worker_ids, exception_class_path, traceback) VALUES {values}",
+                f"worker_id, worker_ids, exception_class_path, traceback, trace_context) "
+                f"VALUES {values}",
                 params,
             )
         return now
@@ -528,6 +533,7 @@ class Queries:
             started_at=self.from_db(row[7]),
             attempts=row[8],
             worker_ids=json.loads(worker_ids) if isinstance(worker_ids, str) else worker_ids,
+            trace_context=trace_fields(row[10]),
             unreadable_run_after=unreadable_run_after,
         )
 
@@ -538,3 +544,18 @@ class Queries:
             return self.from_db_or_none(row[4]), ""
         except (ValueError, OverflowError):
             return None, str(row[4])
+
+
+def trace_fields(value: Any) -> dict[str, str] | None:
+    """A claimed row's trace context (JSON text, or what the driver made of it): its text
+    fields, or None if it holds none, or anything else (a task runs whether or not its trace
+    can be continued)."""
+    if isinstance(value, (str, bytes)):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    if not isinstance(value, dict):
+        return None
+    fields = {key: text for key, text in value.items() if isinstance(text, str)}
+    return fields or None

@@ -66,12 +66,13 @@ class PostgreSQLQueries(Queries):
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         super().__init__(connection)
         self._enqueue_sql = (
-            f"SELECT {ENQUEUE_FUNCTION}(%s::uuid, %s, %s, %s, %s, %s::jsonb, %s::timestamptz, %s)"
+            f"SELECT {ENQUEUE_FUNCTION}(%s::uuid, %s, %s, %s, %s, %s::jsonb, %s::timestamptz, %s, "
+            f"%s::jsonb)"
         )
         self._copy_sql = (
             f"COPY {self.table} (id, status, backend, queue_name, task_path, priority, "
             f"arguments, run_after, enqueued_at, available_at, attempts, worker_id, worker_ids, "
-            f"exception_class_path, traceback) FROM STDIN"
+            f"exception_class_path, traceback, trace_context) FROM STDIN"
         )
         self._notified_at: dict[str, float] = {}
         """time.monotonic() of the last committed notification, by queue."""
@@ -79,7 +80,7 @@ class PostgreSQLQueries(Queries):
     def insert(self, cursor: Any, row: NewRow) -> datetime:
         # The INSERT statement, run by a function whose plan the server keeps (see schema.py).
         notify = self._notifies(row)
-        cursor.execute(self._enqueue_sql, [*self.row_values(row), notify])
+        cursor.execute(self._enqueue_sql, [*self.row_values(row), notify, row.trace_context])
         enqueued_at = self.from_db(cursor.fetchone()[0])
         if notify and not self.connection.in_atomic_block:
             self._notified_at[row.queue_name] = time.monotonic()
@@ -133,7 +134,7 @@ class PostgreSQLQueries(Queries):
         return [self._claimed(row) for row in cursor.fetchall()]
 
     def claimed_run_after(self, row: Sequence[Any]) -> tuple[datetime | None, str]:
-        return self.from_db_or_none(row[4]), row[10] or ""
+        return self.from_db_or_none(row[4]), row[11] or ""
 
     def finish_rows(self, cursor: Any, *, worker_id: str, finishes: Sequence[Finish]) -> set[str]:
         # One array per column, so that the statement's text is the same for every batch size;
@@ -254,6 +255,7 @@ class PostgreSQLQueries(Queries):
                     "[]",
                     "",
                     "",
+                    row.trace_context,
                 )
             )
 

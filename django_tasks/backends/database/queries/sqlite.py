@@ -41,9 +41,9 @@ class SQLiteQueries(Queries):
         self.insert_sql = (
             f"INSERT INTO {self.table} (id, status, backend, queue_name, task_path, priority, "
             f"arguments, run_after, enqueued_at, available_at, attempts, worker_id, worker_ids, "
-            f"exception_class_path, traceback) "
+            f"exception_class_path, traceback, trace_context) "
             f"VALUES (%s, '{NEW}', %s, %s, %s, %s, %s, %s, %s, COALESCE(%s, {self.now}), 0, '', "
-            f"'[]', '', '')"
+            f"'[]', '', '', %s)"
         )
         self._insert_returning_sql = f"{self.insert_sql} RETURNING enqueued_at"
 
@@ -53,7 +53,7 @@ class SQLiteQueries(Queries):
 
     def insert_params(self, row: NewRow) -> list[Any]:
         values = self.row_values(row)
-        return [*values, self.to_db(self.current_time(None)), values[-1]]
+        return [*values, self.to_db(self.current_time(None)), values[-1], row.trace_context]
 
     def claim(
         self,

@@ -18,11 +18,13 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from multiprocessing.connection import Connection
 
 import django
 from django.db import close_old_connections, connections
 
+from django_tasks import tracing
 from django_tasks.backends.database.queries import ClaimedRow
 from django_tasks.backends.database.worker.reporting import configure_logging
 from django_tasks.execution import Outcome, run_task
@@ -98,7 +100,7 @@ def run(job: Job) -> Report:
         result = result_from_claim(job.row, job.backend)
         result._update(started_at=job.started_at, last_attempted_at=job.started_at)
         task_started.send(sender, task_result=result)
-        run_task(result, sender, record)
+        tracing.consuming(result, job.row.trace_context, partial(run_task, result, sender, record))
     except BaseException as e:  # A task raising KeyboardInterrupt, or a failing receiver.
         if not outcomes:
             outcomes.append(Outcome.failed(e))

@@ -114,6 +114,7 @@ class Worker:
             worker_id=options.worker_id,
             backend=backend.alias,
             queues=options.queues,
+            excluded_queues=options.exclude_queues,
             concurrency=options.concurrency,
         )
         self._metrics: Any = None

@@ -35,6 +35,7 @@ from functools import partial
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
+from django_tasks import tracing
 from django_tasks.backends.database.worker.claims import Claim, ClaimState
 from django_tasks.backends.database.worker.timeouts import Timekeeper, timeout_of
 from django_tasks.exceptions import TaskTimeoutError
@@ -164,7 +165,8 @@ class Executor:
             now = timezone.now()
             result._update(started_at=now, last_attempted_at=now)
             task_started.send(self.sender, task_result=result)
-            run_task(result, self.sender, record)
+            fields = None if claim.row is None else claim.row.trace_context
+            tracing.consuming(result, fields, partial(run_task, result, self.sender, record))
         except BaseException as e:  # A task raising KeyboardInterrupt, or a failing receiver.
             if claim.state != ClaimState.FINISHED:
                 finish_task(result, self.sender, record, Outcome.failed(e))
