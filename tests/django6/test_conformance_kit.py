@@ -83,3 +83,26 @@ def test_django_tasks_db_passes_through_its_worker_command(tmp_path: Path) -> No
     assert report.summary["passed"] > 50
     for requirement_id in (*DJANGO_ONLY, "TASK-PRIORITY-001", "TASK-DEFER-001", "TASK-GET-005"):
         assert report.requirements[requirement_id] == "passed", requirement_id
+
+
+IDLE = (
+    "SELECT count(*) FROM django_tasks_database_dbtaskresult WHERE status = 'RUNNING' OR "
+    "(status = 'READY' AND (run_after >= '9999-01-01' OR "
+    "run_after <= strftime('%Y-%m-%d %H:%M:%f', 'now')))"
+)
+"""django-tasks-db's rows that are running or due (without run_after it stores 9999-12-31)."""
+
+
+def test_a_worker_without_a_batch_mode_is_stopped_once_the_queue_is_idle(tmp_path: Path) -> None:
+    report = run_kit(
+        tmp_path,
+        "--tasks-backend=django_tasks_db.DatabaseBackend",
+        "--tasks-worker-command=db_worker --queue-name * --interval 0.05 --no-startup-delay "
+        "--backend {alias}",
+        f"--tasks-worker-idle={IDLE}",
+        "--tasks-requirements=TASK-PRIORITY-001,TASK-DEFER-001,TASK-RESULT-008",
+        apps="django_tasks_db",
+    )
+    assert report.failures() == {}
+    for requirement_id in ("TASK-PRIORITY-001", "TASK-DEFER-001", "TASK-RESULT-008"):
+        assert report.requirements[requirement_id] == "passed", requirement_id
