@@ -178,10 +178,13 @@ class CommandHarness(WorkerHarness):
             outputs = "".join(
                 f"\nOutput of {worker.describe()}:\n{worker.output()}" for worker in self._workers
             )
-            raise DrainTimeoutError(
-                f"{e} The worker command must exit once no task is waiting (db_worker --batch, "
-                f"rqworker --burst).{outputs}"
-            ) from None
+            expected = (
+                "--tasks-worker-idle's query still counted a task waiting or running"
+                if self.idle_query is not None
+                else "The worker command must exit once no task is waiting (db_worker --batch, "
+                "rqworker --burst)"
+            )
+            raise DrainTimeoutError(f"{e} {expected}.{outputs}") from None
 
     def _queue_is_idle(self) -> bool:
         assert self.idle_query is not None

@@ -10,7 +10,7 @@ import pytest
 
 from django_tasks_conformance import report
 from django_tasks_spec.requirements import catalogue
-from scripts.matrix import check_run
+from scripts.matrix import check_run, environment
 from tests.conformance.conftest import ROOT
 
 SUITE = ROOT / "conformance" / "django_tasks_conformance" / "suite"
@@ -98,3 +98,24 @@ def test_an_expected_failure_inside_a_clause_counts_against_that_clause_alone() 
     outcomes = report.requirement_outcomes(catalogue(), tests)
     assert outcomes["TASK-PRIORITY-001"] == "xfailed"
     assert outcomes["TASK-TIME-002"] == "passed"
+
+
+def test_a_postgresql_backend_runs_in_a_database_named_after_the_runs_suffix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DJANGO_TASKS_TEST_DB_SUFFIX", "_helper")
+    entry = {"name": "dj-queue", "database": "postgresql", "apps": ["dj_queue"]}
+    env = environment(entry, "/tmp/run")
+    assert env["DJANGO_TASKS_CONFORMANCE_DATABASE"] == "postgresql"
+    assert env["DJANGO_TASKS_CONFORMANCE_DATABASE_NAME"] == "tasks_matrix_helper"
+    assert (env["PGHOST"], env["PGUSER"]) == ("127.0.0.1", "postgres")
+    assert env["DJANGO_TASKS_CONFORMANCE_APPS"] == "dj_queue"
+
+
+def test_an_unknown_database_in_the_matrix_is_refused() -> None:
+    with pytest.raises(SystemExit) as raised:
+        environment({"name": "Some backend", "database": "oracle"}, "/tmp/run")
+    assert str(raised.value) == (
+        "Backend 'Some backend' of conformance/matrix.toml has database 'oracle'; allowed: "
+        "sqlite, postgresql."
+    )
