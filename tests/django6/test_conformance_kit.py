@@ -1,9 +1,11 @@
 """The conformance kit speaks Django's dialect to a ``django.tasks`` backend: Django's own, and
 django-tasks-db 0.13 run as its author would, through its ``db_worker --batch`` command."""
 
+import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 from pytest_django import DjangoDbBlocker
@@ -11,6 +13,7 @@ from pytest_django import DjangoDbBlocker
 from django_tasks_conformance.report import Report
 from django_tasks_spec.dialects import Dialect
 from django_tasks_spec.requirements import catalogue
+from scripts import matrix
 from tests.conformance.runner import run_suite
 
 DJANGO_ONLY = ("TASK-CONTEXT-001", "TASK-RESULT-007", "TASK-RESULT-008", "TASK-ERROR-006")
@@ -106,3 +109,12 @@ def test_a_worker_without_a_batch_mode_is_stopped_once_the_queue_is_idle(tmp_pat
     assert report.failures() == {}
     for requirement_id in ("TASK-PRIORITY-001", "TASK-DEFER-001", "TASK-RESULT-008"):
         assert report.requirements[requirement_id] == "passed", requirement_id
+
+
+def test_the_published_row_of_djangos_immediate_backend_is_current() -> None:
+    # The quick subset of ./dev matrix that CI runs: one published row, made as the matrix
+    # makes it (the kit in a process of its own, with its settings), equals the committed one.
+    entries = tomllib.loads(matrix.CONFIG.read_text(encoding="utf-8"))["backend"]
+    entry = next(entry for entry in entries if entry["name"] == "Django ImmediateBackend")
+    published = json.loads(matrix.OUTPUT.read_text(encoding="utf-8"))["Django ImmediateBackend"]
+    assert matrix.run(entry, sys.executable) == published
