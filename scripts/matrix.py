@@ -25,6 +25,8 @@ CONFIG = ROOT / "conformance" / "matrix.toml"
 OUTPUT = ROOT / "conformance" / "MATRIX.json"
 README = ROOT / "README.md"
 VENVS = ROOT / ".venv-matrix"
+HARNESSES = ROOT / "scripts"
+"""Where matrix_harnesses.py is: the harnesses of backends that no worker command drives."""
 KIT = ["pytest==9.2.0", "pytest-django==4.14.0", str(ROOT / "spec"), str(ROOT / "conformance")]
 """What every virtualenv installs besides the backend: the kit and the contract, from here."""
 DATABASES = {
@@ -104,6 +106,8 @@ def run(entry: dict[str, Any], python: str) -> dict[str, Any]:
             arguments.append(f"--tasks-worker-command={entry['worker']}")
         if "idle" in entry:
             arguments.append(f"--tasks-worker-idle={entry['idle']}")
+        if "harness" in entry:
+            arguments.append(f"--tasks-harness={entry['harness']}")
         completed = subprocess.run(
             arguments,
             capture_output=True,
@@ -140,8 +144,11 @@ def environment(entry: dict[str, Any], directory: str) -> dict[str, str]:
             f"allowed: {', '.join(DATABASES)}."
         )
     suffix = os.environ.get("DJANGO_TASKS_TEST_DB_SUFFIX", "")
+    path = os.environ.get("PYTHONPATH")
     return {
         **os.environ,
+        # The matrix's own harnesses (scripts/matrix_harnesses.py), for a `harness` entry.
+        "PYTHONPATH": os.pathsep.join([str(HARNESSES), *([path] if path else [])]),
         **DATABASES[database],
         "DJANGO_TASKS_CONFORMANCE_APPS": ",".join(entry.get("apps", [])),
         "DJANGO_TASKS_CONFORMANCE_DIR": directory,

@@ -2,6 +2,7 @@
 through the whole suite, and the kit it runs imports beside a backend without this project."""
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -109,6 +110,7 @@ def test_a_postgresql_backend_runs_in_a_database_named_after_the_runs_suffix(
     assert env["DJANGO_TASKS_CONFORMANCE_DATABASE"] == "postgresql"
     assert env["DJANGO_TASKS_CONFORMANCE_DATABASE_NAME"] == "tasks_matrix_helper"
     assert (env["PGHOST"], env["PGUSER"]) == ("127.0.0.1", "postgres")
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(ROOT / "scripts")
     assert env["DJANGO_TASKS_CONFORMANCE_APPS"] == "dj_queue"
 
 
