@@ -3,6 +3,8 @@ django-tasks-db 0.13 run as its author would, through its ``db_worker --batch`` 
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 import tomllib
@@ -14,6 +16,7 @@ from django_tasks_conformance.report import Report
 from django_tasks_spec.dialects import Dialect
 from django_tasks_spec.requirements import catalogue
 from scripts import matrix
+from tests.conformance.conftest import ROOT
 from tests.conformance.runner import run_suite
 
 DJANGO_ONLY = ("TASK-CONTEXT-001", "TASK-RESULT-007", "TASK-RESULT-008", "TASK-ERROR-006")
@@ -73,13 +76,37 @@ def run_kit(directory: Path, *arguments: str, apps: str = "") -> Report:
     return Report.from_json(report.read_text(encoding="utf-8"))
 
 
-def test_django_tasks_db_passes_through_its_worker_command(tmp_path: Path) -> None:
-    report = run_kit(
-        tmp_path,
-        "--tasks-backend=django_tasks_db.DatabaseBackend",
-        "--tasks-worker-command=db_worker --batch --queue-name * --interval 0.05 --backend {alias}",
-        apps="django_tasks_db",
+def readme_command() -> tuple[dict[str, str], list[str]]:
+    """The README's command that runs the kit against django-tasks-db ("A `django.tasks`
+    backend"): its environment variables and its pytest arguments."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("#### A `django.tasks` backend\n", 1)[1].split("\n#### ", 1)[0]
+    block = re.search(r"```shell\n(.*?)```", section, re.DOTALL)
+    assert block is not None
+    words = shlex.split(block.group(1).replace("\\\n", " "))
+    environment = {}
+    while "=" in words[0] and not words[0].startswith("-"):
+        name, _, value = words.pop(0).partition("=")
+        environment[name] = value
+    assert words.pop(0) == "pytest"
+    return environment, words
+
+
+def test_the_readmes_command_runs_the_kit_against_django_tasks_db(tmp_path: Path) -> None:
+    # The path of a django.tasks backend's author, as the README gives it: one command, then
+    # the report it writes.
+    environment, arguments = readme_command()
+    pytest = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(tmp_path)]
+    completed = subprocess.run(
+        [*pytest, *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env={**os.environ, **environment},
     )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    report = Report.from_json((tmp_path / "conformance.json").read_text(encoding="utf-8"))
     assert report.dialect == "django.tasks"
     assert report.harness == "django_tasks_conformance.command.CommandHarness"
     assert report.failures() == {}
