@@ -25,8 +25,16 @@ CONFIG = ROOT / "conformance" / "matrix.toml"
 OUTPUT = ROOT / "conformance" / "MATRIX.json"
 README = ROOT / "README.md"
 VENVS = ROOT / ".venv-matrix"
+HARNESSES = ROOT / "scripts"
+"""Where matrix_harnesses.py is: the harnesses of backends that no worker command drives."""
 KIT = ["pytest==9.2.0", "pytest-django==4.14.0", str(ROOT / "spec"), str(ROOT / "conformance")]
 """What every virtualenv installs besides the backend: the kit and the contract, from here."""
+DATABASES = {
+    "sqlite": {},
+    "postgresql": {"PGHOST": "127.0.0.1", "PGPORT": "5432", "PGUSER": "postgres"},
+}
+"""The databases a backend may run on (``database`` in matrix.toml; SQLite by default), and
+how to reach each (the services of the README's set-up)."""
 TABLE = re.compile(r"(<!-- compatibility-matrix -->\n)(.*?)(<!-- /compatibility-matrix -->)", re.S)
 
 
@@ -39,12 +47,20 @@ def main(python: str, names: list[str]) -> None:
             f"Unknown backend(s) {unknown}; conformance/matrix.toml has "
             f"{[entry['name'] for entry in entries]}."
         )
-    rows = json.loads(OUTPUT.read_text(encoding="utf-8")) if OUTPUT.exists() and names else {}
+    rows = json.loads(OUTPUT.read_text(encoding="utf-8")) if OUTPUT.exists() else {}
+    listed = [entry["name"] for entry in entries]
+    rows = {name: rows[name] for name in listed if name in rows}
     for entry in chosen:
         sys.stdout.write(f"==> {entry['name']}\n")
         sys.stdout.flush()
         rows[entry["name"]] = run(entry, interpreter(entry, python))
-    OUTPUT.write_text(json.dumps(rows, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        # Each row as it is made, in matrix.toml's order: a later refusal keeps it.
+        write({name: rows[name] for name in listed if name in rows})
+
+
+def write(rows: dict[str, Any]) -> None:
+    """MATRIX.json and the README's table."""
+    OUTPUT.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     text = README.read_text(encoding="utf-8")
     match = TABLE.search(text)
     if match is None:
@@ -68,6 +84,7 @@ def interpreter(entry: dict[str, Any], python: str) -> str:
             "-q",
             "Django==6.1.3",
             entry["requirement"],
+            *entry.get("packages", []),
             *KIT,
         ],
         check=True,
@@ -87,23 +104,19 @@ def run(entry: dict[str, Any], python: str) -> dict[str, Any]:
         ]  # fmt: skip
         if "worker" in entry:
             arguments.append(f"--tasks-worker-command={entry['worker']}")
+        if "idle" in entry:
+            arguments.append(f"--tasks-worker-idle={entry['idle']}")
+        if "harness" in entry:
+            arguments.append(f"--tasks-harness={entry['harness']}")
         completed = subprocess.run(
             arguments,
             capture_output=True,
             text=True,
             check=False,
             cwd=directory,
-            env={
-                **os.environ,
-                "DJANGO_TASKS_CONFORMANCE_APPS": ",".join(entry.get("apps", [])),
-                "DJANGO_TASKS_CONFORMANCE_DIR": directory,
-            },
+            env=environment(entry, directory),
         )
-        if not report_path.exists():
-            sys.exit(
-                f"The kit wrote no report for {entry['name']}:\n{completed.stdout}"
-                f"{completed.stderr}"
-            )
+        check_run(entry["name"], completed, report_path)
         report = json.loads(report_path.read_text(encoding="utf-8"))
     version = subprocess.run(
         [
@@ -116,6 +129,44 @@ def run(entry: dict[str, Any], python: str) -> dict[str, Any]:
         check=True,
     ).stdout.strip()
     return row(entry, version, report)
+
+
+def environment(entry: dict[str, Any], directory: str) -> dict[str, str]:
+    """The environment of a run: the kit's settings read the backend's apps and database in it.
+
+    A PostgreSQL database is named after DJANGO_TASKS_TEST_DB_SUFFIX, so that runs on one
+    server do not share it.
+    """
+    database = entry.get("database", "sqlite")
+    if database not in DATABASES:
+        sys.exit(
+            f"Backend {entry['name']!r} of conformance/matrix.toml has database {database!r}; "
+            f"allowed: {', '.join(DATABASES)}."
+        )
+    suffix = os.environ.get("DJANGO_TASKS_TEST_DB_SUFFIX", "")
+    path = os.environ.get("PYTHONPATH")
+    return {
+        **os.environ,
+        # The matrix's own harnesses (scripts/matrix_harnesses.py), for a `harness` entry.
+        "PYTHONPATH": os.pathsep.join([str(HARNESSES), *([path] if path else [])]),
+        **DATABASES[database],
+        "DJANGO_TASKS_CONFORMANCE_APPS": ",".join(entry.get("apps", [])),
+        "DJANGO_TASKS_CONFORMANCE_DIR": directory,
+        "DJANGO_TASKS_CONFORMANCE_DATABASE": database,
+        "DJANGO_TASKS_CONFORMANCE_DATABASE_NAME": f"tasks_matrix{suffix}",
+    }
+
+
+def check_run(name: str, completed: "subprocess.CompletedProcess[str]", report: Path) -> None:
+    """Refuse a run that did not go through the suite: only pytest's exit statuses 0 (every
+    test passed) and 1 (some failed) mean every test ran and the report counts them all; a
+    collection error, a usage error or a crash leaves a report that would be a wrong row."""
+    if completed.returncode not in (0, 1) or not report.exists():
+        sys.exit(
+            f"The kit's run against {name} ended with pytest exit status "
+            f"{completed.returncode}{'' if report.exists() else ' and no report'}; its row is "
+            f"left as it was. Its output:\n{completed.stdout[-5000:]}{completed.stderr[-5000:]}"
+        )
 
 
 def distribution(entry: dict[str, Any]) -> str:

@@ -10,22 +10,36 @@ TASKS: the command then runs once per alias, as a worker serves one backend. A l
 ``manage.py`` or ``django-admin`` is dropped: the commands are forked from a ``Launcher`` that has
 set Django up once, with the settings of this run (the suite's TASKS, the test databases).
 
+A worker without such a mode (one that polls until it is stopped) is stopped once a query says
+the queue is idle: ``--tasks-worker-idle="SELECT count(*) FROM myqueue_job WHERE status IN
+('ready', 'running') AND run_after <= now()"`` runs the query on the default database while the
+worker runs, and when its first column is 0 (or it returns no row), sends the workers SIGINT, as
+Ctrl-C would, and waits for them to exit.
+
 Between drains no worker runs, so enqueued tasks wait and the order they start in shows. The
 workers send ``task_started`` and ``task_finished`` in their own processes, which this one cannot
-observe. There is no back door into the backend's store, and ``clear`` leaves it as it is: each
-test looks only at the results it enqueued.
+observe. There is no back door into the backend's store; ``clear`` flushes every test database,
+as Django's ``TransactionTestCase`` does, so that no task of one test waits into the next.
 """
 
 import shlex
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
+from django.core.management import call_command
 from django.db import connections
 
+from django_tasks_conformance.dialect import words
 from django_tasks_conformance.harness import DrainTimeoutError, WorkerHarness
-from django_tasks_conformance.launcher import CommandProcess, Launcher, worker_environment
+from django_tasks_conformance.launcher import (
+    STOP_TIMEOUT,
+    CommandProcess,
+    Launcher,
+    worker_environment,
+)
 
 ALIAS = "{alias}"
 """Stands for each backend alias of the suite, in a worker command."""
@@ -49,9 +63,14 @@ class CommandHarness(WorkerHarness):
     command: ClassVar[tuple[str, ...]] = ()
     """The management command and its arguments (set by ``running``)."""
 
+    idle_query: ClassVar[str | None] = None
+    """SQL whose first column is 0 once the queue is idle, for a worker that never exits on its
+    own (set by ``running``); None for a worker that exits once no task is waiting."""
+
     @classmethod
-    def running(cls, command: str) -> type["CommandHarness"]:
-        """This harness, running ``command`` (as given to ``--tasks-worker-command``)."""
+    def running(cls, command: str, idle_query: str | None = None) -> type["CommandHarness"]:
+        """This harness, running ``command`` (as given to ``--tasks-worker-command``), stopped
+        once ``idle_query`` (``--tasks-worker-idle``) says the queue is idle, if given."""
         argv = shlex.split(command)
         while argv and argv[0] in LAUNCHERS:
             argv.pop(0)
@@ -60,7 +79,12 @@ class CommandHarness(WorkerHarness):
                 f"The worker command {command!r} names no management command; give one such "
                 f"as 'db_worker --batch'."
             )
-        return type(cls.__name__, (cls,), {"command": tuple(argv), "__module__": cls.__module__})
+        attributes = {
+            "command": tuple(argv),
+            "idle_query": idle_query,
+            "__module__": cls.__module__,
+        }
+        return type(cls.__name__, (cls,), attributes)
 
     def __init__(self, backend_path: str, options: dict[str, Any]) -> None:
         super().__init__(backend_path, options)
@@ -80,8 +104,20 @@ class CommandHarness(WorkerHarness):
         self._launcher = Launcher(environment, self.preload(), self._logs / "launcher.log")
 
     def preload(self) -> list[str]:
-        """The modules the launcher imports once, rather than each worker."""
-        return PRELOAD
+        """The modules the launcher imports once, rather than each worker: the fixture tasks
+        this backend can declare (coroutine tasks if it runs them, context tasks in Django's
+        dialect), so that no worker has to import a module of tasks while it runs one."""
+        modules = list(PRELOAD)
+        if words().backends["default"].supports_async_task:
+            modules.append("django_tasks_conformance.async_tasks")
+        if words().django:
+            modules.append("django_tasks_conformance.context_tasks")
+        return modules
+
+    def clear(self) -> None:
+        """Flush every test database (the workers are stopped)."""
+        for alias in self.test_databases():
+            call_command("flush", database=alias, interactive=False, verbosity=0)
 
     def teardown(self) -> None:
         self.stop_worker()
@@ -119,7 +155,11 @@ class CommandHarness(WorkerHarness):
         return any(worker.running() for worker in self._workers)
 
     def is_idle(self) -> bool:
-        """Whether every worker has exited (as a worker that ran out of tasks does)."""
+        """Whether every worker has exited (as a worker that ran out of tasks does), or, with
+        an idle query, whether the query says so (and then the workers are stopped)."""
+        if self.idle_query is not None and self.worker_running() and self._queue_is_idle():
+            self._interrupt()
+            return True
         if self.worker_running():
             return False
         for worker in self._workers:
@@ -138,7 +178,27 @@ class CommandHarness(WorkerHarness):
             outputs = "".join(
                 f"\nOutput of {worker.describe()}:\n{worker.output()}" for worker in self._workers
             )
-            raise DrainTimeoutError(
-                f"{e} The worker command must exit once no task is waiting (db_worker --batch, "
-                f"rqworker --burst).{outputs}"
-            ) from None
+            expected = (
+                "--tasks-worker-idle's query still counted a task waiting or running"
+                if self.idle_query is not None
+                else "The worker command must exit once no task is waiting (db_worker --batch, "
+                "rqworker --burst)"
+            )
+            raise DrainTimeoutError(f"{e} {expected}.{outputs}") from None
+
+    def _queue_is_idle(self) -> bool:
+        assert self.idle_query is not None
+        with connections["default"].cursor() as cursor:
+            cursor.execute(self.idle_query)
+            row = cursor.fetchone()
+        return row is None or not row[0]
+
+    def _interrupt(self) -> None:
+        """SIGINT each worker, as Ctrl-C would, and wait for it to exit (SIGKILL if it hangs)."""
+        for worker in self._workers:
+            worker.send_signal(signal.SIGINT)
+        for worker in self._workers:
+            try:
+                worker.wait(STOP_TIMEOUT)
+            except TimeoutError:
+                worker.kill()

@@ -89,6 +89,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         '("db_worker --batch"): the suite drives the backend with a CommandHarness.',
     )
     group.addoption(
+        "--tasks-worker-idle",
+        metavar="SQL",
+        help="For a worker command that never exits on its own: a query on the default "
+        "database whose first column is 0 once no task is waiting or running; the suite then "
+        "stops the workers with SIGINT.",
+    )
+    group.addoption(
         "--tasks-expected-failures",
         metavar="FILE",
         help="A TOML file of known failures with reasons; they run as strict expected failures.",
@@ -243,13 +250,23 @@ class ConformanceRun:
 
     def _harness_class(self, backend_class: type) -> type[Harness]:
         path = self.config.getoption("tasks_harness")
+        if self.config.getoption("tasks_worker_idle") and not self.config.getoption(
+            "tasks_worker_command"
+        ):
+            raise pytest.UsageError(
+                "--tasks-worker-idle says when to stop a worker command: give the command with "
+                "--tasks-worker-command."
+            )
         if self.config.getoption("tasks_worker_command"):
             if path:
                 raise pytest.UsageError(
                     "Give --tasks-harness or --tasks-worker-command, not both: the worker "
                     "command makes the harness a CommandHarness."
                 )
-            return CommandHarness.running(self.config.getoption("tasks_worker_command"))
+            return CommandHarness.running(
+                self.config.getoption("tasks_worker_command"),
+                self.config.getoption("tasks_worker_idle"),
+            )
         if not path:
             return default_harness(backend_class)
         harness_class: type[Harness] = _import_class(
@@ -442,7 +459,7 @@ class ConformanceRun:
                 outcome, message = "passed", ""
             violated = (
                 blamed(call.excinfo.value, cited)
-                if outcome == "failed" and call.excinfo is not None
+                if outcome in ("failed", "xfailed") and call.excinfo is not None
                 else []
             )
             self.outcomes[test_id] = TestOutcome(

@@ -5,7 +5,8 @@ capabilities, and the outcome of every test and every requirement:
 
 - ``passed``: every test citing it that applied passed.
 - ``failed``: a test citing it failed (for a failure inside ``clause(ID)``, only that ID).
-- ``xfailed``: a test citing it is a listed expected failure, and failed as expected.
+- ``xfailed``: a test citing it is a listed expected failure, and failed as expected (inside
+  ``clause(ID)``: only that ID).
 - ``not_applicable``: no test citing it applies to this backend (a capability it does not
   declare, or a backend that runs no tasks).
 - ``not_run``: no test citing it ran (deselected, or not cited at all).
@@ -75,9 +76,9 @@ def requirement_outcomes(catalogue: Catalogue, tests: dict[str, TestOutcome]) ->
     seen: dict[str, set[str]] = {rule.id: set() for rule in catalogue}
     for outcome in tests.values():
         for requirement_id in outcome.requirements:
-            if outcome.outcome == "failed" and outcome.violated:
+            if outcome.outcome in ("failed", "xfailed") and outcome.violated:
                 # A failure blamed on one clause says nothing about the test's other clauses.
-                state = "failed" if requirement_id in outcome.violated else "not_run"
+                state = outcome.outcome if requirement_id in outcome.violated else "not_run"
             else:
                 state = outcome.outcome
             seen.setdefault(requirement_id, set()).add(state)

@@ -33,7 +33,7 @@ def test_a_deferred_result_carries_run_after_and_waits(suite: Suite) -> None:
             assert stored.run_after == when
 
 
-@requirement("TASK-DEFER-001", "TASK-DEFER-002")
+@requirement("TASK-DEFER-001", "TASK-DEFER-002", "TASK-TIME-002")
 @needs("execution")
 def test_a_deferred_task_runs_after_run_after_and_not_before(suite: Suite) -> None:
     later = add.using(run_after=timezone.now() + timedelta(hours=1)).enqueue(1, 2)
@@ -51,8 +51,9 @@ def test_a_deferred_task_runs_after_run_after_and_not_before(suite: Suite) -> No
     with clause("TASK-DEFER-002"):
         assert current.status == w.SUCCEEDED
         assert current.return_value == 5
-    with clause("TASK-DEFER-001"):
+    with clause("TASK-TIME-002"):
         assert current.started_at is not None
+    with clause("TASK-DEFER-001"):
         assert current.started_at >= soon_at
         assert latest(suite, later).status == w.NEW
 

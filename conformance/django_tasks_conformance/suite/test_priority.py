@@ -1,5 +1,7 @@
 """Priority: higher first, where the backend supports it; refused where it does not."""
 
+from typing import Any
+
 import pytest
 
 from django_tasks_conformance import clause, needs, requirement
@@ -12,7 +14,16 @@ w = words()
 """The words of the dialect the backend under test speaks."""
 
 
-@requirement("TASK-PRIORITY-001")
+def _started(results: list[Any]) -> None:
+    """The order tasks started in shows in their started_at: a result without one breaks
+    TASK-TIME-002, not the priority clause."""
+    with clause("TASK-TIME-002"):
+        assert all(result.started_at is not None for result in results), [
+            (result.return_value, result.started_at) for result in results
+        ]
+
+
+@requirement("TASK-PRIORITY-001", "TASK-TIME-002")
 @needs("held")
 def test_a_higher_priority_starts_first(suite: Suite) -> None:
     enqueued = [
@@ -21,17 +32,19 @@ def test_a_higher_priority_starts_first(suite: Suite) -> None:
     suite.run()
     results = [latest(suite, result) for result in enqueued]
     assert all(result.status == w.SUCCEEDED for result in results)
+    _started(results)
     order = [result.return_value for result in sorted(results, key=lambda r: r.started_at)]  # type: ignore[arg-type, return-value]  # Every result started.
     with clause("TASK-PRIORITY-001"):
         assert order == ["10", "5", "0", "-10"]
 
 
-@requirement("TASK-PRIORITY-004")
+@requirement("TASK-PRIORITY-004", "TASK-TIME-002")
 @needs("held")
 def test_equal_priorities_start_in_enqueue_order(suite: Suite) -> None:
     enqueued = [tick.enqueue(str(n)) for n in range(4)]
     suite.run()
     results = [latest(suite, result) for result in enqueued]
+    _started(results)
     order = [result.return_value for result in sorted(results, key=lambda r: r.started_at)]  # type: ignore[arg-type, return-value]  # Every result started.
     with clause("TASK-PRIORITY-004"):
         assert order == ["0", "1", "2", "3"]

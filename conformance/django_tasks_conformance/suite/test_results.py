@@ -250,14 +250,15 @@ def test_started_at_and_finished_at_are_set_in_order(suite: Suite) -> None:
     assert before <= current.enqueued_at
 
 
-@requirement("TASK-TIME-004")
+@requirement("TASK-TIME-004", "TASK-SIGNAL-002")
 @needs("worker_signals")
 def test_finished_at_is_unset_while_the_task_runs(suite: Suite) -> None:
     with captured(w.task_started) as sent:
         noop.enqueue()
         suite.run()
-    with clause("TASK-TIME-004"):
+    with clause("TASK-SIGNAL-002"):  # The running result is seen through task_started.
         assert len(sent) == 1
+    with clause("TASK-TIME-004"):
         assert sent[0].finished_at is None
 
 
@@ -307,7 +308,7 @@ def test_last_attempted_at_is_the_time_of_the_latest_start(suite: Suite) -> None
             assert result.started_at <= result.last_attempted_at <= result.finished_at
 
 
-@requirement("TASK-STATUS-003", "TASK-STATUS-005")
+@requirement("TASK-STATUS-003", "TASK-STATUS-005", "TASK-SIGNAL-004")
 @needs("worker_signals")
 def test_the_status_moves_forward_only(suite: Suite) -> None:
     with captured() as sent:
@@ -315,6 +316,8 @@ def test_the_status_moves_forward_only(suite: Suite) -> None:
         suite.run()
         suite.run()
     statuses = [s.status for s in sent if s.result_id == result.id]
+    with clause("TASK-SIGNAL-004"):  # The statuses are seen through the three signals.
+        assert [s.signal for s in sent] == ["enqueued", "started", "finished"]
     with clause("TASK-STATUS-003"):
         started = [s for s in sent if s.signal == "started"]
         assert [s.status for s in started] == [w.RUNNING]

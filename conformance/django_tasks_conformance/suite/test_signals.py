@@ -22,12 +22,22 @@ def test_task_enqueued_is_sent_with_the_result(suite: Suite) -> None:
         assert sent[0].enqueued_at is not None
 
 
-@requirement("TASK-SIGNAL-002", "TASK-SIGNAL-003", "TASK-SIGNAL-004", "TASK-STATUS-003")
+@requirement(
+    "TASK-SIGNAL-001", "TASK-SIGNAL-002", "TASK-SIGNAL-003", "TASK-SIGNAL-004", "TASK-STATUS-003"
+)
 @needs("worker_signals")
 def test_task_started_and_task_finished_are_sent_in_order(suite: Suite) -> None:
     with captured() as sent:
         succeeded = add.enqueue(1, 2)
         suite.run()
+    names = [s.signal for s in sent]
+    # A signal never sent breaks its own clause, not the order of the three.
+    with clause("TASK-SIGNAL-001"):
+        assert names.count("enqueued") == 1, f"sent: {names}"
+    with clause("TASK-SIGNAL-002"):
+        assert names.count("started") == 1, f"sent: {names}"
+    with clause("TASK-SIGNAL-003"):
+        assert names.count("finished") == 1, f"sent: {names}"
     with clause("TASK-SIGNAL-004"):
         assert [s.signal for s in sent] == ["enqueued", "started", "finished"]
         assert {s.result_id for s in sent} == {succeeded.id}
