@@ -221,11 +221,14 @@ def _rewrite_readme(path: Path) -> int:
         source = str(path)
     try:
         text = report.rewrite_readme(readme.read_text(), report.readme_section(document, source))
+        text = report.rewrite_scaling_table(text, report.scaling_table(document, source))
     except ValueError as e:
         sys.stderr.write(f"{e}\n")
         return 2
     readme.write_text(text)
-    sys.stdout.write(f"Rewrote the results section of {readme.name} from {source}.\n")
+    sys.stdout.write(
+        f"Rewrote the results section and the Scaling out table of {readme.name} from {source}.\n"
+    )
     return 0
 
 

@@ -564,11 +564,70 @@ def readme_section(document: dict[str, Any], source: str) -> str:
 
 def rewrite_readme(text: str, section: str) -> str:
     """``text`` (the README) with what lies between the results markers replaced."""
-    start, end = text.find(README_START), text.find(README_END)
+    return _rewrite_between(text, README_START, README_END, section)
+
+
+SCALING_START = "<!-- scaling-table: written by ./dev bench --readme FILE.json; do not edit -->"
+SCALING_END = "<!-- /scaling-table -->"
+
+SCALING_COLUMNS = (
+    ((OURS, PG), "`DatabaseBackend` on PostgreSQL"),
+    ((OURS_CELERY, REDIS), "`CeleryBackend` on Redis"),
+    ((OURS_CELERY, RABBITMQ), "`CeleryBackend` on RabbitMQ"),
+    ((CELERY, REDIS), "plain Celery on Redis"),
+    ((CELERY, RABBITMQ), "plain Celery on RabbitMQ"),
+)
+"""The README's "Scaling out" comparison: the production backends beside Celery itself."""
+
+
+def _best_io(document: dict[str, Any], system: str, store: str) -> str:
+    """The 20 ms I/O rate of a system, from its best pool (named when it has several)."""
+    rates = {
+        pool: median_of(document, system, store, f"io {pool + ' ' if pool else ''}W=2x16")
+        for pool in ("", *IO_POOLS)
+    }
+    measured = {pool: rate for pool, rate in rates.items() if rate is not None}
+    if not measured:
+        return "-"
+    pool, rate = max(measured.items(), key=lambda item: item[1])
+    return _number(rate, "tasks/s") + (f" ({pool})" if pool else "")
+
+
+def scaling_table(document: dict[str, Any], source: str) -> str:
+    """The README's "Scaling out" table, every figure from the one run in ``document``."""
+    rows: list[list[str]] = []
+    for title, workload in (
+        ("enqueue one by one", "enqueue 1-by-1"),
+        ("drain, 2 workers, no-op tasks", "drain W=2"),
+        ("drain, 2 workers x 16 slots, 20 ms I/O tasks", "io"),
+        ("latency p50 (ms)", "latency p50"),
+    ):
+        cells = [title]
+        for (system, store), _ in SCALING_COLUMNS:
+            if workload == "io":
+                cells.append(_best_io(document, system, store))
+            else:
+                cells.append(_number(median_of(document, system, store, workload), unit(workload)))
+        rows.append(cells)
+    header = ["figure (tasks/s unless noted)", *(name for _, name in SCALING_COLUMNS)]
+    note = (
+        f"From the {document['mode']} run of {document['started']} (`{source}`; "
+        "see [Performance](#performance)); `-`: not measured in that run."
+    )
+    return "\n".join([*_table(header, rows), "", note]) + "\n"
+
+
+def rewrite_scaling_table(text: str, table: str) -> str:
+    """``text`` (the README) with the "Scaling out" table between its markers replaced."""
+    return _rewrite_between(text, SCALING_START, SCALING_END, table)
+
+
+def _rewrite_between(text: str, start_marker: str, end_marker: str, section: str) -> str:
+    start, end = text.find(start_marker), text.find(end_marker)
     if start < 0 or end < start:
         raise ValueError(
-            f"The README has no results section to rewrite: it needs the line {README_START!r} "
-            f"and, after it, {README_END!r}."
+            f"The README has no section to rewrite there: it needs the line {start_marker!r} "
+            f"and, after it, {end_marker!r}."
         )
-    head = text[: start + len(README_START)]
+    head = text[: start + len(start_marker)]
     return f"{head}\n{section}{text[end:]}"

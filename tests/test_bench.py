@@ -237,3 +237,24 @@ def test_the_rows_of_the_new_workloads_carry_their_units_and_the_task_counts() -
     assert units["io W=2x16"] == "tasks/s"
     assert "| memory RSS at 200,000 (MiB) " in text
     assert "memory: worker RSS at 200,000 / at 10,000 tasks, ours on PostgreSQL" in text
+
+
+def test_the_scaling_out_table_is_rewritten_from_the_same_results_file() -> None:
+    document = report.build(measured(ALL_TARGETS), {**META, "duration_s": 100.0})
+    readme = f"## Scaling out\n\n{report.SCALING_START}\nold\n{report.SCALING_END}\n\nProse.\n"
+
+    rewritten = report.rewrite_scaling_table(
+        readme, report.scaling_table(document, "bench/results/run.json")
+    )
+
+    assert "old" not in rewritten
+    assert rewritten.endswith(f"{report.SCALING_END}\n\nProse.\n")
+    rows = {line.split("|")[1].strip(): line for line in rewritten.splitlines() if "|" in line}
+    cells = [cell.strip() for cell in rows["enqueue one by one"].split("|")[2:-1]]
+    assert cells == ["3,000", "900", "800", "1,000", "1,000"]
+    io = [
+        cell.strip()
+        for cell in rows["drain, 2 workers x 16 slots, 20 ms I/O tasks"].split("|")[2:-1]
+    ]
+    assert io == ["-", "190 (prefork)", "-", "200 (prefork)", "-"]
+    assert "`bench/results/run.json`" in rewritten
