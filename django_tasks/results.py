@@ -389,11 +389,15 @@ def as_reference(result: Any, task: Any = None) -> TaskResult[Any]:
     return translated
 
 
-@lru_cache(maxsize=256)
 def exception_class(path: str) -> type[BaseException]:
     """The exception class at ``path``, found without importing anything outside the
     installed apps (a tampered record must not trigger imports); a stand-in class of the same
-    name if it cannot be found."""
+    name if it cannot be found.
+
+    Looked up each time (a dict lookup and a getattr or two): a module reloaded or re-imported
+    holds a new class, which a cache would miss. Only the stand-ins are kept, so that one path
+    always stands for the same class while it cannot be found.
+    """
     parts = path.split(".")
     for split in range(len(parts) - 1, 0, -1):
         module_name = ".".join(parts[:split])
@@ -411,6 +415,12 @@ def exception_class(path: str) -> type[BaseException]:
         if isinstance(found, type) and issubclass(found, BaseException):
             return found
         break
+    return _stand_in(path)
+
+
+@lru_cache(maxsize=256)
+def _stand_in(path: str) -> type[BaseException]:
+    """A class of the same name, for an exception class that cannot be found here."""
     module_name, _, qualname = path.rpartition(".")
     return type(
         qualname or "UnknownException",

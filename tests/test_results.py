@@ -7,7 +7,10 @@ reach for these backends.
 """
 
 import re
+import sys
+import types
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from pytest_django import Settings as SettingsWrapper
@@ -15,6 +18,7 @@ from pytest_django import Settings as SettingsWrapper
 from django_tasks import ResultStatus, default_task_backend
 from django_tasks.backends.dummy import DummyBackend
 from django_tasks.exceptions import ResultDoesNotExist
+from django_tasks.results import exception_class
 from tests import tasks as test_tasks
 
 SUITE = "django_tasks_conformance.tasks"
@@ -184,3 +188,22 @@ def test_backend_flags(settings: SettingsWrapper) -> None:
         dummy.supports_get_result,
         dummy.supports_priority,
     ) == (True, True, False, True)
+
+
+def test_a_stored_exception_class_is_the_one_its_module_holds_now(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A module re-imported (a reload, a second conformance run in one process) holds a new
+    class: a result read afterwards names that one, not the class a cache kept."""
+    module = types.ModuleType("tests.redefined_errors")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    path = f"{module.__name__}.Oops"
+    for _ in range(2):
+        module.Oops = type("Oops", (Exception,), {"__module__": module.__name__})  # type: ignore[attr-defined]  # Defined here.
+        assert exception_class(path) is module.Oops
+
+
+def test_a_missing_exception_class_always_has_the_same_stand_in() -> None:
+    stand_in: Any = exception_class("tests.no_such_module.Gone")
+    assert exception_class("tests.no_such_module.Gone") is stand_in
+    assert (stand_in.__module__, stand_in.__name__) == ("tests.no_such_module", "Gone")

@@ -1,7 +1,7 @@
 """Coroutine function tasks: imported only when the backend under test supports them."""
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django_tasks_conformance.dialect import words
 
@@ -21,3 +21,10 @@ async def add_async(a: int, b: int) -> int:
 async def fail_async(message: str = "This task failed.") -> None:
     await asyncio.sleep(0)
     raise ValueError(message)
+
+
+@task
+async def echo_async(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Return the arguments, as the coroutine function received them."""
+    await asyncio.sleep(0)
+    return {"args": list(args), "kwargs": kwargs}

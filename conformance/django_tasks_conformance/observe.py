@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from django.db import connections
 from django.dispatch import Signal
 
+from django_tasks_conformance.citing import clause
 from django_tasks_conformance.dialect import words
 from django_tasks_conformance.plugin import Suite
 
@@ -105,3 +106,38 @@ def in_thread(function: Callable[[], T]) -> T | BaseException:
     thread.start()
     thread.join(timeout=30)
     return outcome[0]  # type: ignore[no-any-return]  # T or the exception
+
+
+def check_deferred(suite: Suite, result: Any, when: datetime) -> None:
+    """Run the due tasks; the deferred result, as enqueue returned it, as it is now and as the
+    backend stores it, must carry ``when`` and still wait (TASK-DEFER-005)."""
+    suite.run()
+    current = latest(suite, result)
+    with clause("TASK-DEFER-005"):
+        assert result.task.run_after == when
+        assert current.task.run_after == when
+        assert current.status == words().NEW
+    if suite.harness.has_back_door:
+        stored = suite.harness.stored(result.id)
+        with clause("TASK-DEFER-005"):
+            assert stored is not None
+            assert stored.run_after == when
+
+
+def check_priority_and_queue(suite: Suite, result: Any, priority: int, queue_name: str) -> None:
+    """The result, as enqueue returned it, as get_result returns it and as the backend stores
+    it, carries this priority (TASK-PRIORITY-003) and queue (TASK-QUEUE-001)."""
+    seen = [result]
+    if suite.implements_get_result():
+        seen.append(suite.backend.get_result(result.id))
+    if suite.harness.has_back_door:
+        stored = suite.harness.stored(result.id)
+        with clause("TASK-PRIORITY-003"):
+            assert stored is not None
+        seen.append(stored)
+    for current in seen:
+        task = getattr(current, "task", current)  # A StoredTask holds them itself.
+        with clause("TASK-PRIORITY-003"):
+            assert task.priority == priority, current
+        with clause("TASK-QUEUE-001"):
+            assert task.queue_name == queue_name, current

@@ -35,8 +35,31 @@ def echo(*args: Any, **kwargs: Any) -> dict[str, Any]:
 
 
 @task
+def describe(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Name the type of each argument as the function received it (lists and dicts opened)."""
+    return {"args": [_shape(value) for value in args], "kwargs": _shape(kwargs)}
+
+
+def _shape(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_shape(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    return type(value).__name__
+
+
+@task
 def fail(message: str = "This task failed.") -> None:
     raise ValueError(message)
+
+
+class TaskFailedError(Exception):
+    """An exception class of the suite's own (not a builtin), raised by ``fail_own``."""
+
+
+@task
+def fail_own(message: str) -> None:
+    raise TaskFailedError(message)
 
 
 @task

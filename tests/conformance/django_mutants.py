@@ -6,8 +6,12 @@ overrides one of; the project's tests check that it passes the suite as it is, s
 mutant's failure is its own bug's. Never use them.
 """
 
-from datetime import timedelta
-from traceback import format_exception
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from inspect import iscoroutinefunction
+from traceback import format_exception, format_exception_only
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.tasks import TaskContext
@@ -290,6 +294,170 @@ class KeyErrorForUnknownResult(DjangoMutant, DummyBackend):
         return {result.id: result for result in self.results}[result_id]
 
 
+# --- Second paths: async, failure, time zones, exact content --------------------------------------
+
+
+class AsyncFailuresWrapped(DjangoMutant, HookedImmediateBackend):
+    """Runs a coroutine function task in a helper that re-raises its exception as a
+    RuntimeError, so the task's own class and traceback are lost."""
+
+    violates = "TASK-ASYNC-001"
+
+    def call(self, result: Result) -> Any:
+        if not iscoroutinefunction(result.task.func):
+            return super().call(result)
+        try:
+            return super().call(result)
+        except Exception:
+            raise RuntimeError("The coroutine failed.") from None
+
+
+class CallsCoroutineFunctionsUnawaited(DjangoMutant, HookedImmediateBackend):
+    """Calls a coroutine function task's function as a plain one, never awaiting it."""
+
+    violates = "TASK-ASYNC-001"
+
+    def call(self, result: Result) -> Any:
+        if not iscoroutinefunction(result.task.func):
+            return super().call(result)
+        coroutine = result.task.func(*result.args, **result.kwargs)
+        coroutine.close()
+        return None
+
+
+class AenqueueDropsKeywordArguments(DjangoMutant, HookedImmediateBackend):
+    """aenqueue() passes the positional arguments only."""
+
+    violates = "TASK-ENQ-005"
+
+    async def aenqueue(self, task: Any, args: Any, kwargs: Any) -> Result:
+        return await super().aenqueue(task, args, {})
+
+
+class AenqueueDropsPriority(DjangoMutant, HookedImmediateBackend):
+    """aenqueue() enqueues the task with the default priority."""
+
+    violates = "TASK-PRIORITY-003"
+
+    async def aenqueue(self, task: Any, args: Any, kwargs: Any) -> Result:
+        return await super().aenqueue(replace(task, priority=0), args, kwargs)
+
+
+class TracebackOfTheExceptionLineOnly(DjangoMutant, HookedImmediateBackend):
+    """Stores format_exception_only(): the exception's line, without the stack."""
+
+    violates = "TASK-ERROR-007"
+
+    def record_error(self, result: Result, error: BaseException) -> None:
+        super().record_error(result, error)
+        _set(result.errors[-1], "traceback", "".join(format_exception_only(error)))
+
+
+class TracebackStoredAsAscii(DjangoMutant, HookedImmediateBackend):
+    """Stores the traceback as ASCII, replacing every other character."""
+
+    violates = "TASK-ERROR-007"
+
+    def record_error(self, result: Result, error: BaseException) -> None:
+        super().record_error(result, error)
+        entry = result.errors[-1]
+        _set(entry, "traceback", entry.traceback.encode("ascii", "replace").decode("ascii"))
+
+
+class ClassPathWithoutTheModule(DjangoMutant, HookedImmediateBackend):
+    """Records the exception class by its qualified name, without its module."""
+
+    violates = "TASK-ERROR-006"
+
+    def record_error(self, result: Result, error: BaseException) -> None:
+        super().record_error(result, error)
+        _set(result.errors[-1], "exception_class_path", type(error).__qualname__)
+
+
+class ClassPathOfTheNearestBuiltin(DjangoMutant, HookedImmediateBackend):
+    """Records the nearest builtin base of the exception's class (it can always be imported)."""
+
+    violates = "TASK-ERROR-006"
+
+    def record_error(self, result: Result, error: BaseException) -> None:
+        super().record_error(result, error)
+        builtin = next(cls for cls in type(error).__mro__ if cls.__module__ == "builtins")
+        _set(result.errors[-1], "exception_class_path", f"builtins.{builtin.__qualname__}")
+
+
+class FailureLeavesFinishedAtUnset(DjangoMutant, HookedImmediateBackend):
+    """Sets finished_at on success only."""
+
+    violates = "TASK-TIME-003"
+
+    def record_error(self, result: Result, error: BaseException) -> None:
+        super().record_error(result, error)
+        _set(result, "finished_at", None)
+
+
+class FailedRunNotCounted(DjangoMutant, HookedImmediateBackend):
+    """Appends the worker's id (the attempt) only once the run has succeeded."""
+
+    violates = "TASK-RESULT-007"
+
+    def finish(self, result: Result, status: TaskResultStatus) -> None:
+        if status == TaskResultStatus.FAILED:
+            result.worker_ids.clear()
+        super().finish(result, status)
+
+
+class EnqueuedAtInLocalTimeLabelledUtc(DjangoMutant, HookedImmediateBackend):
+    """Records enqueued_at as the server's local wall-clock time, labelled UTC."""
+
+    violates = "TASK-TIME-001"
+
+    def announce(self, result: Result) -> None:
+        super().announce(result)
+        _set(result, "enqueued_at", datetime.now().replace(tzinfo=UTC))
+
+
+class LastAttemptedAtInLocalTimeLabelledUtc(DjangoMutant, HookedImmediateBackend):
+    """Records last_attempted_at as the server's local wall-clock time, labelled UTC."""
+
+    violates = "TASK-RESULT-008"
+
+    def start(self, result: Result) -> None:
+        super().start(result)
+        _set(result, "last_attempted_at", datetime.now().replace(tzinfo=UTC))
+
+
+class FinishedAtInLocalTimeLabelledUtc(DjangoMutant, HookedImmediateBackend):
+    """Records finished_at as the server's local wall-clock time, labelled UTC."""
+
+    violates = "TASK-TIME-003"
+
+    def finish(self, result: Result, status: TaskResultStatus) -> None:
+        _set(result, "finished_at", datetime.now().replace(tzinfo=UTC))
+        super().finish(result, status)
+
+
+class ArgumentFloatsAsDecimals(DjangoMutant, HookedImmediateBackend):
+    """Hands the function its arguments read back with parse_float=Decimal, for precision."""
+
+    violates = "TASK-ARGS-004"
+
+    def call(self, result: Result) -> Any:
+        if result.task.takes_context:
+            return super().call(result)
+        args = json.loads(json.dumps(result.args), parse_float=Decimal)
+        kwargs = json.loads(json.dumps(result.kwargs), parse_float=Decimal)
+        return result.task.call(*args, **kwargs)
+
+
+class ReturnFloatsAsDecimals(DjangoMutant, HookedImmediateBackend):
+    """Stores the return value read back with parse_float=Decimal."""
+
+    violates = "TASK-RETURN-001"
+
+    def stored_value(self, value: Any) -> Any:
+        return json.loads(json.dumps(normalize_json(value)), parse_float=Decimal)
+
+
 DJANGO_MUTANTS: list[type[DjangoMutant]] = [
     NeverSendsTaskEnqueued,
     NeverSendsTaskStarted,
@@ -309,5 +477,20 @@ DJANGO_MUTANTS: list[type[DjangoMutant]] = [
     ReadyWhileRunning,
     SkipsValidationOnEnqueue,
     KeyErrorForUnknownResult,
+    AsyncFailuresWrapped,
+    CallsCoroutineFunctionsUnawaited,
+    AenqueueDropsKeywordArguments,
+    AenqueueDropsPriority,
+    TracebackOfTheExceptionLineOnly,
+    TracebackStoredAsAscii,
+    ClassPathWithoutTheModule,
+    ClassPathOfTheNearestBuiltin,
+    FailureLeavesFinishedAtUnset,
+    FailedRunNotCounted,
+    EnqueuedAtInLocalTimeLabelledUtc,
+    LastAttemptedAtInLocalTimeLabelledUtc,
+    FinishedAtInLocalTimeLabelledUtc,
+    ArgumentFloatsAsDecimals,
+    ReturnFloatsAsDecimals,
 ]
 """Every mutant of Django's dialect."""

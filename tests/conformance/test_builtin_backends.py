@@ -78,7 +78,7 @@ TARGETS = [
             backend="django_tasks.backends.celery.CeleryBackend",
             options={"APP": f"tests.celery.apps.{broker}"},
             on=on,
-            expected_failures=f"celery_{broker}.toml" if broker == "redis" else None,
+            expected_failures=f"celery_{broker}.toml",
         )
         for broker, on in (("rabbitmq", "RabbitMQ"), ("redis", "Redis"))
     ),

@@ -10,7 +10,7 @@ from django_tasks_conformance import clause, needs, requirement
 from django_tasks_conformance.dialect import words
 from django_tasks_conformance.observe import captured, latest
 from django_tasks_conformance.plugin import Suite
-from django_tasks_conformance.tasks import echo
+from django_tasks_conformance.tasks import describe, echo
 
 w = words()
 """The words of the dialect the backend under test speaks."""
@@ -94,4 +94,22 @@ def test_the_function_receives_the_arguments_as_held(suite: Suite) -> None:
         assert latest(suite, result).return_value == {
             "args": [[1, 2], "x"],
             "kwargs": {"flag": True, "items": [3]},
+        }
+
+
+@requirement("TASK-ARGS-004")
+@needs("execution")
+def test_the_function_receives_each_json_type_as_it_was_given(suite: Suite) -> None:
+    result = describe.enqueue(
+        1, 1.0, 0.1, True, None, "日本語 ✓", [1, [2.5]], {"a": False}, big=2**62, f=-0.5
+    )
+    suite.run()
+    with clause("TASK-ARGS-004"):
+        assert latest(suite, result).return_value == {
+            "args": [
+                *("int", "float", "float", "bool", "NoneType", "str"),
+                ["int", ["float"]],
+                {"a": "bool"},
+            ],
+            "kwargs": {"big": "int", "f": "float"},
         }

@@ -1,15 +1,18 @@
 """Retrieving results by id: get_result and aget_result, on the backend and on a task."""
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from django.core.exceptions import ObjectDoesNotExist
+from django.db import connections
 
 from django_tasks_conformance import clause, more_tasks, needs, requirement
 from django_tasks_conformance.dialect import words
 from django_tasks_conformance.observe import in_thread
 from django_tasks_conformance.plugin import Suite
-from django_tasks_conformance.tasks import add, echo
+from django_tasks_conformance.tasks import add, echo, fail
 
 w = words()
 """The words of the dialect the backend under test speaks."""
@@ -105,3 +108,41 @@ def test_without_get_result_support_another_thread_gets_no_result(suite: Suite) 
     fetched = in_thread(lambda: w.backends["default"].get_result(result.id))
     with clause("TASK-GET-006"):
         assert isinstance(fetched, (NotImplementedError, w.ResultDoesNotExist)), repr(fetched)
+
+
+@requirement("TASK-GET-005")
+@needs("execution")
+def test_another_thread_reads_the_current_state_of_a_result(suite: Suite) -> None:
+    succeeded = add.enqueue(1, 2)
+    failed = fail.enqueue("Read elsewhere.")
+    # One thread reads each result before and after the run: what it saw first must not stick.
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        before = [reader.submit(_read, r.id).result(timeout=30) for r in (succeeded, failed)]
+        suite.run()
+        after = [reader.submit(_read, r.id).result(timeout=30) for r in (succeeded, failed)]
+    with clause("TASK-GET-005"):
+        assert [read.id for read in before] == [succeeded.id, failed.id]
+        assert after[0].status == w.SUCCEEDED
+        assert after[0].return_value == 3
+        assert after[1].status == w.FAILED
+        assert w.exception_class(after[1]) is ValueError
+        assert "Read elsewhere." in (w.traceback(after[1]) or "")
+
+
+@requirement("TASK-GET-005")
+def test_a_result_enqueued_in_another_thread_is_found_here(suite: Suite) -> None:
+    enqueued = in_thread(lambda: echo.using(priority=0).enqueue("from a thread"))
+    assert not isinstance(enqueued, BaseException), repr(enqueued)
+    with clause("TASK-GET-005"):
+        fetched = suite.backend.get_result(enqueued.id)
+        assert fetched.id == enqueued.id
+        assert fetched.args == ["from a thread"]
+        assert echo.get_result(enqueued.id).id == enqueued.id
+
+
+def _read(result_id: str) -> Any:
+    """The result, as this thread's instance of the backend returns it."""
+    try:
+        return w.backends["default"].get_result(result_id)
+    finally:
+        connections.close_all()

@@ -3,15 +3,27 @@
 import asyncio
 import dataclasses
 from datetime import datetime
+from typing import Any
 
 import pytest
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from django_tasks_conformance import clause, needs, requirement
 from django_tasks_conformance.dialect import words
 from django_tasks_conformance.observe import captured, latest
 from django_tasks_conformance.plugin import Suite
-from django_tasks_conformance.tasks import add, exit_task, fail, noop, return_set, return_tuple
+from django_tasks_conformance.tasks import (
+    TaskFailedError,
+    add,
+    echo,
+    exit_task,
+    fail,
+    fail_own,
+    noop,
+    return_set,
+    return_tuple,
+)
 
 w = words()
 """The words of the dialect the backend under test speaks."""
@@ -324,3 +336,146 @@ def test_the_status_moves_forward_only(suite: Suite) -> None:
     with clause("TASK-STATUS-005"):
         assert statuses == [w.NEW, w.RUNNING, w.SUCCEEDED]
         assert latest(suite, result).status == w.SUCCEEDED
+
+
+def _error_rules() -> tuple[str, str]:
+    """The requirements on a failure's exception class and traceback, in the dialect spoken."""
+    return (
+        ("TASK-ERROR-006", "TASK-ERROR-007") if w.django else ("TASK-ERROR-001", "TASK-ERROR-002")
+    )
+
+
+@requirement("TASK-ERROR-002", "TASK-ERROR-007")
+@needs("execution")
+def test_the_traceback_is_the_whole_formatted_traceback(suite: Suite) -> None:
+    result = fail.enqueue("The whole story.")
+    suite.run()
+    traceback = w.traceback(latest(suite, result))
+    with clause(_error_rules()[1]):
+        assert traceback is not None
+        lines = traceback.rstrip("\n").splitlines()
+        assert lines[0] == "Traceback (most recent call last):", traceback
+        assert "raise ValueError(message)" in traceback  # The task function's own frame.
+        assert lines[-1] == "ValueError: The whole story.", traceback
+
+
+@requirement("TASK-ERROR-002", "TASK-ERROR-007")
+@needs("execution")
+def test_a_traceback_keeps_a_message_that_is_not_ascii(suite: Suite) -> None:
+    message = "Échec : 失敗しました ✗ — ünïcödé"
+    result = fail.enqueue(message)
+    suite.run()
+    current = latest(suite, result)
+    with clause(_error_rules()[1]):
+        assert f"ValueError: {message}" in (w.traceback(current) or "")
+
+
+@requirement("TASK-ERROR-001", "TASK-ERROR-006")
+@needs("execution")
+def test_the_exception_class_is_the_tasks_own_class(suite: Suite) -> None:
+    result = fail_own.enqueue("Not a builtin.")
+    suite.run()
+    current = latest(suite, result)
+    with clause(_error_rules()[0]):
+        assert current.status == w.FAILED
+        assert w.exception_class(current) is TaskFailedError
+    if w.django:
+        with clause("TASK-ERROR-006"):
+            path = current.errors[-1].exception_class_path
+            assert path == f"{TaskFailedError.__module__}.TaskFailedError"
+
+
+@requirement("TASK-TIME-002", "TASK-TIME-003", "TASK-TIME-005")
+@needs("execution")
+def test_a_failed_run_records_when_it_started_and_finished(suite: Suite) -> None:
+    before = timezone.now()
+    result = fail.enqueue()
+    suite.run()
+    after = timezone.now()
+    current = latest(suite, result)
+    with clause("TASK-TIME-002"):
+        assert current.enqueued_at is not None
+        assert current.started_at is not None
+    with clause("TASK-TIME-003"):
+        assert current.finished_at is not None
+    with clause("TASK-TIME-005"):
+        assert _aware(current.started_at)
+        assert _aware(current.finished_at)
+    with clause("TASK-TIME-002"):
+        assert before <= current.enqueued_at <= current.started_at <= after
+    with clause("TASK-TIME-003"):
+        assert current.started_at <= current.finished_at <= after
+
+
+@requirement("TASK-RESULT-005", "TASK-RESULT-007")
+@needs("execution")
+def test_a_failed_run_counts_as_an_attempt(suite: Suite) -> None:
+    result = fail.enqueue()
+    suite.run()
+    current = latest(suite, result)
+    rule = "TASK-RESULT-005" if suite.holds_to("TASK-RESULT-005") else "TASK-RESULT-007"
+    with clause(rule):
+        assert current.status == w.FAILED
+        assert current.attempts == 1
+        assert len(current.worker_ids) == 1
+
+
+ZONES = {
+    "UTC+9": "Asia/Tokyo",
+    "UTC-8": "America/Los_Angeles",
+    "UTC+14": "Etc/GMT-14",
+    "UTC-5": "Etc/GMT+5",
+}
+"""TIME_ZONE settings far from UTC, both ways (a POSIX name's sign is the other way round)."""
+
+
+@requirement("TASK-TIME-001", "TASK-TIME-002", "TASK-TIME-003", "TASK-TIME-005", "TASK-RESULT-008")
+@needs("execution")
+@pytest.mark.parametrize("offset", ZONES)
+def test_times_are_aware_and_right_in_any_time_zone(suite: Suite, offset: str) -> None:
+    with override_settings(TIME_ZONE=ZONES[offset]):
+        before = timezone.now()
+        succeeded = noop.enqueue()
+        failed = fail.enqueue()
+        suite.run()
+        after = timezone.now()
+        for current in (latest(suite, succeeded), latest(suite, failed)):
+            enqueued, started, finished = _times(current)
+            with clause("TASK-TIME-005"):
+                assert _aware(enqueued), enqueued
+                assert _aware(started), started
+                assert _aware(finished), finished
+            with clause("TASK-TIME-001"):
+                assert before <= enqueued <= after, (before, enqueued, after)
+            with clause("TASK-TIME-002"):
+                assert enqueued <= started <= after, (enqueued, started, after)
+            with clause("TASK-TIME-003"):
+                assert started <= finished <= after, (started, finished, after)
+            if suite.holds_to("TASK-RESULT-008"):
+                with clause("TASK-RESULT-008"):
+                    attempted = current.last_attempted_at
+                    assert attempted is not None
+                    assert started <= attempted <= finished, (started, attempted, finished)
+
+
+def _times(result: Any) -> tuple[datetime, datetime, datetime]:
+    """A finished result's enqueued_at, started_at and finished_at (None in none of them)."""
+    times = (result.enqueued_at, result.started_at, result.finished_at)
+    assert None not in times, f"A finished result lacks a time: {times}."
+    return times
+
+
+@requirement("TASK-RETURN-001")
+@needs("execution")
+def test_the_return_value_keeps_each_json_type(suite: Suite) -> None:
+    result = echo.enqueue(1, 1.0, 0.1, True, None, "日本語 ✓", [], {}, nested={"n": [2.5, False]})
+    suite.run()
+    value: Any = latest(suite, result).return_value
+    expected: dict[str, Any] = {
+        "args": [1, 1.0, 0.1, True, None, "日本語 ✓", [], {}],
+        "kwargs": {"nested": {"n": [2.5, False]}},
+    }
+    with clause("TASK-RETURN-001"):
+        assert value == expected
+        assert [type(item) for item in value["args"]] == [type(item) for item in expected["args"]]
+        assert [type(item) for item in value["kwargs"]["nested"]["n"]] == [float, bool]
