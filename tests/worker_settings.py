@@ -40,3 +40,8 @@ if "DJANGO_TASKS_TEST_FAST_CLOCK" in os.environ:  # "ORIGIN RATE"; see tests/dat
 
     _origin, _rate = os.environ["DJANGO_TASKS_TEST_FAST_CLOCK"].split()
     fast_clock.install(float(_origin), float(_rate))
+
+if "DJANGO_TASKS_TEST_SIGNAL_LOG" in os.environ:  # A file; see tests/database/signal_log.py.
+    from tests.database import signal_log
+
+    signal_log.install(os.environ["DJANGO_TASKS_TEST_SIGNAL_LOG"])
