@@ -139,7 +139,7 @@ def decide(
     if attempt >= policy.max_attempts:
         return Decision(Next.FAIL, reason=f"no attempts left ({attempt} of {policy.max_attempts})")
     if isinstance(exception, RetryTask):
-        delay = getattr(exception, "delay", None)  # None on a stand-in (see outbox.py).
+        delay = getattr(exception, "delay", None)  # A subclass may not call our __init__.
         return Decision(
             Next.RETRY, _delay(policy, attempt) if delay is None else delay, "RetryTask raised"
         )

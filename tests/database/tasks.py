@@ -6,6 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django_tasks import task
+from django_tasks.cancellation import TaskContext
+from django_tasks.exceptions import RetryTask
+from django_tasks.retries import exponential
 
 
 @task
@@ -129,3 +132,40 @@ def kill_own_process(ledger: str) -> None:
     """Record that it started, then kill the process it runs in (a poison task)."""
     record.call(ledger, "poison")
     os.kill(os.getpid(), 9)
+
+
+@task(
+    takes_context=True,
+    max_attempts=3,
+    retry_on=(LookupError,),
+    backoff=exponential(0.2, jitter=0),
+)
+def fails_then_asks_again(context: TaskContext) -> int:
+    """Fail the first attempt with a KeyError (a LookupError, in retry_on), ask for a retry in
+    0.5 s on the second (RetryTask), and return the third attempt's number."""
+    if context.attempt == 1:
+        raise KeyError("first", 1)
+    if context.attempt == 2:
+        raise RetryTask("second", delay=0.5)
+    return int(context.attempt)
+
+
+@task(takes_context=True, max_attempts=2, retry_on=(ValueError,), backoff=exponential(0))
+def always_fails(context: TaskContext) -> None:
+    """Fail every attempt with ValueError, which is in retry_on."""
+    raise ValueError("no luck", context.attempt)
+
+
+@task(
+    takes_context=True,
+    max_attempts=2,
+    retry_on=(ValueError,),
+    backoff=exponential(1.0, jitter=0),
+)
+def fails_once_after(context: TaskContext, seconds: float) -> int:
+    """Fail the first attempt with ValueError after ``seconds`` (so the retry comes due 1 s
+    later); return the second attempt's number."""
+    if context.attempt == 1:
+        time.sleep(seconds)
+        raise ValueError("first attempt fails")
+    return int(context.attempt)

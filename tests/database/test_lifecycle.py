@@ -16,6 +16,7 @@ from django_tasks.backends.database.models import DBTaskResult
 from django_tasks.exceptions import RetryTask, TaskCancelled, TaskFinishedError
 from django_tasks.task import ResultStatus
 from tests.database.conftest import StartWorker, WorkerProcess
+from tests.database.tasks import fails_once_after, sleep
 from tests.helpers import wait_until
 from tests.tasks import add, asks_again, fails_once_if, flaky, not_retried, until_stopped
 
@@ -129,11 +130,12 @@ def test_cancelling_a_finished_task_is_an_error(
     assert backend.get_result(result.id).status == "SUCCEEDED"
 
 
+@pytest.mark.parametrize("pool", ["thread", "process"])
 def test_a_running_task_asked_to_stop_ends_cancelled(
-    backend: DatabaseBackend, start_worker: StartWorker
+    backend: DatabaseBackend, start_worker: StartWorker, pool: str
 ) -> None:
     result = until_stopped.enqueue(60)
-    worker = start_worker("--worker-id", "w1", options=WORKER_OPTIONS)
+    worker = start_worker("--worker-id", "w1", "--pool", pool, options=WORKER_OPTIONS)
     wait_until(lambda: backend.get_result(result.id).status == "RUNNING", 30, worker.output)
     result.cancel()
     assert result.status == "RUNNING"  # Asked to stop; it stops at its next check.
@@ -145,6 +147,28 @@ def test_a_running_task_asked_to_stop_ends_cancelled(
     row = DBTaskResult.objects.using(backend.database).get(pk=result.id)
     assert row.status == "CANCELLED"
     assert row.cancel_requested_at is not None
+
+
+def test_with_the_process_pool_a_task_that_does_not_stop_is_killed_after_a_grace_period(
+    backend: DatabaseBackend, start_worker: StartWorker
+) -> None:
+    result = sleep.enqueue(60)  # Never looks at its context.
+    worker = start_worker("--worker-id", "w1", "--pool", "process", options=WORKER_OPTIONS)
+    wait_until(lambda: backend.get_result(result.id).status == "RUNNING", 30, worker.output)
+    result.cancel()
+    wait_until(lambda: finished(backend, result.id), 30, worker.output)
+    after = add.enqueue(2, 3)
+    wait_until(lambda: finished(backend, after.id), 30, worker.output)
+    stop(worker)
+    done = backend.get_result(result.id)
+    assert (done.status, done.is_cancelled, done.attempts) == ("FAILED", True, 1)
+    assert (
+        f"Task result {result.id!r} was asked to stop while it ran, and did not within 5.0 s; "
+        f"its process was killed."
+    ) in (done.traceback or "")
+    assert DBTaskResult.objects.using(backend.database).get(pk=result.id).status == "CANCELLED"
+    assert f"Task did not stop id={result.id} " in worker.output()
+    assert backend.get_result(after.id).return_value == 5  # The worker keeps going.
 
 
 def test_a_task_cancelled_while_workers_claim_it_either_never_runs_or_is_asked_to_stop(
@@ -233,3 +257,49 @@ def test_four_workers_drain_tasks_of_which_some_fail_once(
         assert row.attempts == (2 if retried else 1), (number, row.attempts)
         assert len(row.worker_ids) == row.attempts
         assert len(row.errors or []) == (1 if retried else 0)
+
+
+def retry_wait(backend: DatabaseBackend, result_id: str) -> tuple[timedelta, list[str]]:
+    """How long after its first attempt failed the second started, and who ran each."""
+    row = DBTaskResult.objects.using(backend.database).get(pk=result_id)
+    entries: list[dict[str, Any]] = row.errors or []
+    failed_at = parse_datetime(entries[0]["failed_at"])
+    assert failed_at is not None
+    assert row.started_at is not None
+    assert (row.status, row.attempts, entries[0]["retry_in"]) == ("SUCCEEDED", 2, 1.0)
+    return row.started_at - failed_at, row.worker_ids
+
+
+def test_a_worker_polling_every_30_s_runs_its_retry_when_it_is_due(
+    backend: DatabaseBackend, start_worker: StartWorker
+) -> None:
+    # While the first attempt runs 8 s, the worker's other slot polls ever less often (by then
+    # every 6 s or more); the retry it writes is due in 1 s, and it looks again then.
+    result = fails_once_after.enqueue(8)
+    worker = start_worker(
+        "--worker-id", "w1", "--interval", "30", "--concurrency", "2", "--no-startup-delay"
+    )
+    wait_until(lambda: finished(backend, result.id), 60, worker.output)
+    stop(worker)
+    waited, worker_ids = retry_wait(backend, result.id)
+    assert worker_ids == ["w1", "w1"]
+    assert timedelta(seconds=1) <= waited < timedelta(seconds=1 + 3), waited
+
+
+@pytest.mark.databases("postgres")
+def test_an_idle_worker_hears_when_a_retry_is_due(
+    backend: DatabaseBackend, start_worker: StartWorker
+) -> None:
+    # Worker a runs the first attempt (16 s) and claims nothing more; worker b, idle with
+    # --interval 30, polls ever less often (every 12 s or more by then). The retry's NOTIFY
+    # says it is due in 1 s: b claims it then, not at its next poll (about 10 s later).
+    result = fails_once_after.enqueue(16)
+    first = start_worker("--worker-id", "a", "--max-tasks", "1", "--no-startup-delay")
+    wait_until(lambda: backend.get_result(result.id).status == "RUNNING", 30, first.output)
+    idle = start_worker("--worker-id", "b", "--interval", "30", "--no-startup-delay")
+    wait_until(lambda: finished(backend, result.id), 90, idle.output)
+    assert first.wait() == 0, first.output()
+    stop(idle)
+    waited, worker_ids = retry_wait(backend, result.id)
+    assert worker_ids == ["a", "b"]
+    assert timedelta(seconds=1) <= waited < timedelta(seconds=1 + 3), waited

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from django_tasks_conformance import clause, needs, requirement
+from django_tasks_conformance.observe import latest
 from django_tasks_conformance.plugin import Suite
 from django_tasks_conformance.tasks import add
 
@@ -65,6 +66,24 @@ def test_a_task_that_raises_retry_task_runs_again(suite: Suite) -> None:
     with clause("TASK-RETRY-004"):
         assert (done.status, done.return_value, done.attempts) == ("SUCCEEDED", 2, 2)
         assert [error.exception_class for error in done.errors] == [RetryTask]
+
+
+@requirement("TASK-RETRY-007")
+@needs("execution")
+def test_a_backend_without_retries_runs_a_task_once_whatever_its_retry_options(
+    suite: Suite,
+) -> None:
+    # Imported here: declaring tasks with retry options needs this project's dialect.
+    from django_tasks_conformance.retry_tasks import asks_for_a_retry, fails_until
+
+    failed = fails_until.enqueue(3)  # Would succeed on its third attempt, if retried.
+    asked = asks_for_a_retry.enqueue()  # Would succeed on its second.
+    suite.run()
+    with clause("TASK-RETRY-007"):
+        for result, exception in ((failed, ValueError), (asked, RetryTask)):
+            result = latest(suite, result)
+            assert (result.status, result.attempts) == (ResultStatus.FAILED, 1)
+            assert [error.exception_class for error in result.errors] == [exception]
 
 
 @requirement("TASK-CANCEL-001")

@@ -178,6 +178,7 @@ def result_from_claim(row: ClaimedRow, backend: str) -> AnyResult:
             f"The stored arguments of result {row.id!r} are not valid JSON: {e}."
         ) from None
     args, kwargs = decode_arguments(row.id, arguments)
+    errors = errors_from_column(row.id, row.errors)
     return new_result(
         task,
         id=row.id,
@@ -190,6 +191,7 @@ def result_from_claim(row: ClaimedRow, backend: str) -> AnyResult:
         backend=backend,
         attempts=row.attempts,
         worker_ids=row.worker_ids,
+        errors=errors,
     )
 
 

@@ -48,7 +48,7 @@ def claimed_columns(run_after: str = "run_after") -> str:
     """The columns a claim returns, in this order, with ``run_after`` as the SQL that reads it."""
     return (
         f"id, task_path, queue_name, priority, {run_after}, arguments, enqueued_at, "
-        f"started_at, attempts, worker_ids, trace_context"
+        f"started_at, attempts, worker_ids, trace_context, errors"
     )
 
 
@@ -84,6 +84,8 @@ class ClaimedRow:
     worker_ids: list[str]
     trace_context: dict[str, str] | None = None
     """The enqueueing span's trace context, to continue its trace (see django_tasks.tracing)."""
+    errors: Any = None
+    """The ``errors`` column (the earlier attempts' errors) as JSON data; None: none."""
     unreadable_run_after: str = ""
     """The stored text of a run_after that cannot be read (``run_after`` is then None): a
     time before year 1 or after 9999 in UTC, which PostgreSQL holds but Python's datetime does
@@ -367,10 +369,12 @@ class Queries:
         it. A row asked to stop meanwhile (``cancel_requested_at``) ends CANCELLED instead.
 
         The row keeps this worker's id until it is claimed again, so that writing the same
-        outcome again (after a lost connection) finds it, and changes nothing more."""
+        outcome again (after a lost connection) finds it, and changes nothing more. Idle
+        workers hear of it as of any requeue (``_requeue``), with its delay."""
         t = self.table
         asked = "cancel_requested_at IS NOT NULL"
-        cursor.execute(
+        changed = self._requeue(
+            cursor,
             # MySQL assigns left to right, each on the values assigned before: errors first.
             f"UPDATE {t} SET errors = CASE WHEN status = '{RUNNING}' "
             f"THEN {self.append_error('errors')} ELSE errors END, "
@@ -399,8 +403,9 @@ class Queries:
                 finish.attempts,
                 self.to_db(finish.finished_at),
             ],
+            delay=finish.retry_in,
         )
-        return bool(cursor.rowcount)
+        return bool(changed)
 
     def append_error(self, column: str) -> str:
         """SQL for the JSON array ``column`` (NULL: empty) with one more entry, the JSON text
@@ -499,6 +504,7 @@ class Queries:
                     row_id,
                     attempts,
                 ],
+                delay=retry_in,
             )
         return failed, requeued
 
@@ -514,13 +520,14 @@ class Queries:
     def drop_last_worker_id(self, column: str) -> str:
         raise NotImplementedError
 
-    def _requeue(self, cursor: Any, sql: str, params: list[Any]) -> int:
-        """Run an UPDATE that makes rows NEW again; return how many it changed."""
+    def _requeue(self, cursor: Any, sql: str, params: list[Any], delay: float = 0.0) -> int:
+        """Run an UPDATE that makes rows NEW again (claimable ``delay`` seconds from now);
+        return how many it changed."""
         cursor.execute(sql, params)
         return int(cursor.rowcount)
 
     def _claimed(self, row: Sequence[Any]) -> ClaimedRow:
-        worker_ids = row[9]
+        worker_ids, errors = row[9], row[11]
         run_after, unreadable_run_after = self.claimed_run_after(row)
         return ClaimedRow(
             id=self.id_from_db(row[0]),
@@ -534,6 +541,7 @@ class Queries:
             attempts=row[8],
             worker_ids=json.loads(worker_ids) if isinstance(worker_ids, str) else worker_ids,
             trace_context=trace_fields(row[10]),
+            errors=json.loads(errors) if isinstance(errors, str) else errors,
             unreadable_run_after=unreadable_run_after,
         )
 

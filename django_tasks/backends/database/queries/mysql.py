@@ -75,7 +75,8 @@ class MySQLQueries(Queries):
         with self._transaction(cursor):
             cursor.execute(
                 f"SELECT id, task_path, queue_name, priority, run_after, arguments, "
-                f"enqueued_at, {self.now}, attempts, worker_ids, trace_context FROM {self.table} "
+                f"enqueued_at, {self.now}, attempts, worker_ids, trace_context, errors "
+                f"FROM {self.table} "
                 f"WHERE status = '{NEW}' AND backend = %s {in_queues}"
                 f"AND available_at <= {self.now} "
                 f"ORDER BY priority DESC, available_at, id LIMIT %s FOR UPDATE SKIP LOCKED",
@@ -102,7 +103,7 @@ class MySQLQueries(Queries):
             )
         return [
             self._claimed(
-                (*row[:8], row[8] + 1, [*json.loads(row[9]), worker_id], row[10]),
+                (*row[:8], row[8] + 1, [*json.loads(row[9]), worker_id], *row[10:12]),
             )
             for row in rows
         ]

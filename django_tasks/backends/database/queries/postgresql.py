@@ -10,7 +10,8 @@ commit takes a database-wide lock and writes the notification queue), so enqueue
 at a time notify at most once per NOTIFY_WINDOW per queue and connection: a worker woken by a
 notification looks again NOTIFY_WINDOW later (then backs off), which finds the tasks enqueued
 in between. Inside a transaction an enqueue always notifies (delivered at the commit, whenever
-that is); a task deferred to later never does (workers poll for those).
+that is); a task deferred to later never does (workers poll for those). A task requeued for
+later (a retry after its backoff, a lost attempt) notifies with its delay (see ``_requeue``).
 """
 
 import time
@@ -134,7 +135,7 @@ class PostgreSQLQueries(Queries):
         return [self._claimed(row) for row in cursor.fetchall()]
 
     def claimed_run_after(self, row: Sequence[Any]) -> tuple[datetime | None, str]:
-        return self.from_db_or_none(row[4]), row[11] or ""
+        return self.from_db_or_none(row[4]), row[12] or ""
 
     def finish_rows(self, cursor: Any, *, worker_id: str, finishes: Sequence[Finish]) -> set[str]:
         # One array per column, so that the statement's text is the same for every batch size;
@@ -182,14 +183,16 @@ class PostgreSQLQueries(Queries):
     def append_error(self, column: str) -> str:
         return f"COALESCE({column}, '[]'::jsonb) || jsonb_build_array(%s::jsonb)"
 
-    def _requeue(self, cursor: Any, sql: str, params: list[Any]) -> int:
-        # Wake idle workers of those queues, as an enqueue does.
+    def _requeue(self, cursor: Any, sql: str, params: list[Any], delay: float = 0.0) -> int:
+        # Wake idle workers of the queues of the rows made NEW, as an enqueue does; for rows
+        # due later, the payload says when ("<queue> <seconds>", see waking.py), so that idle
+        # workers look again then rather than at their next poll.
         cursor.execute(
-            f"WITH changed AS ({sql} RETURNING queue_name), "
-            f"notified AS (SELECT pg_notify('{NOTIFY_CHANNEL}', queue_name) "
-            f"FROM (SELECT DISTINCT queue_name FROM changed) AS queues) "
+            f"WITH changed AS ({sql} RETURNING queue_name, status), "
+            f"notified AS (SELECT pg_notify('{NOTIFY_CHANNEL}', queue_name || %s) "
+            f"FROM (SELECT DISTINCT queue_name FROM changed WHERE status = '{NEW}') AS queues) "
             f"SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM notified)",
-            params,
+            [*params, f" {delay}" if delay > 0 else ""],
         )
         return int(cursor.fetchone()[0])
 

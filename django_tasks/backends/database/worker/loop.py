@@ -335,7 +335,7 @@ class Worker:
             self.tally.succeeded += 1
         elif pending.finish.status == ResultStatus.NEW:
             self.tally.retried += 1
-            self._pacing.requeued()
+            self._pacing.requeued(pending.finish.retry_in)
         else:
             self.tally.failed += 1
         path = claimed.result.task.module_path
@@ -428,6 +428,12 @@ class Worker:
             return
         if self._outbox or self._leases.has_dropped or (self._signals and not self._stopping):
             return
+        try:
+            if self._notified():  # Before the deadline: a notification may bring a due time.
+                return
+        except DatabaseError as e:
+            self._database_error(e)
+            return
         deadline = self._leases.next_heartbeat
         if self._claiming:
             if now < self._claim_from:  # The startup delay.
@@ -435,10 +441,8 @@ class Worker:
             elif self._claim_limit() > 0:
                 return
             else:
-                deadline = min(deadline, self._pacing.next_poll, self._scheduler.next_check)
+                deadline = min(deadline, self._pacing.next_look, self._scheduler.next_check)
         try:
-            if self._notified():
-                return
             self._alarm.sleep(deadline - now)
             self._notified()
         except DatabaseError as e:
@@ -450,12 +454,19 @@ class Worker:
             self._alarm.listen(connection)
 
     def _notified(self) -> bool:
-        if self._alarm.notified(
+        """Read the notifications: True if a task of this worker's queues is due now (one
+        due later is looked for then, see Pacing.due)."""
+        now = False
+        for delay in self._alarm.notified(
             self._connection.wrapper, self.options.queues, self.options.exclude_queues
         ):
+            if delay > 0:
+                self._pacing.due(delay)
+            else:
+                now = True
+        if now:
             self._pacing.notified()
-            return True
-        return False
+        return now
 
     def _database_error(self, error: DatabaseError) -> None:
         self._connection.failed(error)

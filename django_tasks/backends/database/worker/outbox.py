@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from django_tasks.backends.database.exceptions import LeaseExpiredError
 from django_tasks.backends.database.queries import ClaimedRow, Finish
@@ -180,7 +179,9 @@ def failed_attempt(
     exception of the task, a timeout, a task asked to stop): the task waits again (NEW, its
     error added to ``errors``, claimable ``retry_in`` seconds from now), ends CANCELLED, or
     ends FAILED, as ``retries.decide`` says for its policy."""
-    exception = outcome.exception or _stand_in(outcome)
+    exception = outcome.exception or RuntimeError(
+        f"The attempt failed ({finish.exception_class_path or 'without an exception'})."
+    )
     try:
         decision = decide(policy, claim.attempts, exception)
     except Exception:  # The task's backoff raised, or returned what is no delay.
@@ -311,18 +312,3 @@ def storable_text(text: str, limit: int, *, ascii_only: bool = False) -> str:
     return (
         f"{text[:head]}\n[... {len(text) - head - tail:,} characters omitted ...]\n{text[-tail:]}"
     )
-
-
-def _stand_in(outcome: Outcome) -> BaseException:
-    """An instance of the class that failed an attempt run in a child process (db_worker
-    --pool process), whose exception object stayed in the child: enough for ``retry_on`` and
-    the cancellation and retry requests to be told apart by class (a RetryTask's own delay
-    does not cross, so its backoff applies)."""
-    path = "" if outcome.error is None else outcome.error.exception_class_path
-    try:
-        found = import_string(path) if path else None
-    except ImportError:
-        found = None
-    if isinstance(found, type) and issubclass(found, BaseException):
-        return found.__new__(found)
-    return RuntimeError(f"The attempt failed ({path or 'without an exception'}).")

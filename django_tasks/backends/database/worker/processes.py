@@ -23,6 +23,9 @@ and then:
   tasks the child exits and a new one takes its place (memory that a task leaks is returned);
 - the deadline passed: kill the child, record the attempt FAILED with TaskTimeoutError, start a
   new child;
+- the task was asked to stop (cancel(), heard at a heartbeat): the request goes to the child
+  over a second pipe, and the task's context says so; if no report came STOP_GRACE_SECONDS
+  later, kill the child, record the attempt cancelled (TaskCancelled), start a new child;
 - the child died (any exit without a report): only its own task is affected. Like a worker
   that dies, it counts as an attempt of that task: the task goes back to the queue, or fails
   with ChildProcessDiedError on its last attempt (OPTIONS["MAX_ATTEMPTS"]).
@@ -41,6 +44,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from enum import Enum
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
@@ -52,15 +56,28 @@ from django_tasks.backends.database.worker.child import Job, Report, serve
 from django_tasks.backends.database.worker.claims import Claim, ClaimState
 from django_tasks.backends.database.worker.threads import Executor, Store
 from django_tasks.backends.database.worker.timeouts import timeout_of
-from django_tasks.exceptions import TaskTimeoutError
+from django_tasks.cancellation import stop_requested
+from django_tasks.exceptions import TaskCancelled, TaskTimeoutError
 from django_tasks.execution import Outcome
-from django_tasks.results import ResultStatus, TaskError
 
 logger = logging.getLogger("django_tasks.worker")
 
 EXIT_GRACE_SECONDS = 5.0
 """How long a child told to exit (recycled, or its worker stopping) may take before it is
 killed."""
+STOP_GRACE_SECONDS = 5.0
+"""How long a running task asked to stop (cancel()) may take to stop before its child is
+killed and the task recorded cancelled."""
+STOP_CHECK_SECONDS = 0.1
+"""How often a runner thread looks for a request that its child's task stop."""
+
+
+class Ended(Enum):
+    """How a runner thread's wait for its child's report ended."""
+
+    REPORTED = "reported"
+    TIMED_OUT = "timed out"
+    STOPPED = "asked to stop, and killed after the grace period"
 
 
 def process_context() -> BaseContext:
@@ -79,6 +96,8 @@ class Child:
 
     process: BaseProcess
     connection: Connection
+    stops: Connection
+    """Where the ids of running tasks asked to stop go (child.py reads them in a thread)."""
     tasks: int = 0
     """How many tasks it has run."""
 
@@ -97,6 +116,7 @@ class Child:
         self.process.join()
         exitcode = self.process.exitcode
         self.connection.close()
+        self.stops.close()
         self.process.close()
         return exitcode
 
@@ -118,7 +138,25 @@ class Slot:
         child = self._send(job)
         claim.state = ClaimState.STARTED
         claim.started = time.perf_counter()
-        if not child.connection.poll(seconds):
+        ended = self._wait(claim, child, seconds)
+        if ended is Ended.STOPPED:
+            self._replace(kill=True)
+            logger.error(
+                "Task did not stop id=%s path=%s within %ss of being asked; its process was "
+                "killed.",
+                claim.row_id,
+                claim.result.task.module_path,
+                STOP_GRACE_SECONDS,
+            )
+            pool.failed_attempt(
+                claim,
+                TaskCancelled(
+                    f"Task result {claim.row_id!r} was asked to stop while it ran, and did not "
+                    f"within {STOP_GRACE_SECONDS} s; its process was killed."
+                ),
+            )
+            return
+        if ended is Ended.TIMED_OUT:
             self._replace(kill=True)
             error = TaskTimeoutError.after(seconds or 0, stopped=True)
             logger.error(
@@ -130,7 +168,7 @@ class Slot:
             pool.failed_attempt(claim, error)
             return
         try:
-            report: Report = child.connection.recv()
+            report = Report.from_bytes(child.connection.recv_bytes())
         except (EOFError, OSError):
             exitcode = self._replace(kill=True)
             pool.child_died(claim, exitcode)
@@ -139,6 +177,28 @@ class Slot:
         child.tasks += 1
         if pool.max_tasks_per_child is not None and child.tasks >= pool.max_tasks_per_child:
             self._replace(kill=False)
+
+    def _wait(self, claim: Claim, child: "Child", seconds: float | None) -> "Ended":
+        """Wait for the child's report until the task's deadline (``seconds``, None: none),
+        passing on a request that the task stop (cancel()), and giving up STOP_GRACE_SECONDS
+        after it."""
+        deadline = None if seconds is None else time.monotonic() + seconds
+        asked_at: float | None = None
+        while True:
+            step = STOP_CHECK_SECONDS
+            if deadline is not None:
+                step = max(0.0, min(step, deadline - time.monotonic()))
+            if child.connection.poll(step):
+                return Ended.REPORTED
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                return Ended.TIMED_OUT
+            if asked_at is None and stop_requested(claim.row_id):
+                asked_at = now
+                with suppress(OSError):  # It died: the next poll finds its pipe closed.
+                    child.stops.send_bytes(claim.row_id.encode())
+            elif asked_at is not None and now - asked_at >= STOP_GRACE_SECONDS:
+                return Ended.STOPPED
 
     def close(self, *, kill: bool) -> None:
         if self.child is not None:
@@ -227,15 +287,17 @@ class ProcessPool(Executor):
 
     def start_child(self) -> Child:
         ours, theirs = self._context.Pipe()
+        hear, say = self._context.Pipe(duplex=False)
         process = self._context.Process(  # type: ignore[attr-defined]  # Each context has one.
             target=serve,
-            args=(theirs, self.verbosity),
+            args=(theirs, self.verbosity, hear),
             name="db_worker-child",
             daemon=True,
         )
         process.start()
         theirs.close()
-        child = Child(process=process, connection=ours)
+        hear.close()
+        child = Child(process=process, connection=ours, stops=say)
         with self._children_lock:
             self._children.add(child)
             self.children_started += 1
@@ -247,20 +309,10 @@ class ProcessPool(Executor):
             self._children.discard(child)
 
     def outcome(self, claim: Claim, report: Report) -> None:
-        """A child's report of how the task ended, handed over as a thread's outcome is."""
-        error = (
-            TaskError(exception_class_path=report.exception_class_path, traceback=report.traceback)
-            if report.exception_class_path
-            else None
-        )
-        outcome = Outcome(
-            status=ResultStatus(report.status),
-            return_value=report.return_value,
-            error=error,
-            finished_at=report.finished_at,
-        )
+        """A child's report of how the task ended, handed over as a thread's outcome is (a
+        failure with a stand-in of its exception, see Report.exception)."""
         if self._done(claim):
-            self._hand_over(claim, outcome)
+            self._hand_over(claim, report.outcome())
 
     def failed_attempt(self, claim: Claim, error: BaseException) -> None:
         """The attempt failed (a timeout, or a child that died on the last attempt): record

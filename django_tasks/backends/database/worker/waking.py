@@ -3,7 +3,8 @@
 - A self-pipe: executor threads write to it when a task finishes, and the Stopper thread
   (stopping.py) when a signal arrives, so neither waits for a timeout.
 - On PostgreSQL, the worker's connection, LISTENing on the channel that enqueues NOTIFY
-  (payload: the queue name). Notifications that arrived while the connection ran other
+  (payload: the queue name; "<queue> <seconds>" for a task requeued to run that many seconds
+  from now, a retry after its backoff). Notifications that arrived while the connection ran other
   statements wait in psycopg's backlog; ``notified()`` reads both. An enqueue right after
   another one's notification skips its own (see queries/postgresql.py), so a worker that a
   notification woke looks again NOTIFY_WINDOW after its claim.
@@ -87,19 +88,33 @@ class Alarm:
         connection: BaseDatabaseWrapper,
         queues: Sequence[str] | None,
         exclude: Sequence[str] = (),
-    ) -> bool:
-        """Read the pending notifications; True if one is about one of ``queues`` (None:
-        any) but none of ``exclude``. Raises DatabaseError if the connection is broken."""
+    ) -> list[float]:
+        """Read the pending notifications; return, for each about one of ``queues`` (None:
+        any) but none of ``exclude``, in how many seconds its task is due (0: now). Raises
+        DatabaseError if the connection is broken."""
         raw = self._listening
         if raw is None or raw is not connection.connection:
-            return False
+            return []
         with connection.wrap_database_errors:
             payloads = [notify.payload for notify in raw.notifies(timeout=0)]
-        return any(
-            (queues is None or payload in queues) and payload not in exclude for payload in payloads
-        )
+        due = []
+        for payload in payloads:
+            queue, delay = _parse(payload)
+            if (queues is None or queue in queues) and queue not in exclude:
+                due.append(delay)
+        return due
 
     def close(self) -> None:
         self._selector.close()
         os.close(self._read)
         os.close(self.wakeup_fd)
+
+
+def _parse(payload: str) -> tuple[str, float]:
+    """A notification's queue, and the seconds until its task is due (see the docstring)."""
+    queue, _, delay = payload.rpartition(" ")
+    try:
+        seconds = float(delay)
+    except ValueError:
+        return payload, 0.0
+    return (queue, seconds) if queue and seconds >= 0 else (payload, 0.0)
