@@ -73,6 +73,9 @@ def test_a_task_that_raises_retry_task_runs_again(suite: Suite) -> None:
 def test_a_backend_without_retries_runs_a_task_once_whatever_its_retry_options(
     suite: Suite,
 ) -> None:
+    # Imported here: only this project's dialect has these names (the kit runs without it).
+    from django_tasks.exceptions import RetryTask
+
     # Imported here: declaring tasks with retry options needs this project's dialect.
     from django_tasks_conformance.retry_tasks import asks_for_a_retry, fails_until
 
@@ -82,7 +85,7 @@ def test_a_backend_without_retries_runs_a_task_once_whatever_its_retry_options(
     with clause("TASK-RETRY-007"):
         for result, exception in ((failed, ValueError), (asked, RetryTask)):
             result = latest(suite, result)
-            assert (result.status, result.attempts) == (ResultStatus.FAILED, 1)
+            assert (result.status, result.attempts) == ("FAILED", 1)
             assert [error.exception_class for error in result.errors] == [exception]
 
 
