@@ -61,7 +61,7 @@ def test_a_backend_without_defer_support_refuses_run_after(suite: Suite) -> None
         add.using(run_after=timezone.now() + timedelta(minutes=1))
 
 
-@requirement("TASK-DEFER-006")
+@requirement("TASK-DEFER-006", "TASK-TIME-002")
 @needs("execution")
 def test_run_after_is_an_instant_whatever_its_time_zone(suite: Suite) -> None:
     # A server far west of the times given, which are far east and west of UTC.
@@ -86,7 +86,9 @@ def test_run_after_is_an_instant_whatever_its_time_zone(suite: Suite) -> None:
         with clause("TASK-DEFER-006"):
             assert latest(suite, later).status == w.NEW, "It ran hours before its run_after."
             assert current.status == w.SUCCEEDED, "It has not run once its run_after passed."
-            assert current.started_at is not None
+        with clause("TASK-TIME-002"):
+            assert current.started_at is not None, "A finished result's started_at is None."
+        with clause("TASK-DEFER-006"):
             assert current.started_at >= soon_at
 
 

@@ -79,10 +79,11 @@ def _start_order(suite: Suite, enqueued: list[Any]) -> list[str]:
     """The return values of the results, in the order they started (each must have run)."""
     results = [latest(suite, result) for result in enqueued]
     assert all(result.status == w.SUCCEEDED for result in results), [r.status for r in results]
+    _started(results)
     return [result.return_value for result in sorted(results, key=lambda r: r.started_at)]
 
 
-@requirement("TASK-PRIORITY-001")
+@requirement("TASK-PRIORITY-001", "TASK-TIME-002")
 @needs("held")
 def test_among_due_deferred_tasks_a_higher_priority_starts_first(suite: Suite) -> None:
     if not suite.capabilities["supports_defer"]:  # Cited only where it can fail: priority.
@@ -104,7 +105,7 @@ def test_among_due_deferred_tasks_a_higher_priority_starts_first(suite: Suite) -
         assert _start_order(suite, enqueued) == [str(p) for p in reversed(priorities)]
 
 
-@requirement("TASK-PRIORITY-001", "TASK-QUEUE-001")
+@requirement("TASK-PRIORITY-001", "TASK-QUEUE-001", "TASK-TIME-002")
 @needs("held")
 def test_a_higher_priority_starts_first_in_any_queue(suite: Suite) -> None:
     queued = tick.using(queue_name="conformance-other")
