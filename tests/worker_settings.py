@@ -46,7 +46,7 @@ if "DJANGO_TASKS_TEST_SPANS" in os.environ:  # A file for the worker's spans; se
 
     spans.export_to_file(os.environ["DJANGO_TASKS_TEST_SPANS"])
 
-if "DJANGO_TASKS_TEST_SIGNAL_LOG" in os.environ:  # A file; see tests/database/signal_log.py.
+if "DJANGO_TASKS_TEST_WORKER_SIGNALS" in os.environ:  # A file; see tests/database/signal_log.py.
     from tests.database import signal_log
 
-    signal_log.install(os.environ["DJANGO_TASKS_TEST_SIGNAL_LOG"])
+    signal_log.install(os.environ["DJANGO_TASKS_TEST_WORKER_SIGNALS"])

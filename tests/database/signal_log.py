@@ -1,7 +1,7 @@
 """Receivers that write each task signal a worker process sends to a file, one JSON line each,
 for the tests of what a worker's signals say (tests/database/test_retry_signals.py).
 
-A worker started with DJANGO_TASKS_TEST_SIGNAL_LOG=PATH (tests/worker_settings.py calls
+A worker started with DJANGO_TASKS_TEST_WORKER_SIGNALS=PATH (tests/worker_settings.py calls
 ``install``) connects them, in the worker and in each of its child processes; one short
 O_APPEND write is atomic between processes.
 """

@@ -48,7 +48,7 @@ def test_signals_and_logs_say_whether_an_attempt_will_be_retried(
         "w1",
         "--interval",
         "0.05",
-        env={"DJANGO_TASKS_TEST_SIGNAL_LOG": str(log)},
+        env={"DJANGO_TASKS_TEST_WORKER_SIGNALS": str(log)},
     )
     for result in (retried, exhausted):
         wait_until(partial(finished, backend, result.id), 60, worker.output)
