@@ -45,6 +45,10 @@ from django_tasks_conformance.harness import (
 )
 from django_tasks_conformance.launcher import worker_environment
 
+REDIS_READ_MARGIN = 0.5
+"""Seconds given, beyond its polling interval, to a Redis read that may still name a queue
+whose consumer was cancelled."""
+
 IDLE_QUEUE = "django_tasks_conformance.idle"
 """The queue the worker consumes between drains: no task is ever sent there."""
 
@@ -179,10 +183,12 @@ class CeleryHarness(WorkerHarness):
             # polling_interval seconds, 1 by default): a task enqueued meanwhile would be taken.
             # kombu answers cancel_consumer before it cancels when it is in the middle of a read
             # (celery/celery#1773), so first a ping: once the worker answers it, the cancel is
-            # done and no BRPOP sent from then on names the queues. Then let the last one end.
+            # done and no BRPOP sent from then on names the queues. Then let the last one end,
+            # with room for a loaded machine, where a worker busy elsewhere took a waiting task
+            # of the next test (in 3 of 3 runs with three test runs at once) when given 0.1 s.
             self._ping()
             options = self.backend.app.conf.broker_transport_options or {}
-            time.sleep(float(options.get("polling_interval", 1.0)) + 0.1)
+            time.sleep(float(options.get("polling_interval", 1.0)) + REDIS_READ_MARGIN)
         self._consumed.clear()
 
     def worker_running(self) -> bool:
