@@ -115,6 +115,38 @@ def test_the_readmes_command_runs_the_kit_against_django_tasks_db(tmp_path: Path
         assert report.requirements[requirement_id] == "passed", requirement_id
 
 
+def test_a_gap_declared_as_the_readme_shows_is_held_strictly(tmp_path: Path) -> None:
+    # The last step of the README's path: known gaps go in a TOML file. The README's own example
+    # declares a test django-tasks-db passes, so the run fails, naming it: a declared gap that
+    # starts passing is not a silent success.
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("#### Expected failures and reports\n", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```toml\n(.*?)```", section, re.DOTALL)
+    assert block is not None
+    declared = tomllib.loads(block.group(1))["expected-failures"]
+    (tmp_path / "expected.toml").write_text(block.group(1), encoding="utf-8")
+    environment, arguments = readme_command()
+    pytest = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(tmp_path)]
+    completed = subprocess.run(
+        [
+            *pytest,
+            *arguments,
+            f"--tasks-expected-failures={tmp_path / 'expected.toml'}",
+            "--tasks-requirements=TASK-PRIORITY-001",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env={**os.environ, **environment},
+    )
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 1, output[-3000:]
+    for test_id, reason in declared.items():
+        assert f"{test_id} - [XPASS" in output, output[-3000:]
+        assert f"[XPASS(strict)] {reason}" in output, output[-3000:]
+
+
 IDLE = (
     "SELECT count(*) FROM django_tasks_database_dbtaskresult WHERE status = 'RUNNING' OR "
     "(status = 'READY' AND (run_after >= '9999-01-01' OR "
