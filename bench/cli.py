@@ -155,7 +155,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--workloads", type=_list(_choice(WORKLOADS)), help="default: all")
     parser.add_argument("--latency-count", type=_positive, help="latency probes (full: 200)")
     parser.add_argument("--latency-gap-ms", type=_positive, default=20, help="default: 20")
-    parser.add_argument("--history-rows", type=_positive, help="full: 1000000")
+    parser.add_argument(
+        "--history-rows", type=_positive, help="finished rows for history (full: 10000000)"
+    )
     parser.add_argument("--history-n", type=_positive, help="tasks per history drain (full: 2000)")
     parser.add_argument("--ceiling-batch", type=_positive, default=500, help="default: 500")
     parser.add_argument(

@@ -545,8 +545,11 @@ def readme_section(document: dict[str, Any], source: str) -> str:
         f"{machine.get('system', '?')}, Python {machine.get('python', '?')}; load average "
         f"{machine.get('load average at start', '?')} at the start). Raw data: `{source}`; "
         f"`./dev bench --report {source}` prints every run and every setting.",
-        "",
     ]
+    sizes = _sizes(document["parameters"])
+    if sizes:
+        out.append(sizes)
+    out.append("")
     out += _summary(document)
     out += ["", "Targets (ratios in the same run):", ""]
     out += _targets_table(document)
@@ -560,6 +563,24 @@ def readme_section(document: dict[str, Any], source: str) -> str:
             f"- {error.splitlines()[0]}" for error in document["errors"]
         ]
     return "\n".join(out) + "\n"
+
+
+def _sizes(parameters: dict[str, Any]) -> str:
+    """One line of what the run measured with (those of ``parameters`` it records), and which
+    checkout of ours."""
+    parts = []
+    if "N" in parameters and "reps" in parameters:
+        parts.append(f"N={parameters['N']:,} per run, {parameters['reps']} repetitions")
+    for key in ("load", "idle"):
+        if key in parameters:
+            parts.append(f"{key}: {parameters[key]}")
+    if "history rows" in parameters:
+        parts.append(f"{parameters['history rows']:,} history rows")
+    ours = parameters.get("ours") or {}
+    if ours.get("commit"):
+        changes = " with uncommitted changes" if ours.get("uncommitted changes") else ""
+        parts.append(f"ours at commit {ours['commit']}{changes}")
+    return "Sizes: " + "; ".join(parts) + "." if parts else ""
 
 
 def rewrite_readme(text: str, section: str) -> str:

@@ -143,6 +143,7 @@ def test_the_readme_section_is_rewritten_from_one_results_file() -> None:
     assert rewritten.startswith(f"# Title\n\n### Latest results\n\n{report.README_START}\n")
     assert rewritten.endswith(f"{report.README_END}\n\n## Next\n")
     assert "Raw data: `bench/results/run.json`" in rewritten
+    assert "Sizes: 1,000,000 history rows." in rewritten
     assert re.search(
         r"\| io 20 ms W=2x16, ours on PostgreSQL / ideal +\| >= 0.8 +\| 0.84 ", rewritten
     )
