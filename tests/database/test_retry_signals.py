@@ -27,11 +27,23 @@ def finished(backend: DatabaseBackend, result_id: str) -> bool:
 
 
 def sent_for(lines: list[dict[str, Any]], result_id: str) -> list[tuple[Any, ...]]:
-    return [
+    """The signals sent for one task, attempt by attempt: each attempt's task_started, then
+    its task_retried or task_finished.
+
+    That is the order within an attempt. Across attempts it need not be the order they were
+    sent in: task_retried is sent once the outcome is stored, and a retry due at once may be
+    claimed, and its next attempt started, by a runner before a finisher sends it.
+    """
+    sent = [
         (line["signal"], line["status"], line["attempts"], line["retry_in"], line["errors"])
         for line in lines
         if line["id"] == result_id
     ]
+    for attempt in {entry[2] for entry in sent}:
+        kinds = [entry[0] for entry in sent if entry[2] == attempt]
+        assert kinds[0] == "started", (attempt, sent)
+        assert len(kinds) == 2, (attempt, sent)
+    return sorted(sent, key=lambda entry: (entry[2], entry[0] != "started"))
 
 
 @pytest.mark.parametrize("pool", ["thread", "process"])
